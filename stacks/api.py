@@ -1,0 +1,238 @@
+"""The REST API in front of the function.
+
+The original's API, resource, method, integration, deployment, stage, method settings
+and gateway response keep their addresses. What it lacked to work at all is added: the
+permission for API Gateway to invoke the function, the account-level CloudWatch role its
+INFO logging needs, and a deployment that follows API changes. Its IP allowlist, an IAM
+policy attached to nothing, is enforced by a resource policy on the API itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+from cdktf import DataResource, Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
+from cdktf_cdktf_provider_aws.api_gateway_rest_api_policy import ApiGatewayRestApiPolicy
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
+from stacks.compute import TaskFunction
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.policies import assume_role_policy, policy_document, statement
+from stacks.secrets import Encryption
+
+STAGE_NAME = "prod"
+#: One JSON line per request in the stage's access log.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "user": "$context.identity.user",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integration.error",
+    },
+    separators=(",", ":"),
+)
+
+
+class TaskApi(Construct):
+    """REST API ``POST /lambda`` → the task function, behind IAM auth and an IP allowlist."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        config: StackConfig,
+        aws: AwsContext,
+        encryption: Encryption,
+        function: TaskFunction,
+        allowed_ips: list[str],
+    ) -> None:
+        super().__init__(scope, "api")
+        self.rest_api = ApiGatewayRestApi(
+            self, "aws_api_gateway_rest_api.main", name=f"{config.name_prefix}_api", description="REST API for Lambda", tags=aws.tags
+        )
+        api_id = self.rest_api.id
+        execution_arn = self.rest_api.execution_arn
+        resource = ApiGatewayResource(
+            self, "aws_api_gateway_resource.lambda_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="lambda"
+        )
+        method = ApiGatewayMethod(
+            self,
+            "aws_api_gateway_method.lambda_method",
+            rest_api_id=api_id,
+            resource_id=resource.id,
+            http_method="POST",
+            authorization="AWS_IAM",
+        )
+        integration = ApiGatewayIntegration(
+            self,
+            "aws_api_gateway_integration.lambda_integration",
+            rest_api_id=api_id,
+            resource_id=resource.id,
+            http_method=method.http_method,
+            integration_http_method="POST",
+            type="AWS_PROXY",
+            uri=function.function.invoke_arn,
+        )
+        LambdaPermission(
+            self,
+            "aws_lambda_permission.api_gateway",
+            statement_id="AllowApiGatewayInvoke",
+            action="lambda:InvokeFunction",
+            function_name=function.function.function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{execution_arn}/*/{method.http_method}{resource.path}",
+        )
+        invoke_anything = f"{execution_arn}/*"
+        # Callers in this account attach this policy to their principals (SigV4 callers).
+        IamPolicy(
+            self,
+            "aws_iam_policy.api_gw_ip_restrict",
+            name=f"{config.name_prefix}_api_gw_ip_restrict",
+            description="Restrict API Gateway access to known IPs",
+            policy=policy_document(
+                statement(
+                    "execute-api:Invoke", invoke_anything, condition={"IpAddress": {"aws:SourceIp": allowed_ips}}
+                )
+            ),
+        )
+        revision_inputs: dict[str, str] = {
+            "resource": resource.id,
+            "method": Fn.jsonencode([method.id, method.authorization]),
+            "integration": Fn.jsonencode([integration.id, integration.uri, integration.type]),
+        }
+        deployment_depends = [integration]
+        if config.enforce_ip_allowlist:
+            # Deny every caller whose address is not listed; allow this account's IAM principals.
+            policy = ApiGatewayRestApiPolicy(
+                self,
+                "aws_api_gateway_rest_api_policy.ip_allowlist",
+                rest_api_id=api_id,
+                policy=policy_document(
+                    statement(
+                        "execute-api:Invoke",
+                        invoke_anything,
+                        principal={"AWS": f"arn:{aws.partition}:iam::{aws.account_id}:root"},
+                        sid="AllowAccountPrincipals",
+                    ),
+                    statement(
+                        "execute-api:Invoke",
+                        invoke_anything,
+                        effect="Deny",
+                        principal="*",
+                        condition={"NotIpAddress": {"aws:SourceIp": allowed_ips}},
+                        sid="DenyUnlistedAddresses",
+                    ),
+                ),
+            )
+            revision_inputs["policy"] = policy.policy
+            deployment_depends.append(policy)
+        # API Gateway serves a frozen snapshot: a new deployment must follow every change above.
+        revision = DataResource(
+            self, "terraform_data.api_revision", triggers_replace={"revision": Fn.sha1(Fn.jsonencode(revision_inputs))}
+        )
+        deployment = ApiGatewayDeployment(
+            self,
+            "aws_api_gateway_deployment.main",
+            rest_api_id=api_id,
+            depends_on=deployment_depends,
+            # Terraform JSON wants the bare address here, not a "${...}" reference.
+            lifecycle=TerraformResourceLifecycle(
+                create_before_destroy=True, replace_triggered_by=[f"terraform_data.{revision.friendly_unique_id}"]
+            ),
+        )
+        stage_depends = []
+        if config.manage_api_gateway_account:
+            stage_depends.append(self._account_logging_role(config, aws))
+        access_logs = CloudwatchLogGroup(
+            self,
+            "aws_cloudwatch_log_group.api_access",
+            name=f"/aws/apigateway/{config.name_prefix}_api/{STAGE_NAME}/access",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=encryption.key.arn,
+        )
+        self.stage = ApiGatewayStage(
+            self,
+            "aws_api_gateway_stage.prod",
+            rest_api_id=api_id,
+            stage_name=STAGE_NAME,
+            deployment_id=deployment.id,
+            cache_cluster_enabled=config.api_cache_enabled,
+            cache_cluster_size="0.5" if config.api_cache_enabled else None,
+            xray_tracing_enabled=True,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            tags=aws.tags,
+            depends_on=stage_depends,
+        )
+        ApiGatewayMethodSettings(
+            self,
+            "aws_api_gateway_method_settings.prod_settings",
+            rest_api_id=api_id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                logging_level="INFO",
+                data_trace_enabled=False,
+                cache_data_encrypted=True,
+                cache_ttl_in_seconds=300,
+                throttling_rate_limit=config.api_throttle_rate_limit,
+                throttling_burst_limit=config.api_throttle_burst_limit,
+            ),
+            depends_on=stage_depends,
+        )
+        # Without status_code each 4XX keeps its own status (403 stays 403, 429 stays 429).
+        ApiGatewayGatewayResponse(
+            self,
+            "aws_api_gateway_gateway_response.cors",
+            rest_api_id=api_id,
+            response_type="DEFAULT_4XX",
+            response_parameters={
+                "gatewayresponse.header.Access-Control-Allow-Origin": f"'{config.cors_allow_origin}'",
+                "gatewayresponse.header.Access-Control-Allow-Headers": "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'",
+                "gatewayresponse.header.Access-Control-Allow-Methods": "'POST,OPTIONS'",
+            },
+        )
+
+    def _account_logging_role(self, config: StackConfig, aws: AwsContext) -> ApiGatewayAccount:
+        """The per-account, per-region role API Gateway writes execution logs with."""
+        role = IamRole(
+            self,
+            "aws_iam_role.apigw_cloudwatch",
+            name=f"{config.name_prefix}_apigw_cloudwatch_role",
+            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
+        )
+        attachment = IamRolePolicyAttachment(
+            self,
+            "aws_iam_role_policy_attachment.apigw_cloudwatch",
+            role=role.name,
+            policy_arn=f"arn:{aws.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        )
+        return ApiGatewayAccount(
+            self, "aws_api_gateway_account.main", cloudwatch_role_arn=role.arn, depends_on=[attachment]
+        )

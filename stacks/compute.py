@@ -1,0 +1,137 @@
+"""The task API function, its role and its log group.
+
+Deviations from the original, each for a reason recorded in docs/deviations.md: the
+function is deployed from the package built out of ``function/`` (with its hash, so it
+redeploys exactly when the code changes) on a runtime Lambda still accepts; it runs in
+the VPC's private subnets; it traces with X-Ray; and its role may touch exactly the
+table, the audit prefix, the secret and its own log group.
+"""
+
+from __future__ import annotations
+
+from cdktf import AssetType, TerraformAsset
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionEnvironment,
+    LambdaFunctionTracingConfig,
+    LambdaFunctionVpcConfig,
+)
+from constructs import Construct
+
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.database import TaskTable
+from stacks.network import Network
+from stacks.package import LambdaPackage
+from stacks.policies import assume_role_policy, policy_document, statement
+from stacks.secrets import ApiKeys, Encryption
+from stacks.storage import AuditBucket
+
+HANDLER = "lambda_function.lambda_handler"
+#: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table).
+TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+]
+#: AWS managed policies: ENI management for a function in a VPC, and X-Ray segment upload.
+VPC_ACCESS_POLICY = "service-role/AWSLambdaENIManagementAccess"
+XRAY_POLICY = "AWSXRayDaemonWriteAccess"
+
+
+class TaskFunction(Construct):
+    """``aws_lambda_function.main`` with role, policy and log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        config: StackConfig,
+        aws: AwsContext,
+        package: LambdaPackage,
+        parts: tuple[Encryption, Network, TaskTable, AuditBucket, ApiKeys],
+        secret_name: str,
+    ) -> None:
+        super().__init__(scope, "compute")
+        encryption, network, table, bucket, api_keys = parts
+        function_name = f"{config.name_prefix}_lambda"
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "aws_cloudwatch_log_group.lambda",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=encryption.key.arn,
+        )
+        self.role = IamRole(
+            self,
+            "aws_iam_role.lambda_exec",
+            name=f"{config.name_prefix}_lambda_exec_role",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
+            tags=aws.tags,
+        )
+        table_arn = table.table.arn
+        policy = IamPolicy(
+            self,
+            "aws_iam_policy.lambda_policy",
+            name=f"{config.name_prefix}_lambda_policy",
+            description="Least privilege policy for Lambda",
+            policy=policy_document(
+                statement(TABLE_ACTIONS, [table_arn, f"{table_arn}/index/*"]),
+                statement(["logs:CreateLogStream", "logs:PutLogEvents"], f"{self.log_group.arn}:*"),
+                statement("s3:PutObject", f"{bucket.bucket.arn}/audit/*"),
+                statement("secretsmanager:GetSecretValue", api_keys.secret.arn),
+                statement(["kms:Decrypt", "kms:GenerateDataKey"], encryption.key.arn),
+            ),
+        )
+        attachments = [IamRolePolicyAttachment(self, "aws_iam_role_policy_attachment.lambda_policy_attach", role=self.role.name, policy_arn=policy.arn)]
+        managed = [("lambda_xray", XRAY_POLICY)]
+        if network.placement:
+            managed.append(("lambda_vpc_access", VPC_ACCESS_POLICY))
+        for address, managed_name in managed:
+            attachments.append(
+                IamRolePolicyAttachment(
+                    self,
+                    f"aws_iam_role_policy_attachment.{address}",
+                    role=self.role.name,
+                    policy_arn=f"arn:{aws.partition}:iam::aws:policy/{managed_name}",
+                )
+            )
+        asset = TerraformAsset(self, "lambda_package", path=str(package.path), type=AssetType.FILE)
+        placement = network.placement
+        self.function = LambdaFunction(
+            self,
+            "aws_lambda_function.main",
+            function_name=function_name,
+            role=self.role.arn,
+            handler=HANDLER,
+            runtime=config.lambda_runtime,
+            filename=asset.path,
+            source_code_hash=package.sha256_b64,
+            memory_size=config.lambda_memory_mb,
+            timeout=config.lambda_timeout_seconds,
+            reserved_concurrent_executions=config.reserved_concurrency,
+            kms_key_arn=encryption.key.arn,
+            environment=LambdaFunctionEnvironment(
+                variables={
+                    "DYNAMODB_TABLE": table.table.name,
+                    "LOG_BUCKET": bucket.bucket.bucket,
+                    "API_KEY_SECRET": secret_name,
+                }
+            ),
+            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            vpc_config=(
+                LambdaFunctionVpcConfig(
+                    subnet_ids=placement.subnet_ids, security_group_ids=placement.security_group_ids
+                )
+                if placement
+                else None
+            ),
+            tags=aws.tags,
+            # The log group must exist (with its retention) before the first invocation writes to it.
+            depends_on=[self.log_group, *attachments],
+        )

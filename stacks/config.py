@@ -1,0 +1,278 @@
+"""Typed, validated settings for each TAP environment.
+
+Everything that differs between environments lives here as plain data, so the stack code
+reads one object and never looks at the process environment itself. Settings come from
+the built-in defaults below, overridden by ``TAP_*`` environment variables; every value
+is checked here, before the (slow) CDKTF libraries load, and a bad one stops the run with
+a single line that names the setting.
+
+This module deliberately imports nothing from cdktf.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, replace
+from typing import Literal, Mapping
+
+BackendKind = Literal["s3", "local"]
+
+#: Lambda runtimes the handler is tested on and that AWS still accepts for new functions.
+SUPPORTED_RUNTIMES = ("python3.11", "python3.12", "python3.13")
+
+#: The only retention periods CloudWatch Logs accepts (days).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+ENVIRONMENTS = ("prod", "dev", "local")
+DEFAULT_REGION = "us-west-2"
+DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"
+LOCAL_STATE_BUCKET = "tap-stack-local-tfstate"
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_STATE_KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Where Terraform keeps this environment's state."""
+
+    kind: BackendKind
+    bucket: str | None = None
+    key: str = ""
+    region: str = DEFAULT_REGION
+    #: S3 endpoint of an emulator; None on AWS.
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """All settings of one environment's stack.
+
+    The first block holds the defaults of the six Terraform variables the original HCL
+    declares; the production values are the HCL's own, so its names stay as they were.
+    """
+
+    environment: str
+    name_prefix: str
+    # Terraform variable defaults
+    aws_region: str
+    lambda_allowed_ips: tuple[str, ...]
+    dynamodb_table_name: str
+    lambda_log_bucket_name: str
+    tags: Mapping[str, str]
+    api_key_secret_name: str
+    backend: BackendSettings
+    # Feature switches and sizes
+    lambda_runtime: str = "python3.12"
+    lambda_memory_mb: int = 256
+    lambda_timeout_seconds: int = 15
+    reserved_concurrency: int | None = None
+    lambda_in_vpc: bool = True
+    vpc_cidr: str = "10.0.0.0/16"
+    enforce_ip_allowlist: bool = True
+    manage_api_gateway_account: bool = True
+    api_cache_enabled: bool = True
+    api_throttle_rate_limit: float = 100.0
+    api_throttle_burst_limit: int = 200
+    cors_allow_origin: str = "https://google.com"
+    log_retention_days: int = 365
+    secret_recovery_window_days: int = 30
+    deletion_protection: bool = True
+    alarm_email: str | None = None
+    #: Base URL of a local AWS emulator every provider endpoint points at; None on AWS.
+    emulator_endpoint: str | None = None
+
+    @property
+    def dashed_prefix(self) -> str:
+        """The name prefix in the form S3 bucket names allow."""
+        return self.name_prefix.replace("_", "-")
+
+
+def _production(backend: BackendSettings) -> StackConfig:
+    return StackConfig(
+        environment="prod",
+        name_prefix="tap_stack",
+        aws_region=DEFAULT_REGION,
+        lambda_allowed_ips=("203.0.113.1", "198.51.100.2"),
+        dynamodb_table_name="tap_stack_data",
+        lambda_log_bucket_name="tap-stack-logs-bucket",
+        tags={"Project": "TapStack", "Environment": "Production", "Owner": "TuringGPT", "ManagedBy": "Terraform"},
+        api_key_secret_name="tap_stack_api_keys",
+        backend=backend,
+    )
+
+
+def _derived(env: str, label: str, backend: BackendSettings) -> StackConfig:
+    """A non-production environment: the same stack under its own names, cheaper and disposable."""
+    prefix = f"tap_stack_{env}"
+    base = _production(backend)
+    return replace(
+        base,
+        environment=env,
+        name_prefix=prefix,
+        dynamodb_table_name=f"{prefix}_data",
+        lambda_log_bucket_name=f"tap-stack-{env}-logs-bucket",
+        tags={**base.tags, "Environment": label},
+        api_key_secret_name=f"{prefix}_api_keys",
+        api_cache_enabled=False,
+        log_retention_days=30,
+        secret_recovery_window_days=0,
+        deletion_protection=False,
+        # The API Gateway CloudWatch role is one per account and region; production owns it.
+        manage_api_gateway_account=False,
+    )
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a switch: use true or false")
+
+
+def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> BackendSettings:
+    kind = environ.get("TAP_BACKEND", "s3").strip().lower() or "s3"
+    if kind not in ("s3", "local"):
+        raise ConfigError(f"TAP_BACKEND={kind!r} is not a backend: use s3 or local")
+    prefix = environ.get("TAP_STATE_KEY_PREFIX", "tap-stack").strip("/") or "tap-stack"
+    key = f"{prefix}/{env}/terraform.tfstate"
+    if not _STATE_KEY_RE.match(key):
+        raise ConfigError(f"TAP_STATE_KEY_PREFIX={prefix!r} makes an invalid S3 key {key!r}")
+    if kind == "local":
+        return BackendSettings(kind="local", key=key)
+    if emulator:
+        # The emulator's own bucket: created by local/up.py before `terraform init`.
+        return BackendSettings(kind="s3", bucket=LOCAL_STATE_BUCKET, key=key, region=DEFAULT_REGION, endpoint=emulator)
+    bucket = environ.get("TAP_STATE_BUCKET", "").strip()
+    if not bucket:
+        raise ConfigError(
+            f"TAP_STATE_BUCKET is not set: the S3 backend of stack '{env}' needs the state bucket "
+            "(or set TAP_BACKEND=local to synthesize with a local backend)"
+        )
+    if not _BUCKET_RE.match(bucket) or ".." in bucket:
+        raise ConfigError(f"TAP_STATE_BUCKET={bucket!r} is not a valid S3 bucket name")
+    region = environ.get("TAP_STATE_REGION", DEFAULT_REGION).strip()
+    if not _REGION_RE.match(region):
+        raise ConfigError(f"TAP_STATE_REGION={region!r} is not an AWS region name (e.g. us-west-2)")
+    return BackendSettings(kind="s3", bucket=bucket, key=key, region=region)
+
+
+def _emulator_endpoint(environ: Mapping[str, str]) -> str:
+    url = environ.get("TAP_EMULATOR_ENDPOINT", DEFAULT_EMULATOR_ENDPOINT).strip().rstrip("/")
+    if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d{1,5}$", url):
+        raise ConfigError(f"TAP_EMULATOR_ENDPOINT={url!r} must be http://127.0.0.1:PORT (loopback only)")
+    return url
+
+
+def validate(config: StackConfig) -> StackConfig:
+    """Reject settings AWS would refuse, naming the setting; return the config unchanged."""
+    env = config.environment
+    if not _REGION_RE.match(config.aws_region):
+        raise ConfigError(f"{env}: aws_region={config.aws_region!r} is not an AWS region name")
+    if config.lambda_runtime not in SUPPORTED_RUNTIMES:
+        raise ConfigError(
+            f"{env}: lambda_runtime={config.lambda_runtime!r} is not supported; use one of {', '.join(SUPPORTED_RUNTIMES)}"
+        )
+    if config.log_retention_days not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            f"{env}: log_retention_days={config.log_retention_days} is not a period CloudWatch Logs accepts "
+            f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
+        )
+    window = config.secret_recovery_window_days
+    if window != 0 and not 7 <= window <= 30:
+        raise ConfigError(f"{env}: secret_recovery_window_days={window} must be 0 or 7-30")
+    if config.enforce_ip_allowlist and not config.lambda_allowed_ips:
+        raise ConfigError(
+            f"{env}: lambda_allowed_ips is empty while enforce_ip_allowlist is on: nobody could call the API"
+        )
+    for ip in config.lambda_allowed_ips:
+        try:
+            ipaddress.ip_network(ip, strict=False)
+        except ValueError:
+            raise ConfigError(f"{env}: lambda_allowed_ips entry {ip!r} is not an IP address or CIDR block") from None
+    if not _BUCKET_RE.match(config.lambda_log_bucket_name) or ".." in config.lambda_log_bucket_name:
+        raise ConfigError(f"{env}: lambda_log_bucket_name={config.lambda_log_bucket_name!r} is not a valid S3 bucket name")
+    if not _TABLE_RE.match(config.dynamodb_table_name):
+        raise ConfigError(f"{env}: dynamodb_table_name={config.dynamodb_table_name!r} is not a valid DynamoDB table name")
+    if not _SECRET_RE.match(config.api_key_secret_name):
+        raise ConfigError(f"{env}: api_key_secret_name={config.api_key_secret_name!r} is not a valid secret name")
+    if not 128 <= config.lambda_memory_mb <= 10240:
+        raise ConfigError(f"{env}: lambda_memory_mb={config.lambda_memory_mb} must be 128-10240")
+    if not 1 <= config.lambda_timeout_seconds <= 29:
+        raise ConfigError(f"{env}: lambda_timeout_seconds={config.lambda_timeout_seconds} must be 1-29 (API Gateway waits 29 s)")
+    if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
+        raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
+    if config.alarm_email is not None and not _EMAIL_RE.match(config.alarm_email):
+        raise ConfigError(f"{env}: alarm_email={config.alarm_email!r} is not an e-mail address")
+    try:
+        network = ipaddress.ip_network(config.vpc_cidr)
+    except ValueError:
+        raise ConfigError(f"{env}: vpc_cidr={config.vpc_cidr!r} is not a CIDR block") from None
+    if network.version != 4 or not 16 <= network.prefixlen <= 24:
+        raise ConfigError(f"{env}: vpc_cidr={config.vpc_cidr!r} must be an IPv4 block from /16 to /24")
+    return config
+
+
+def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConfig:
+    """The validated settings of one environment, with ``TAP_*`` overrides applied."""
+    environ = os.environ if environ is None else environ
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"environment {env!r} is unknown; choose from {', '.join(ENVIRONMENTS)}")
+    emulator = _emulator_endpoint(environ) if env == "local" else None
+    backend = _backend(env, environ, emulator)
+    if env == "prod":
+        config = _production(backend)
+    elif env == "dev":
+        config = _derived("dev", "Development", backend)
+    else:
+        config = replace(
+            _derived("local", "Local", backend),
+            emulator_endpoint=emulator,
+            # A fresh emulator has no account-level API Gateway role: the stack brings its own.
+            manage_api_gateway_account=True,
+            # moto stores the allowlist but never enforces it; the local server is loopback-only.
+            lambda_allowed_ips=("127.0.0.1/32",),
+        )
+    email = environ.get("TAP_ALARM_EMAIL", "").strip() or None
+    config = replace(
+        config,
+        alarm_email=email,
+        lambda_in_vpc=_flag(environ, "TAP_LAMBDA_IN_VPC", config.lambda_in_vpc),
+        enforce_ip_allowlist=_flag(environ, "TAP_ENFORCE_IP_ALLOWLIST", config.enforce_ip_allowlist),
+        manage_api_gateway_account=_flag(environ, "TAP_MANAGE_APIGW_ACCOUNT", config.manage_api_gateway_account),
+        api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
+    )
+    return validate(config)
+
+
+def selected_environments(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The environments to synthesize: ``TAP_ENVIRONMENTS`` (comma-separated) or all."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("TAP_ENVIRONMENTS", "").strip()
+    if not raw:
+        return list(ENVIRONMENTS)
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ENVIRONMENTS]
+    if unknown or not names:
+        raise ConfigError(f"TAP_ENVIRONMENTS={raw!r} names unknown environments; choose from {', '.join(ENVIRONMENTS)}")
+    return list(dict.fromkeys(names))

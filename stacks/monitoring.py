@@ -1,0 +1,86 @@
+"""Alarms that reach a person.
+
+The original's two API Gateway alarms keep their names and thresholds but now notify an
+SNS topic (encrypted, with an optional e-mail subscription). Alarms on function errors
+and throttles and on table throttling cover the failures the API alarms cannot see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.secrets import Encryption
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """One metric alarm: fires when a metric's one-minute sum exceeds 1."""
+
+    address: str
+    name_suffix: str
+    namespace: str
+    metric_name: str
+    description: str
+    dimensions: dict[str, str]
+
+
+class Alarms(Construct):
+    """SNS topic for alarm notifications and every alarm of the stack."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        config: StackConfig,
+        aws: AwsContext,
+        encryption: Encryption,
+        targets: dict[str, str],
+    ) -> None:
+        super().__init__(scope, "monitoring")
+        self.topic = SnsTopic(
+            self, "aws_sns_topic.alarms", name=f"{config.name_prefix}_alarms", kms_master_key_id=encryption.key.arn
+        )
+        if config.alarm_email:
+            SnsTopicSubscription(
+                self, "aws_sns_topic_subscription.alarm_email", topic_arn=self.topic.arn, protocol="email", endpoint=config.alarm_email
+            )
+        api, function, table = targets["api_name"], targets["function_name"], targets["table_name"]
+        alarms = [
+            Alarm("apigw_4xx", "apigw_4xx_errors", "AWS/ApiGateway", "4XXError",
+                  "Alarm for API Gateway 4XX errors", {"ApiName": api}),
+            Alarm("apigw_5xx", "apigw_5xx_errors", "AWS/ApiGateway", "5XXError",
+                  "Alarm for API Gateway 5XX errors", {"ApiName": api}),
+            Alarm("lambda_errors", "lambda_errors", "AWS/Lambda", "Errors",
+                  "The task function raised errors", {"FunctionName": function}),
+            Alarm("lambda_throttles", "lambda_throttles", "AWS/Lambda", "Throttles",
+                  "The task function was throttled", {"FunctionName": function}),
+            Alarm("dynamodb_read_throttles", "dynamodb_read_throttles", "AWS/DynamoDB", "ReadThrottleEvents",
+                  "Reads of the task table were throttled", {"TableName": table}),
+            Alarm("dynamodb_write_throttles", "dynamodb_write_throttles", "AWS/DynamoDB", "WriteThrottleEvents",
+                  "Writes to the task table were throttled", {"TableName": table}),
+        ]  # fmt: skip
+        self.by_address: dict[str, CloudwatchMetricAlarm] = {}
+        for alarm in alarms:
+            self.by_address[alarm.address] = CloudwatchMetricAlarm(
+                self,
+                f"aws_cloudwatch_metric_alarm.{alarm.address}",
+                alarm_name=f"{config.name_prefix}_{alarm.name_suffix}",
+                comparison_operator="GreaterThanThreshold",
+                evaluation_periods=1,
+                metric_name=alarm.metric_name,
+                namespace=alarm.namespace,
+                period=60,
+                statistic="Sum",
+                threshold=1,
+                alarm_description=alarm.description,
+                dimensions=alarm.dimensions,
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+                tags=aws.tags,
+            )

@@ -1,0 +1,199 @@
+"""The VPC and what runs in it.
+
+The original declared a VPC and a security group open to the world, attached to
+nothing, and no subnets: isolation on paper only. Here the VPC gets two private subnets
+(no internet gateway, no NAT), the function runs in them, and it reaches DynamoDB, S3 and
+Secrets Manager through VPC endpoints. The original security group keeps its address,
+name and description (both force a replacement when changed) but loses every ingress
+rule and becomes the function's own group; flow logs record what crosses the VPC.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from cdktf import Fn
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from constructs import Construct
+
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.policies import assume_role_policy, policy_document, statement
+from stacks.secrets import Encryption
+
+#: The original group's description; AWS cannot change it without a new group.
+ORIGINAL_SG_DESCRIPTION = "Allow ICMP, TCP 80/443 for API Gateway"
+
+
+@dataclass(frozen=True)
+class FunctionPlacement:
+    """Where the function's network interfaces go, when it runs in the VPC."""
+
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+
+
+class Network(Construct):
+    """VPC, private subnets, endpoints, security groups and flow logs."""
+
+    def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption) -> None:
+        super().__init__(scope, "network")
+        self.vpc = Vpc(
+            self,
+            "aws_vpc.main",
+            cidr_block=config.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=aws.tags,
+        )
+        # Lock the VPC's default group down: nothing may use it by accident.
+        DefaultSecurityGroup(self, "aws_default_security_group.main", vpc_id=self.vpc.id, ingress=[], egress=[])
+        self._flow_logs(config, encryption)
+        subnets: list[Subnet] = []
+        prefix_lists: list[str] = []
+        if config.lambda_in_vpc:
+            subnets, prefix_lists = self._private_subnets(config, aws.region)
+        egress = [
+            SecurityGroupEgress(
+                description="HTTPS to the VPC's interface endpoints (Secrets Manager)",
+                from_port=443,
+                to_port=443,
+                protocol="tcp",
+                cidr_blocks=[config.vpc_cidr],
+            )
+        ]
+        if prefix_lists:
+            egress.append(
+                SecurityGroupEgress(
+                    description="HTTPS to DynamoDB and S3 through their gateway endpoints",
+                    from_port=443,
+                    to_port=443,
+                    protocol="tcp",
+                    prefix_list_ids=prefix_lists,
+                )
+            )
+        # The original group, now the function's: no ingress at all, HTTPS out to AWS only.
+        self.function_sg = SecurityGroup(
+            self,
+            "aws_security_group.api_gw_sg",
+            name=f"{config.name_prefix}_api_gw_sg",
+            description=ORIGINAL_SG_DESCRIPTION,
+            vpc_id=self.vpc.id,
+            tags=aws.tags,
+            ingress=[],
+            egress=egress,
+        )
+        self.placement: FunctionPlacement | None = None
+        if subnets:
+            self._interface_endpoint(config, aws.region, subnets)
+            self.placement = FunctionPlacement(
+                subnet_ids=[s.id for s in subnets], security_group_ids=[self.function_sg.id]
+            )
+
+    def _private_subnets(self, config: StackConfig, region: str) -> tuple[list[Subnet], list[str]]:
+        """Two private subnets in two zones, routed only to the DynamoDB and S3 gateways."""
+        zones = DataAwsAvailabilityZones(self, "data.aws_availability_zones.available", state="available")
+        halves = list(ipaddress.ip_network(config.vpc_cidr).subnets(prefixlen_diff=2))[:2]
+        route_table = RouteTable(self, "aws_route_table.private", vpc_id=self.vpc.id)
+        subnets = []
+        for index, (suffix, cidr) in enumerate(zip(("a", "b"), halves)):
+            subnet = Subnet(
+                self,
+                f"aws_subnet.private_{suffix}",
+                vpc_id=self.vpc.id,
+                cidr_block=str(cidr),
+                availability_zone=Fn.element(zones.names, index),
+                map_public_ip_on_launch=False,
+            )
+            RouteTableAssociation(self, f"aws_route_table_association.private_{suffix}", subnet_id=subnet.id, route_table_id=route_table.id)
+            subnets.append(subnet)
+        gateways = [
+            VpcEndpoint(
+                self,
+                f"aws_vpc_endpoint.{service}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=[route_table.id],
+            )
+            for service in ("dynamodb", "s3")
+        ]
+        return subnets, [g.prefix_list_id for g in gateways]
+
+    def _interface_endpoint(self, config: StackConfig, region: str, subnets: list[Subnet]) -> None:
+        """Secrets Manager inside the VPC, reachable from the function's group alone."""
+        endpoint_sg = SecurityGroup(
+            self,
+            "aws_security_group.vpc_endpoints",
+            name=f"{config.name_prefix}_vpc_endpoints_sg",
+            description="HTTPS from the TAP function to interface VPC endpoints",
+            vpc_id=self.vpc.id,
+            ingress=[
+                SecurityGroupIngress(
+                    description="HTTPS from the TAP function",
+                    from_port=443,
+                    to_port=443,
+                    protocol="tcp",
+                    security_groups=[self.function_sg.id],
+                )
+            ],
+            egress=[],
+        )
+        VpcEndpoint(
+            self,
+            "aws_vpc_endpoint.secretsmanager",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{region}.secretsmanager",
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=[s.id for s in subnets],
+            security_group_ids=[endpoint_sg.id],
+        )
+
+    def _flow_logs(self, config: StackConfig, encryption: Encryption) -> None:
+        group = CloudwatchLogGroup(
+            self,
+            "aws_cloudwatch_log_group.vpc_flow_logs",
+            name=f"/aws/vpc/{config.name_prefix}-flow-logs",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=encryption.key.arn,
+        )
+        role = IamRole(
+            self,
+            "aws_iam_role.vpc_flow_logs",
+            name=f"{config.name_prefix}_vpc_flow_logs_role",
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+        )
+        IamRolePolicy(
+            self,
+            "aws_iam_role_policy.vpc_flow_logs",
+            role=role.id,
+            name="write-flow-logs",
+            policy=policy_document(
+                statement(
+                    ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    [group.arn, f"{group.arn}:*"],
+                )
+            ),
+        )
+        FlowLog(
+            self,
+            "aws_flow_log.main",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+        )

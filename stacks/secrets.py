@@ -1,0 +1,70 @@
+"""The customer-managed KMS key and the API key secret.
+
+One key per environment encrypts everything the stack stores: the table, the audit
+bucket, the log groups, the alarm topic, the function's environment and the secret.
+Its policy lets the account administer it and lets CloudWatch Logs and CloudWatch
+alarms use it for their own resources only.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
+from constructs import Construct
+
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.policies import policy_document, statement
+
+
+class Encryption(Construct):
+    """A rotating KMS key with an alias named after the environment."""
+
+    def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext) -> None:
+        super().__init__(scope, "encryption")
+        root = {"AWS": f"arn:{aws.partition}:iam::{aws.account_id}:root"}
+        self.key = KmsKey(
+            self,
+            "aws_kms_key.main",
+            description=f"Encrypts the {config.environment} TAP stack's data, logs, alarms and secrets",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if config.deletion_protection else 7,
+            policy=policy_document(
+                statement("kms:*", "*", principal=root, sid="AccountAdministers"),
+                statement(
+                    ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    "*",
+                    principal={"Service": f"logs.{aws.region}.amazonaws.com"},
+                    condition={
+                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": aws.arn("logs", "log-group:*")}
+                    },
+                    sid="CloudWatchLogsOwnGroups",
+                ),
+                statement(
+                    ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "*",
+                    principal={"Service": "cloudwatch.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceAccount": aws.account_id}},
+                    sid="CloudWatchAlarmsPublish",
+                ),
+            ),
+        )
+        KmsAlias(self, "aws_kms_alias.main", name=f"alias/{config.name_prefix}", target_key_id=self.key.key_id)
+
+
+class ApiKeys(Construct):
+    """The Secrets Manager secret holding ``{"api_keys": [...]}`` for the function."""
+
+    def __init__(
+        self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption, name: str
+    ) -> None:
+        super().__init__(scope, "secrets")
+        self.secret = SecretsmanagerSecret(
+            self,
+            "aws_secretsmanager_secret.api_keys",
+            name=name,
+            kms_key_id=encryption.key.arn,
+            recovery_window_in_days=config.secret_recovery_window_days,
+            tags=aws.tags,
+        )

@@ -1,0 +1,132 @@
+"""The audit bucket: every API request lands here as one JSON object.
+
+The original configured versioning inline (deprecated in the AWS provider) and AES256
+encryption, and promised lifecycle rules it never wrote. The bucket keeps its address;
+versioning moves to its own resource, encryption moves to the stack's KMS key, public
+access is blocked, plain-HTTP requests are refused, and old data moves to cheaper
+storage classes while superseded versions expire.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
+from constructs import Construct
+
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.policies import policy_document, statement
+from stacks.secrets import Encryption
+
+#: Days after which audit objects move to Infrequent Access, then to Glacier.
+AUDIT_TO_INFREQUENT_ACCESS_DAYS = 30
+AUDIT_TO_GLACIER_DAYS = 180
+#: Days a superseded object version is kept before it expires.
+NONCURRENT_VERSION_DAYS = 30
+
+
+class AuditBucket(Construct):
+    """S3 bucket for the function's audit records, locked down and lifecycle-managed."""
+
+    def __init__(
+        self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption, bucket_name: str
+    ) -> None:
+        super().__init__(scope, "storage")
+        self.bucket = S3Bucket(
+            self,
+            "aws_s3_bucket.lambda_logs",
+            bucket=bucket_name,
+            tags=aws.tags,
+            # Disposable environments must be destroyable with their audit records in them.
+            force_destroy=not config.deletion_protection,
+        )
+        bucket_id = self.bucket.id
+        S3BucketVersioningA(
+            self,
+            "aws_s3_bucket_versioning.lambda_logs",
+            bucket=bucket_id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "aws_s3_bucket_server_side_encryption_configuration.lambda_logs",
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms", kms_master_key_id=encryption.key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+        )
+        S3BucketPublicAccessBlock(
+            self,
+            "aws_s3_bucket_public_access_block.lambda_logs",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketPolicy(
+            self,
+            "aws_s3_bucket_policy.lambda_logs",
+            bucket=bucket_id,
+            policy=policy_document(
+                statement(
+                    "s3:*",
+                    [self.bucket.arn, f"{self.bucket.arn}/*"],
+                    effect="Deny",
+                    principal="*",
+                    condition={"Bool": {"aws:SecureTransport": "false"}},
+                    sid="DenyPlainHttp",
+                )
+            ),
+        )
+        S3BucketLifecycleConfiguration(
+            self,
+            "aws_s3_bucket_lifecycle_configuration.lambda_logs",
+            bucket=bucket_id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="audit-to-cheaper-storage",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="audit/")],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=AUDIT_TO_INFREQUENT_ACCESS_DAYS, storage_class="STANDARD_IA"
+                        ),
+                        S3BucketLifecycleConfigurationRuleTransition(days=AUDIT_TO_GLACIER_DAYS, storage_class="GLACIER"),
+                    ],
+                ),
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=NONCURRENT_VERSION_DAYS
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    ],
+                ),
+            ],
+        )

@@ -1,0 +1,251 @@
+"""TapStack: one environment of the TAP platform as one Terraform stack.
+
+This file owns what belongs to the stack as a whole: the AWS provider, the state
+backend, the six input variables and the outputs of the original HCL. The resources
+themselves live in one module per concern (network, storage, database, secrets,
+compute, api, monitoring), composed here in dependency order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf import (
+    LocalBackend,
+    S3Backend,
+    S3BackendEndpointConfig,
+    TerraformDataSource,
+    TerraformOutput,
+    TerraformResource,
+    TerraformStack,
+    TerraformVariable,
+    TerraformVariableValidationConfig,
+    Token,
+)
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
+from constructs import Construct
+
+from stacks.api import TaskApi
+from stacks.compute import TaskFunction
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.database import TaskTable
+from stacks.monitoring import Alarms
+from stacks.naming import AddressRegistry
+from stacks.network import Network
+from stacks.package import LambdaPackage
+from stacks.secrets import ApiKeys, Encryption
+from stacks.storage import AuditBucket
+
+#: Services the stack talks to (Python names: `lambda_` is Terraform's `lambda`);
+#: on an emulator each one is pointed at it.
+EMULATED_SERVICES = (
+    "apigateway", "applicationautoscaling", "cloudwatch", "dynamodb", "ec2", "iam",
+    "kms", "lambda_", "logs", "s3", "secretsmanager", "sns", "sts",
+)  # fmt: skip
+#: Credentials an emulator accepts; they open nothing on AWS.
+EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
+
+
+class TapStack(TerraformStack):
+    """The whole TAP platform for one environment (``prod`` reproduces the original)."""
+
+    def __init__(self, scope: Construct, config: StackConfig, package: LambdaPackage) -> None:
+        super().__init__(scope, config.environment)
+        self._addresses = AddressRegistry()
+        self.config = config
+        v = self._variables(config)
+        region = v["aws_region"].string_value
+        self._provider(config, region, v["tags"])
+        self._backend(config)
+        aws = AwsContext(
+            region=region,
+            account_id=DataAwsCallerIdentity(self, "data.aws_caller_identity.current").account_id,
+            partition=DataAwsPartition(self, "data.aws_partition.current").partition,
+            tags=Token.as_string_map(v["tags"].value),
+        )
+        allowed_ips = Token.as_list(v["lambda_allowed_ips"].value)
+        encryption = Encryption(self, config, aws)
+        network = Network(self, config, aws, encryption)
+        bucket = AuditBucket(self, config, aws, encryption, v["lambda_log_bucket_name"].string_value)
+        table = TaskTable(self, config, aws, encryption, v["dynamodb_table_name"].string_value)
+        secret_name = v["api_key_secret_name"].string_value
+        api_keys = ApiKeys(self, config, aws, encryption, secret_name)
+        function = TaskFunction(
+            self, config, aws, package, (encryption, network, table, bucket, api_keys), secret_name
+        )
+        api = TaskApi(self, config, aws, encryption, function, allowed_ips)
+        alarms = Alarms(
+            self,
+            config,
+            aws,
+            encryption,
+            {
+                "api_name": api.rest_api.name,
+                "function_name": function.function.function_name,
+                "table_name": table.table.name,
+            },
+        )
+        self._outputs(api, function, table, bucket, api_keys, alarms)
+
+    def _allocate_logical_id(self, tf_element: Any) -> str:
+        """Name every element by the address in its construct id: the HCL's own addresses.
+
+        CDKTF also asks for ids of non-elements (an asset passes its construct ``Node``).
+        """
+        if not hasattr(tf_element, "node"):
+            return self._addresses.allocate(tf_element.id, None, tf_element.path)
+        kind: str | None = None
+        if isinstance(tf_element, TerraformDataSource):
+            kind = f"data.{tf_element.terraform_resource_type}"
+        elif isinstance(tf_element, TerraformResource):
+            kind = tf_element.terraform_resource_type
+        elif isinstance(tf_element, TerraformVariable):
+            kind = "var"
+        elif isinstance(tf_element, TerraformOutput):
+            kind = "output"
+        return self._addresses.allocate(tf_element.node.id, kind, tf_element.node.path)
+
+    def _provider(self, config: StackConfig, region: str, tags: TerraformVariable) -> None:
+        emulator: dict[str, Any] = {}
+        if config.emulator_endpoint:
+            emulator = {
+                **EMULATOR_CREDENTIALS,
+                "skip_credentials_validation": True,
+                "skip_metadata_api_check": "true",
+                "skip_region_validation": True,
+                "s3_use_path_style": True,
+                "endpoints": [AwsProviderEndpoints(**{s: config.emulator_endpoint for s in EMULATED_SERVICES})],
+            }
+        AwsProvider(
+            self,
+            "aws",
+            region=region,
+            default_tags=[AwsProviderDefaultTags(tags=Token.as_string_map(tags.value))],
+            **emulator,
+        )
+
+    def _backend(self, config: StackConfig) -> None:
+        backend = config.backend
+        if backend.kind == "local":
+            LocalBackend(self, path=f"terraform.{config.environment}.tfstate")
+            return
+        assert backend.bucket, "config.load_config guarantees a bucket for the S3 backend"
+        emulator: dict[str, Any] = {}
+        if backend.endpoint:
+            emulator = {
+                **EMULATOR_CREDENTIALS,
+                "endpoints": S3BackendEndpointConfig(s3=backend.endpoint, sts=backend.endpoint),
+                "use_path_style": True,
+                "skip_credentials_validation": True,
+                "skip_region_validation": True,
+                "skip_requesting_account_id": True,
+                "skip_metadata_api_check": True,
+                "skip_s3_checksum": True,
+            }
+        S3Backend(
+            self,
+            bucket=backend.bucket,
+            key=backend.key,
+            region=backend.region,
+            encrypt=True,
+            use_lockfile=True,
+            **emulator,
+        )
+
+    def _variables(self, config: StackConfig) -> dict[str, TerraformVariable]:
+        """The HCL's six variables: same names, types, defaults and descriptions, now validated."""
+
+        def variable(name: str, type_: str, default: Any, description: str, *checks: tuple[str, str]) -> None:
+            made[name] = TerraformVariable(
+                self,
+                f"var.{name}",
+                type=type_,
+                default=default,
+                description=description,
+                # Terraform JSON takes a condition as a template: "${expression}".
+                validation=[
+                    TerraformVariableValidationConfig(condition=f"${{{c}}}", error_message=m) for c, m in checks
+                ],
+            )
+
+        made: dict[str, TerraformVariable] = {}
+        variable(
+            "aws_region", "string", config.aws_region, "AWS region for all resources",
+            ('can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", var.aws_region))',
+             "aws_region must be an AWS region name such as us-west-2."),
+        )  # fmt: skip
+        ip_checks = [
+            (
+                'alltrue([for ip in var.lambda_allowed_ips : can(cidrhost(strcontains(ip, "/") ? ip : '
+                '"${ip}/${strcontains(ip, ":") ? 128 : 32}", 0))])',
+                "Every lambda_allowed_ips entry must be an IPv4/IPv6 address or CIDR block, e.g. 203.0.113.1 or 198.51.100.0/24.",
+            )
+        ]
+        if config.enforce_ip_allowlist:
+            ip_checks.append(
+                (
+                    "length(var.lambda_allowed_ips) > 0",
+                    "lambda_allowed_ips must not be empty while the API's IP allowlist is enforced: nobody could call the API.",
+                )
+            )
+        variable(
+            "lambda_allowed_ips", "list(string)", list(config.lambda_allowed_ips),
+            "List of known IP addresses allowed to access API Gateway", *ip_checks,
+        )  # fmt: skip
+        variable(
+            "dynamodb_table_name", "string", config.dynamodb_table_name, "Name of the DynamoDB table",
+            ('can(regex("^[A-Za-z0-9_.-]{3,255}$", var.dynamodb_table_name))',
+             "dynamodb_table_name must be 3-255 characters of letters, digits, '_', '-' and '.'."),
+        )  # fmt: skip
+        variable(
+            "lambda_log_bucket_name", "string", config.lambda_log_bucket_name, "Name of the S3 bucket for Lambda logs",
+            ('can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lambda_log_bucket_name)) && '
+             '!strcontains(var.lambda_log_bucket_name, "..") && '
+             '!can(regex("^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$", var.lambda_log_bucket_name))',
+             "lambda_log_bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', "
+             "starting and ending with a letter or digit, no '..', not an IP address."),
+        )  # fmt: skip
+        variable(
+            "tags", "map(string)", None, "Tags for all resources",
+            ("alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256])",
+             "tags keys must be 1-128 characters and values at most 256 characters."),
+        )  # fmt: skip
+        # CDKTF snake_cases the keys of a variable's default (Project → project); an
+        # override is written verbatim.
+        made["tags"].add_override("default", dict(config.tags))
+        variable(
+            "api_key_secret_name", "string", config.api_key_secret_name,
+            "Name of the secret in AWS Secrets Manager for API keys",
+            ('can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", var.api_key_secret_name))',
+             "api_key_secret_name must be 1-512 characters of letters, digits and /_+=.@-"),
+        )  # fmt: skip
+        return made
+
+    def _outputs(
+        self,
+        api: TaskApi,
+        function: TaskFunction,
+        table: TaskTable,
+        bucket: AuditBucket,
+        api_keys: ApiKeys,
+        alarms: Alarms,
+    ) -> None:
+        """The HCL's seven outputs under their names, then what a caller of the API needs."""
+        outputs = {
+            "lambda_function_name": (function.function.function_name, "Name of the task API function"),
+            "dynamodb_table_name": (table.table.name, "Name of the task table"),
+            "api_gateway_id": (api.rest_api.id, "ID of the REST API"),
+            "s3_log_bucket_name": (bucket.bucket.bucket, "Bucket holding the audit records"),
+            "api_key_secret_arn": (api_keys.secret.arn, "ARN of the secret holding the API keys"),
+            "cloudwatch_alarm_4xx_name": (alarms.by_address["apigw_4xx"].alarm_name, "Name of the API 4XX alarm"),
+            "cloudwatch_alarm_5xx_name": (alarms.by_address["apigw_5xx"].alarm_name, "Name of the API 5XX alarm"),
+            "api_invoke_url": (f"{api.stage.invoke_url}/lambda", "URL to POST task API requests to (SigV4-signed)"),
+            "alarm_topic_arn": (alarms.topic.arn, "SNS topic every alarm notifies"),
+            "lambda_function_arn": (function.function.arn, "ARN of the task API function"),
+            "dynamodb_table_arn": (table.table.arn, "ARN of the task table"),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, f"output.{name}", value=value, description=description)
