@@ -1,0 +1,249 @@
+"""Benchmark of the task API handler: latency per action, AWS calls, cold import, zip size.
+
+Runs the real handler in-process against moto (no network), so latencies are the
+handler's own cost plus moto's, not DynamoDB's; they are for comparing versions of the
+handler, not for capacity planning. AWS calls are counted with botocore ``before-call``
+hooks on the handler's own clients. Cold import is measured in fresh interpreters on a
+copy of ``function/`` without bytecode caches, as Lambda sees the zip.
+
+    .venv/bin/python bench/handler_bench.py [--iterations 200] [--imports 7] [--out docs/benchmarks-handler.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_DIR = ROOT / "function"
+for entry in (FUNCTION_DIR, ROOT / "tests" / "function", ROOT):
+    if str(entry) not in sys.path:
+        sys.path.insert(0, str(entry))
+
+TABLE, BUCKET, SECRET, KEY = "bench-tasks", "bench-audit", "bench/api-keys", "bench-key-0123456789"
+TARGET_COLD_IMPORT_MS = 150.0
+TARGET_CALLS = 3
+TARGET_ZIP_BYTES = 1024 * 1024
+PAST = "2000-01-01T00:00:00.000000Z"
+
+
+@dataclass
+class ActionStats:
+    name: str
+    samples_ms: list[float] = field(default_factory=list)
+    calls: set[tuple[str, ...]] = field(default_factory=set)
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.samples_ms)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _isolated_env() -> None:
+    """Fake credentials, no endpoint override: everything stays inside moto."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        DYNAMODB_TABLE=TABLE,
+        LOG_BUCKET=BUCKET,
+        API_KEY_SECRET=SECRET,
+    )
+
+
+def _event(body: dict[str, Any], key: str = KEY) -> dict[str, Any]:
+    return {
+        "httpMethod": "POST",
+        "path": "/lambda",
+        "headers": {"X-Api-Key": key, "Content-Type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": str(uuid.uuid4()), "identity": {"sourceIp": "192.0.2.1"}},
+    }
+
+
+def measure_actions(iterations: int) -> tuple[list[ActionStats], float]:
+    """Warm-path latency and AWS calls per action; also the first (cold) request."""
+    import boto3
+    from moto import mock_aws
+
+    import lambda_function
+    from table_from_stack import REFERENCE_TABLE, create_table_kwargs
+
+    stats: dict[str, ActionStats] = {}
+    with mock_aws(), contextlib.redirect_stdout(io.StringIO()):
+        boto3.client("dynamodb").create_table(**create_table_kwargs(REFERENCE_TABLE, TABLE))
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString=json.dumps({"api_keys": [KEY]}))
+        ddb = boto3.client("dynamodb")
+
+        lambda_function.reset_caches()
+        started = time.perf_counter()
+        lambda_function.lambda_handler(_event({"action": "list_tasks"}), None)
+        first_request_ms = (time.perf_counter() - started) * 1000
+
+        runtime = lambda_function.runtime()
+        calls: list[str] = []
+        for client in (runtime.dynamodb, runtime.s3, runtime.secretsmanager):
+            service = client.meta.service_model.service_name
+            client.meta.events.register(
+                "before-call", lambda model, _s=service, **_: calls.append(f"{_s}.{model.name}")
+            )
+
+        def timed(name: str, body: dict[str, Any], key: str = KEY) -> dict[str, Any]:
+            calls.clear()
+            start = time.perf_counter()
+            result = lambda_function.lambda_handler(_event(body, key), None)
+            elapsed = (time.perf_counter() - start) * 1000
+            entry = stats.setdefault(name, ActionStats(name))
+            entry.samples_ms.append(elapsed)
+            entry.calls.add(tuple(calls))
+            return json.loads(result["body"])
+
+        task = {"prompt": "Which reply is more helpful?", "responses": ["first", "second"], "priority": 5}
+        timed("create_task (client_token)", {"action": "create_task", "task": task, "client_token": "replayed"})
+        for i in range(iterations):
+            created = timed("create_task", {"action": "create_task", "task": task})["task"]
+            timed("create_task (client_token)", {"action": "create_task", "task": task, "client_token": f"t-{i}"})
+            timed("create_task (replay)", {"action": "create_task", "task": task, "client_token": "replayed"})
+            timed("get_task", {"action": "get_task", "task_id": created["id"]})
+            timed("list_tasks", {"action": "list_tasks", "status": "pending", "limit": 25})
+            claimed = timed("claim_task (next)", {"action": "claim_task", "annotator_id": "a1"})["task"]
+            timed("release_task", {"action": "release_task", "task_id": claimed["id"], "annotator_id": "a1"})
+            timed("claim_task (by id)", {"action": "claim_task", "annotator_id": "a2", "task_id": claimed["id"]})
+            fb = {"preferred": 1, "rationale": "clearer"}
+            timed("submit_feedback", {"action": "submit_feedback", "task_id": claimed["id"], "annotator_id": "a2", "feedback": fb})
+            timed("rejected (403)", {"action": "list_tasks"}, key="wrong-key")
+        # The one path beyond 3 calls: nothing pending, so expired leases are queried too.
+        pending = ddb.query(
+            TableName=TABLE,
+            IndexName="status-created-index",
+            KeyConditionExpression="#s = :p",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":p": {"S": "pending"}},
+        )["Items"]
+        for item in pending:
+            lambda_function.lambda_handler(_event({"action": "claim_task", "annotator_id": "drain", "task_id": item["id"]["S"]}), None)
+        for item in pending[:iterations]:
+            task_id = item["id"]["S"]
+            ddb.update_item(
+                TableName=TABLE,
+                Key={"id": {"S": task_id}},
+                UpdateExpression="SET lease_expires_at = :p, queue_key = :q",
+                ExpressionAttributeValues={":p": {"S": PAST}, ":q": {"S": f"{PAST}#{task_id}"}},
+            )
+            timed("claim_task (expired lease)", {"action": "claim_task", "annotator_id": "a3"})
+        lambda_function.reset_caches()
+    return list(stats.values()), first_request_ms
+
+
+def measure_cold_import(runs: int) -> list[float]:
+    """Milliseconds to ``import lambda_function`` in a fresh interpreter, from a copy
+    of function/ without __pycache__ (Lambda's zip has none), median-friendly list."""
+    code = (
+        "import sys, time\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "t = time.perf_counter()\n"
+        "import lambda_function\n"
+        "print((time.perf_counter() - t) * 1000)\n"
+    )
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for source in FUNCTION_DIR.glob("*.py"):
+            shutil.copy2(source, tmp)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        for _ in range(runs):
+            out = subprocess.run(
+                [sys.executable, "-B", "-c", code, tmp], capture_output=True, text=True, check=True, env=env
+            )
+            results.append(float(out.stdout.strip()))
+    return results
+
+
+def measure_zip() -> tuple[int, str]:
+    """Size of the package exactly as the stack builds it (stacks/package.py)."""
+    from stacks.package import build_lambda_package
+
+    with tempfile.TemporaryDirectory() as tmp:
+        package = build_lambda_package(FUNCTION_DIR, Path(tmp) / "function.zip")
+        return package.size, package.sha256_b64
+
+
+def render(stats: list[ActionStats], first_ms: float, imports: list[float], zip_size: int, iterations: int) -> str:
+    import boto3
+    import moto
+
+    cold = statistics.median(imports)
+    warm_max = max(max(len(c) for c in s.calls) for s in stats if s.name != "claim_task (expired lease)")
+    lines = [
+        "# Handler benchmarks",
+        "",
+        f"Measured by `bench/handler_bench.py` on {time.strftime('%Y-%m-%d', time.gmtime())}: Python "
+        f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, boto3 {boto3.__version__}, "
+        f"moto {moto.__version__} in-process, {iterations} requests per action on a warm container.",
+        "Latencies include moto's own work and no network; compare them between handler versions, not with AWS.",
+        "",
+        "| action | p50 (ms) | p95 (ms) | AWS calls, warm (audit write included) |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for s in stats:
+        call_counts = sorted({len(c) for c in s.calls})
+        sequence = " + ".join(next(iter(sorted(s.calls, key=len, reverse=True))))
+        lines.append(
+            f"| {s.name} | {s.percentile(0.5):.2f} | {s.percentile(0.95):.2f} | "
+            f"{'/'.join(map(str, call_counts))}: {sequence} |"
+        )
+    lines += [
+        "",
+        "| metric | measured | target | met |",
+        "| --- | ---: | ---: | --- |",
+        f"| cold import of `lambda_function` (median of {len(imports)} fresh interpreters, no .pyc for function/) "
+        f"| {cold:.1f} ms | ≤ {TARGET_COLD_IMPORT_MS:.0f} ms | {'yes' if cold <= TARGET_COLD_IMPORT_MS else 'no'} |",
+        f"| first request of a container (clients built, secret read), in-process | {first_ms:.1f} ms | – | – |",
+        f"| max AWS calls per action, warm path (expired-lease claim excluded, 4 calls) "
+        f"| {warm_max} | ≤ {TARGET_CALLS} | {'yes' if warm_max <= TARGET_CALLS else 'no'} |",
+        f"| deployment zip (stacks/package.py) | {zip_size:,} bytes | ≤ {TARGET_ZIP_BYTES:,} bytes "
+        f"| {'yes' if zip_size <= TARGET_ZIP_BYTES else 'no'} |",
+        "",
+        f"Cold import runs (ms): {', '.join(f'{v:.1f}' for v in imports)}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=200, help="requests per action (1-2000)")
+    parser.add_argument("--imports", type=int, default=7, help="fresh interpreters for the cold import (1-50)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks-handler.md")
+    args = parser.parse_args(argv)
+    iterations = max(1, min(args.iterations, 2000))
+    imports = max(1, min(args.imports, 50))
+    _isolated_env()
+    cold_imports = measure_cold_import(imports)
+    stats, first_ms = measure_actions(iterations)
+    zip_size, _ = measure_zip()
+    report = render(stats, first_ms, cold_imports, zip_size, iterations)
+    print(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

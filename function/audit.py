@@ -1,0 +1,104 @@
+"""Audit trail: one JSON object per request in S3, written before we return.
+
+Every request is recorded, rejected ones included, under
+``audit/YYYY/MM/DD/HH/<request_id>.json`` (UTC hour of arrival). The API key is
+redacted from headers and identity; a short SHA-256 fingerprint of the
+presented key identifies *which* key was used without storing it. If the S3
+write fails the whole record is logged as one line marked ``audit_fallback`` so
+nothing is lost, and the client still gets its answer: auditing must not turn a
+served request into an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, Final
+
+from jsonlog import log
+from proxy import Request
+
+REDACTED: Final = "[REDACTED]"
+_SECRET_HEADERS: Final = frozenset({"x-api-key", "authorization"})
+_SECRET_IDENTITY: Final = frozenset({"apiKey"})
+_MAX_RAW_BODY_CHARS: Final = 4_096  # bodies that are not JSON are kept only in part
+
+
+def object_key(received_at: datetime, request_id: str) -> str:
+    return f"audit/{received_at:%Y/%m/%d/%H}/{request_id}.json"
+
+
+def build_record(
+    request: Request,
+    received_at: datetime,
+    action: str | None,
+    payload: Any,
+    response: dict[str, Any],
+    latency_ms: float,
+) -> dict[str, Any]:
+    """``payload`` is the parsed body when it parsed, else None (then a
+    bounded excerpt of the raw body is kept instead)."""
+    presented = request.headers.get("x-api-key")
+    identity = {k: (REDACTED if k in _SECRET_IDENTITY and v else v) for k, v in request.identity.items()}
+    body: dict[str, Any] = {"bytes": len(request.body)}
+    if payload is not None:
+        body["json"] = payload
+    elif request.body:
+        body["raw_excerpt"] = request.body[:_MAX_RAW_BODY_CHARS].decode("utf-8", "replace")
+    return {
+        "request_id": request.request_id,
+        "received_at": received_at.isoformat().replace("+00:00", "Z"),
+        "action": action,
+        "status": response["statusCode"],
+        "latency_ms": round(latency_ms, 3),
+        "caller": {
+            "source_ip": request.identity.get("sourceIp"),
+            "api_key_fingerprint": _fingerprint(presented),
+            "identity": identity,
+        },
+        "request": {
+            "method": request.method,
+            "path": request.path,
+            "headers": {k: (REDACTED if k in _SECRET_HEADERS else v) for k, v in request.headers.items()},
+            "body": body,
+        },
+        "response": {
+            "status_code": response["statusCode"],
+            "headers": response["headers"],
+            "body": json.loads(response["body"]),
+        },
+    }
+
+
+class AuditWriter:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def write(self, key: str, record: dict[str, Any]) -> bool:
+        """True when stored in S3; False when it went to the log instead."""
+        try:
+            if not self._bucket:
+                raise RuntimeError("LOG_BUCKET is not set")
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"),
+                ContentType="application/json",
+            )
+            return True
+        except Exception as exc:  # noqa: BLE001 - any failure must fall back, never fail the request
+            log(
+                "ERROR",
+                "audit write failed; record logged instead",
+                audit_fallback=True,
+                audit_key=key,
+                error=f"{type(exc).__name__}: {exc}",
+                record=record,
+            )
+            return False
+
+
+def _fingerprint(key: str | None) -> str | None:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12] if key else None

@@ -1,0 +1,97 @@
+"""API key check against a Secrets Manager secret, cached per container.
+
+The secret (``{"api_keys": ["<key>", ...]}``) is read at most once per
+``KEY_CACHE_TTL_SECONDS``. When a key we do not know arrives, the secret is
+re-read early -- at most once per ``KEY_REFRESH_MIN_INTERVAL_SECONDS`` -- so a
+newly added key starts working within seconds while a flood of wrong keys
+still costs at most one read per interval. Removed keys stop working at the
+next refresh (<= 5 minutes). Comparisons use ``hmac.compare_digest`` against
+every known key, so timing reveals neither which key nor how much of it matched.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from typing import Any, Callable
+
+import settings as s
+from errors import ApiError
+from jsonlog import log
+
+
+def _missing_key() -> ApiError:
+    return ApiError(401, "missing_api_key", "missing X-Api-Key header")
+
+
+def _wrong_key() -> ApiError:
+    return ApiError(403, "invalid_api_key", "the X-Api-Key header is not a valid API key")
+
+
+class ApiKeyStore:
+    """Per-container cache of the valid API keys.
+
+    ``clock`` is a monotonic seconds source; it is a parameter so the TTL and
+    refresh rules can be exercised without waiting minutes.
+    """
+
+    def __init__(self, client: Any, secret_id: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._secret_id = secret_id
+        self._clock = clock
+        self._keys: tuple[bytes, ...] = ()
+        self._malformed = False
+        self._read_at: float | None = None  # last successful read: drives the TTL
+        self._tried_at: float | None = None  # last attempt: rate-limits early refreshes
+        self._lock = threading.Lock()
+
+    def check(self, presented: str | None) -> None:
+        """Raise 401 for no key, 403 for a wrong key; return for a valid one.
+        A failing Secrets Manager surfaces as a botocore error (-> 503), a
+        malformed secret as RuntimeError (-> 500)."""
+        if not presented:
+            raise _missing_key()
+        candidate = presented.encode("utf-8")
+        with self._lock:
+            if _since(self._read_at, self._clock) >= s.KEY_CACHE_TTL_SECONDS:
+                self._read()
+            elif (
+                not _matches(candidate, self._keys)
+                and _since(self._tried_at, self._clock) >= s.KEY_REFRESH_MIN_INTERVAL_SECONDS
+            ):
+                self._read()
+            if self._malformed:
+                raise RuntimeError("api key secret is malformed")
+            if _matches(candidate, self._keys):
+                return
+        raise _wrong_key()
+
+    def _read(self) -> None:
+        self._tried_at = self._clock()
+        secret = self._client.get_secret_value(SecretId=self._secret_id)
+        self._read_at = self._clock()
+        try:
+            keys = json.loads(secret["SecretString"])["api_keys"]
+            if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+                raise TypeError("api_keys must be a list of non-empty strings")
+        except (KeyError, TypeError, ValueError) as exc:
+            # An operator error: refuse every request (500) rather than guess,
+            # say why in the log only, and re-read within 30 s once it is fixed.
+            self._keys, self._malformed = (), True
+            log("ERROR", "api key secret is malformed", error=f"{type(exc).__name__}: {exc}")
+            return
+        self._keys, self._malformed = tuple(k.encode("utf-8") for k in keys), False
+
+
+def _since(moment: float | None, clock: Callable[[], float]) -> float:
+    return float("inf") if moment is None else clock() - moment
+
+
+def _matches(candidate: bytes, keys: tuple[bytes, ...]) -> bool:
+    """Constant time per key, and every key is compared (no early exit)."""
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(candidate, key)
+    return found

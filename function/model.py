@@ -1,0 +1,102 @@
+"""The task record: statuses, queue keys, timestamps and the item <-> JSON mapping.
+
+The table layout is fixed by the stack (see docs/api.md, "Table design"):
+``status`` and ``queue_key`` feed two sparse GSIs, so every write that changes
+``status`` must also set the matching ``queue_key`` in the same UpdateItem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+PENDING: Final = "pending"
+ASSIGNED: Final = "assigned"
+COMPLETED: Final = "completed"
+STATUSES: Final = (PENDING, ASSIGNED, COMPLETED)
+
+PAIRWISE: Final = "pairwise"
+RANKING: Final = "ranking"
+RATING: Final = "rating"
+KINDS: Final = (PAIRWISE, RANKING, RATING)
+
+CREATED_INDEX: Final = "status-created-index"
+QUEUE_INDEX: Final = "status-queue-index"
+TOKEN_PREFIX: Final = "token#"
+# Task ids are lowercase UUIDs; anything else (e.g. a "token#..." id) is
+# rejected before it can reach the table.
+TASK_ID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+# Attributes that exist only to drive the indexes; never returned to clients.
+_INTERNAL: Final = frozenset({"queue_key", "pending_key"})
+_PUBLIC_ORDER: Final = (
+    "id", "status", "kind", "prompt", "responses", "priority", "metadata",
+    "created_at", "updated_at", "version",
+    "assignee", "lease_expires_at", "feedback", "completed_at",
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def timestamp(moment: datetime) -> str:
+    """Fixed-width ISO 8601 UTC with microseconds, so that string order is
+    time order: GSI sort keys and lease comparisons rely on it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def pending_queue_key(priority: int, created_at: str, task_id: str) -> str:
+    """Ascending order = highest priority first, then oldest first."""
+    return f"{9 - priority}#{created_at}#{task_id}"
+
+
+def assigned_queue_key(lease_expires_at: str, task_id: str) -> str:
+    """Ascending order = earliest lease expiry first; ``queue_key < now``
+    selects exactly the expired leases."""
+    return f"{lease_expires_at}#{task_id}"
+
+
+def completed_queue_key(completed_at: str, task_id: str) -> str:
+    return f"{completed_at}#{task_id}"
+
+
+def to_attribute_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Plain Python values -> DynamoDB attribute values (ints stay exact)."""
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def from_item(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """DynamoDB item -> plain values, with numbers back to ``int``."""
+    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+
+
+def public_task(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The client-facing task: fixed key order, metadata as an object,
+    internal index attributes dropped."""
+    values = from_item(item)
+    values["metadata"] = json.loads(values.get("metadata", "{}"))
+    return {name: values[name] for name in _PUBLIC_ORDER if name in values and name not in _INTERNAL}
+
+
+def is_task(item: dict[str, Any] | None) -> bool:
+    """Idempotency-token items share the table but have no ``status``."""
+    return bool(item) and "status" in item  # type: ignore[operator]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

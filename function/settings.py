@@ -1,0 +1,76 @@
+"""Configuration and the API's limits, in one place.
+
+Limits live here rather than next to the code that enforces them so the
+documentation (docs/api.md), the validator and the tests all quote the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_PROMPT_CHARS = 20_000
+MAX_RESPONSE_CHARS = 20_000
+MIN_RESPONSES = 2
+MAX_RESPONSES = 8
+MIN_PRIORITY = 0
+MAX_PRIORITY = 9
+DEFAULT_PRIORITY = 5
+MAX_METADATA_BYTES = 4 * 1024
+MAX_CLIENT_TOKEN_CHARS = 64
+MAX_ANNOTATOR_ID_CHARS = 128
+MAX_RATIONALE_CHARS = 5_000
+MIN_RATING = 1
+MAX_RATING = 7
+MIN_LIST_LIMIT = 1
+MAX_LIST_LIMIT = 100
+DEFAULT_LIST_LIMIT = 25
+MAX_NEXT_TOKEN_CHARS = 2_048
+
+LEASE_DURATION = timedelta(minutes=30)
+
+# Claiming reads this many queue candidates in one Query and tries them in
+# order, so a lost race usually costs one extra UpdateItem instead of a 409.
+CLAIM_CANDIDATES = 3
+
+# API keys: full re-read every 5 minutes, and an early re-read (at most every
+# 30 s) when a key we do not know arrives, so a freshly added key works fast
+# without letting unknown-key floods hammer Secrets Manager.
+KEY_CACHE_TTL_SECONDS = 300.0
+KEY_REFRESH_MIN_INTERVAL_SECONDS = 30.0
+
+# Short timeouts and a bounded number of attempts keep a sick dependency from
+# eating the Lambda's whole timeout; the handler then answers 503.
+AWS_CONNECT_TIMEOUT_SECONDS = 1.0
+AWS_READ_TIMEOUT_SECONDS = 2.0
+AWS_MAX_ATTEMPTS = 3  # in total, first try included (botocore's "total_max_attempts")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The three names this function needs from its environment."""
+
+    table_name: str
+    log_bucket: str
+    api_key_secret: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            table_name=os.environ.get("DYNAMODB_TABLE", ""),
+            log_bucket=os.environ.get("LOG_BUCKET", ""),
+            api_key_secret=os.environ.get("API_KEY_SECRET", ""),
+        )
+
+    def missing(self) -> list[str]:
+        """Names of unset variables; checked per request so a misconfigured
+        function answers a clean 500 (and logs why) instead of crashing init."""
+        pairs = (
+            ("DYNAMODB_TABLE", self.table_name),
+            ("LOG_BUCKET", self.log_bucket),
+            ("API_KEY_SECRET", self.api_key_secret),
+        )
+        return [name for name, value in pairs if not value]

@@ -1,0 +1,117 @@
+"""Session-wide fixtures: the stacks are synthesized once per test session.
+
+Importing the AWS provider bindings costs ~10 s and ~1 GB per process (jsii), so every
+test that looks at synthesized Terraform shares the stacks built here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from stacks.config import StackConfig, load_config  # noqa: E402
+from stacks.package import LambdaPackage, build_lambda_package  # noqa: E402
+
+#: A state bucket name for synthesizing the S3 backend; nothing is ever written to it.
+TEST_STATE_BUCKET = "tap-stack-test-state"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: deploys to a local emulator (minutes)")
+    config.addinivalue_line("markers", "terraform: runs the terraform CLI against the real provider")
+
+
+@pytest.fixture(scope="session")
+def lambda_package(tmp_path_factory: pytest.TempPathFactory) -> LambdaPackage:
+    """The function package, built exactly as main.py builds it."""
+    return build_lambda_package(ROOT / "function", tmp_path_factory.mktemp("package") / "function.zip")
+
+
+@pytest.fixture(scope="session")
+def prod_config() -> StackConfig:
+    return load_config("prod", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET})
+
+
+@pytest.fixture(scope="session")
+def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict[str, Any]:
+    """Every environment's stack in one Testing app, synthesized once.
+
+    Keys: ``<env>`` → the stack construct, ``<env>_json`` → its Testing.synth output.
+    """
+    from cdktf import Testing
+
+    from stacks.tap_stack import TapStack
+
+    app = Testing.app()
+    configs = [
+        prod_config,
+        load_config("dev", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET}),
+        load_config("local", {}),
+    ]
+    result: dict[str, Any] = {}
+    for config in configs:
+        stack = TapStack(app, config, lambda_package)
+        result[config.environment] = stack
+        result[f"{config.environment}_json"] = Testing.synth(stack)
+    # The feature switches turned the other way, in an app of its own (stack ids are per app).
+    switched = load_config(
+        "dev",
+        {
+            "TAP_BACKEND": "local",
+            "TAP_LAMBDA_IN_VPC": "false",
+            "TAP_ENFORCE_IP_ALLOWLIST": "false",
+            "TAP_ALARM_EMAIL": "ops@example.com",
+        },
+    )
+    result["switched_off_json"] = Testing.synth(TapStack(Testing.app(), switched, lambda_package))
+    return result
+
+
+@pytest.fixture(scope="session")
+def prod_synth(synthesized: dict[str, Any]) -> str:
+    """The production stack as the JSON string Testing.synth returns (for Testing assertions)."""
+    return synthesized["prod_json"]
+
+
+@pytest.fixture(scope="session")
+def prod_stack(prod_synth: str) -> dict[str, Any]:
+    """The production stack's Terraform JSON, parsed."""
+    return json.loads(prod_synth)
+
+
+@pytest.fixture(scope="session")
+def dev_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(synthesized["dev_json"])
+
+
+@pytest.fixture(scope="session")
+def local_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(synthesized["local_json"])
+
+
+@pytest.fixture(scope="session")
+def switched_off_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
+    """dev with the VPC placement and the IP allowlist off and an alarm e-mail set."""
+    return json.loads(synthesized["switched_off_json"])
+
+
+@pytest.fixture(scope="session")
+def prod_stack_dir(synthesized: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full synth of the production stack on disk (cdk.tf.json + assets), for terraform."""
+    from cdktf import Testing
+
+    outdir = Path(Testing.full_synth(synthesized["prod"]))
+    stack_dir = outdir / "stacks" / "prod"
+    copy = tmp_path_factory.mktemp("prod-stack") / "prod"
+    shutil.copytree(stack_dir, copy)
+    return copy

@@ -1,0 +1,157 @@
+"""Helpers shared by the handler tests: constants, event builder, call recorder.
+
+Kept out of conftest.py so test modules can import them by a name no other
+conftest shadows. Importing this module puts ``function/`` on ``sys.path`` the
+way Lambda sees it (the zip root): the handler is ``lambda_function`` and its
+modules are top-level.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
+if str(FUNCTION_DIR) not in sys.path:
+    sys.path.insert(0, str(FUNCTION_DIR))
+
+import lambda_function  # noqa: E402
+
+TABLE = "tap-tasks-test"
+BUCKET = "tap-audit-test"
+SECRET = "tap/api-keys-test"
+API_KEY = "tap-test-key-6f1b2c3d4e5f"
+OTHER_KEY = "tap-test-key-second-0a9b8c"
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    s3: Any
+    secretsmanager: Any
+
+    def audit_records(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every audit object as (key, record), oldest key first."""
+        keys = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="audit/"):
+            keys += [obj["Key"] for obj in page.get("Contents", [])]
+        return [(k, json.loads(self.s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())) for k in sorted(keys)]
+
+    def set_keys(self, *keys: str) -> None:
+        self.secretsmanager.put_secret_value(SecretId=SECRET, SecretString=json.dumps({"api_keys": list(keys)}))
+
+    def raw_item(self, item_id: str) -> dict[str, Any] | None:
+        return self.dynamodb.get_item(TableName=TABLE, Key={"id": {"S": item_id}}, ConsistentRead=True).get("Item")
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    request_id: str
+
+    @property
+    def error(self) -> dict[str, Any]:
+        return self.body["error"]
+
+    @property
+    def task(self) -> dict[str, Any]:
+        return self.body["task"]
+
+
+@dataclass
+class Api:
+    """Builds API Gateway REST proxy events and calls the real handler."""
+
+    source_ip: str = "203.0.113.7"
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def event(
+        self,
+        body: Any = None,
+        *,
+        key: str | None = API_KEY,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+        raw: str | None = None,
+        base64_body: bool = False,
+    ) -> dict[str, Any]:
+        text = raw if raw is not None else (None if body is None else json.dumps(body))
+        if base64_body and text is not None:
+            text = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        all_headers = {"Content-Type": "application/json", **({"X-Api-Key": key} if key is not None else {})}
+        all_headers.update(headers or {})
+        return {
+            "resource": "/lambda",
+            "path": "/lambda",
+            "httpMethod": method,
+            "headers": all_headers,
+            "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+            "queryStringParameters": None,
+            "body": text,
+            "isBase64Encoded": base64_body,
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "stage": "prod",
+                "identity": {
+                    "sourceIp": self.source_ip,
+                    "userAgent": "pytest",
+                    "caller": None,
+                    "user": None,
+                    "userArn": None,
+                    "accountId": None,
+                    "apiKey": None,
+                },
+            },
+        }
+
+    def send(self, event: dict[str, Any]) -> Response:
+        self.sent.append(event)
+        result = lambda_function.lambda_handler(event, LambdaContext())
+        assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
+        return Response(
+            result["statusCode"], result["headers"], json.loads(result["body"]), event["requestContext"]["requestId"]
+        )
+
+    def call(self, action: str, *, key: str | None = API_KEY, **fields: Any) -> Response:
+        return self.send(self.event({"action": action, **fields}, key=key))
+
+    def create(self, client_token: str | None = None, **task: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"task": {"prompt": "Which answer is kinder?", "responses": ["A", "B"], **task}}
+        if client_token is not None:
+            body["client_token"] = client_token
+        response = self.call("create_task", **body)
+        assert response.status == 201, response.body
+        return response.task
+
+    def claim(self, annotator: str, task_id: str | None = None) -> Response:
+        fields: dict[str, Any] = {"annotator_id": annotator}
+        if task_id is not None:
+            fields["task_id"] = task_id
+        return self.call("claim_task", **fields)
+
+
+class LambdaContext:
+    """The two attributes of the Lambda context object the handler reads."""
+
+    aws_request_id = "11111111-2222-3333-4444-555555555555"
+    function_name = "tap-task-api-test"
+
+
+def record_calls(runtime: lambda_function.Runtime) -> list[str]:
+    """Names ("dynamodb.UpdateItem", ...) of every API call the runtime's
+    real clients make from now on, hooked on botocore's before-call event."""
+    calls: list[str] = []
+    for client in (runtime.dynamodb, runtime.s3, runtime.secretsmanager):
+        prefix = client.meta.service_model.service_name
+
+        def hook(model: Any, _prefix: str = prefix, **_: Any) -> None:
+            calls.append(f"{_prefix}.{model.name}")
+
+        client.meta.events.register("before-call", hook)
+    return calls
