@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from stacks.config import ConfigError, StackConfig, load_config, selected_environments
+from stacks.config import ConfigError, StackConfig, load_config, selected_environments  # noqa: F401 (load_config: for tools)
 
 ROOT = Path(__file__).resolve().parent
 FUNCTION_DIR = ROOT / "function"

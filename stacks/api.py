@@ -72,7 +72,12 @@ class TaskApi(Construct):
     ) -> None:
         super().__init__(scope, "api")
         self.rest_api = ApiGatewayRestApi(
-            self, "aws_api_gateway_rest_api.main", name=f"{config.name_prefix}_api", description="REST API for Lambda", tags=aws.tags
+            self,
+            "aws_api_gateway_rest_api.main",
+            name=f"{config.name_prefix}_api",
+            description="REST API for Lambda",
+            tags=aws.tags,
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         api_id = self.rest_api.id
         execution_arn = self.rest_api.execution_arn

@@ -158,11 +158,12 @@ def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> Back
     key = f"{prefix}/{env}/terraform.tfstate"
     if not _STATE_KEY_RE.match(key):
         raise ConfigError(f"TAP_STATE_KEY_PREFIX={prefix!r} makes an invalid S3 key {key!r}")
+    if emulator:
+        # The local environment always keeps its state in the emulator's S3 (created by
+        # local/ before `terraform init`), so the S3 backend path is exercised there too.
+        return BackendSettings(kind="s3", bucket=LOCAL_STATE_BUCKET, key=key, region=DEFAULT_REGION, endpoint=emulator)
     if kind == "local":
         return BackendSettings(kind="local", key=key)
-    if emulator:
-        # The emulator's own bucket: created by local/up.py before `terraform init`.
-        return BackendSettings(kind="s3", bucket=LOCAL_STATE_BUCKET, key=key, region=DEFAULT_REGION, endpoint=emulator)
     bucket = environ.get("TAP_STATE_BUCKET", "").strip()
     if not bucket:
         raise ConfigError(

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -104,7 +107,13 @@ class Network(Construct):
 
     def _private_subnets(self, config: StackConfig, region: str) -> tuple[list[Subnet], list[str]]:
         """Two private subnets in two zones, routed only to the DynamoDB and S3 gateways."""
-        zones = DataAwsAvailabilityZones(self, "data.aws_availability_zones.available", state="available")
+        # Named zones, not "whatever is available": subnets must not move when AWS adds a zone.
+        zones = DataAwsAvailabilityZones(
+            self,
+            "data.aws_availability_zones.available",
+            state="available",
+            filter=[DataAwsAvailabilityZonesFilter(name="zone-name", values=[f"{region}a", f"{region}b"])],
+        )
         halves = list(ipaddress.ip_network(config.vpc_cidr).subnets(prefixlen_diff=2))[:2]
         route_table = RouteTable(self, "aws_route_table.private", vpc_id=self.vpc.id)
         subnets = []

@@ -18,6 +18,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
 )
+from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
@@ -75,6 +76,9 @@ class AuditBucket(Construct):
                 )
             ],
         )
+        # Object events go to the account's default EventBridge bus: free without rules, and
+        # a security team can alert on audit records being overwritten or deleted.
+        S3BucketNotification(self, "aws_s3_bucket_notification.lambda_logs", bucket=bucket_id, eventbridge=True)
         S3BucketPublicAccessBlock(
             self,
             "aws_s3_bucket_public_access_block.lambda_logs",

@@ -151,9 +151,11 @@ class TapStack(TerraformStack):
             key=backend.key,
             region=backend.region,
             encrypt=True,
-            use_lockfile=True,
             **emulator,
         )
+        # Terraform >= 1.10 locks S3 state with a lock object; cdktf 0.21's S3Backend
+        # predates the argument, so it is written as an override.
+        self.add_override("terraform.backend.s3.use_lockfile", True)
 
     def _variables(self, config: StackConfig) -> dict[str, TerraformVariable]:
         """The HCL's six variables: same names, types, defaults and descriptions, now validated."""

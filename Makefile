@@ -1,0 +1,70 @@
+# tap-stack: every target installs what it needs first, so each works on a fresh clone.
+#   make local   deploy the stack to a local AWS emulator and serve the task API
+#   make test    run the whole test suite (the command CI runs)
+#   make synth   synthesize every environment into cdktf.out/
+
+SHELL := /bin/bash
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_VERBOSITY := -1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The AWS provider comes from a filesystem mirror where one exists (no registry access).
+ifneq ($(wildcard /opt/tf-plugins),)
+export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc.mirror
+endif
+# Without a state bucket, synthesize with local state (see README: "State backend").
+TAP_BACKEND ?= $(if $(TAP_STATE_BUCKET),s3,local)
+export TAP_BACKEND
+
+PIPENV_VERSION := 2026.10.3
+PYTHON := .venv/bin/python
+STACK ?= prod
+
+.PHONY: install synth test test-fast validate parity scan local local-down emulator bench clean
+
+.venv/.installed: Pipfile.lock
+	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+	pipenv sync --dev
+	@touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: .venv/.installed node_modules/.installed
+
+synth: .venv/.installed
+	@echo "synthesizing with the $(TAP_BACKEND) backend into cdktf.out/stacks/"
+	$(PYTHON) main.py
+
+test: install
+	@command -v terraform >/dev/null || { echo "terraform is not on PATH: install Terraform >= 1.10" >&2; exit 1; }
+	$(PYTHON) -m pytest
+
+test-fast: .venv/.installed
+	$(PYTHON) -m pytest -m "not e2e and not terraform"
+
+validate: synth
+	cd cdktf.out/stacks/$(STACK) && terraform init -backend=false -input=false >/dev/null && terraform validate
+
+parity: synth
+	../shared/tools/plan-parity --stack-dir cdktf.out/stacks/prod
+
+scan: synth
+	scripts/scan.sh
+
+local: install
+	$(PYTHON) -m local.up
+
+local-down: .venv/.installed
+	$(PYTHON) -m local.down
+
+emulator: .venv/.installed
+	$(PYTHON) -m local.emulator --background
+
+bench: .venv/.installed
+	$(PYTHON) bench/synth_bench.py
+	$(PYTHON) bench/handler_bench.py
+
+clean:
+	rm -rf cdktf.out build .pytest_cache
