@@ -8,6 +8,7 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
 export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
 # The AWS provider comes from a filesystem mirror where one exists (no registry access).
 ifneq ($(wildcard /opt/tf-plugins),)
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc.mirror
@@ -20,7 +21,7 @@ PIPENV_VERSION := 2026.10.3
 PYTHON := .venv/bin/python
 STACK ?= prod
 
-.PHONY: install synth test test-fast validate parity scan local local-down emulator bench clean
+.PHONY: install synth test test-fast validate parity scan lint-workflows local local-down emulator bench clean
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -52,6 +53,9 @@ parity: synth
 
 scan: synth
 	scripts/scan.sh
+
+lint-workflows: node_modules/.installed
+	scripts/check-workflows.sh
 
 local: install
 	$(PYTHON) -m local.up
