@@ -38,7 +38,9 @@ print(json.dumps({"code": code, "wall": wall, "peak_mib": peak_kib / 1024}))
 
 
 def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
-    out = subprocess.run([PYTHON, "-c", MEASURE, *command], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [PYTHON, "-c", MEASURE, *command], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout)
     if result["code"] != 0:
         raise SystemExit(f"{' '.join(command)} failed with exit status {result['code']}")
@@ -82,7 +84,7 @@ def main() -> int:
         "",
         "| command | wall (s) | peak RSS (MiB) |",
         "| --- | ---: | ---: |",
-        f"| floor: `python -c \"import cdktf_cdktf_provider_aws.vpc\"` | {floor_wall:.2f} | {floor_rss:.0f} |",
+        f'| floor: `python -c "import cdktf_cdktf_provider_aws.vpc"` | {floor_wall:.2f} | {floor_rss:.0f} |',
         f"| `python main.py`, cold (no build/, cdktf.out/, bytecode) | {cold['wall']:.2f} | {cold['peak_mib']:.0f} |",
         f"| `python main.py`, warm | {synth_wall:.2f} | {synth_rss:.0f} |",
         "",

@@ -25,7 +25,6 @@ from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
 from cdktf_cdktf_provider_aws.api_gateway_rest_api_policy import ApiGatewayRestApiPolicy
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -82,7 +81,11 @@ class TaskApi(Construct):
         api_id = self.rest_api.id
         execution_arn = self.rest_api.execution_arn
         resource = ApiGatewayResource(
-            self, "aws_api_gateway_resource.lambda_resource", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="lambda"
+            self,
+            "aws_api_gateway_resource.lambda_resource",
+            rest_api_id=api_id,
+            parent_id=self.rest_api.root_resource_id,
+            path_part="lambda",
         )
         method = ApiGatewayMethod(
             self,
@@ -119,9 +122,7 @@ class TaskApi(Construct):
             name=f"{config.name_prefix}_api_gw_ip_restrict",
             description="Restrict API Gateway access to known IPs",
             policy=policy_document(
-                statement(
-                    "execute-api:Invoke", invoke_anything, condition={"IpAddress": {"aws:SourceIp": allowed_ips}}
-                )
+                statement("execute-api:Invoke", invoke_anything, condition={"IpAddress": {"aws:SourceIp": allowed_ips}})
             ),
         )
         revision_inputs: dict[str, str] = {
@@ -172,12 +173,8 @@ class TaskApi(Construct):
         stage_depends = []
         if config.manage_api_gateway_account:
             stage_depends.append(self._account_logging_role(config, aws))
-        access_logs = CloudwatchLogGroup(
-            self,
-            "aws_cloudwatch_log_group.api_access",
-            name=f"/aws/apigateway/{config.name_prefix}_api/{STAGE_NAME}/access",
-            retention_in_days=config.log_retention_days,
-            kms_key_id=encryption.key.arn,
+        access_logs = encryption.log_group(
+            self, "aws_cloudwatch_log_group.api_access", f"/aws/apigateway/{config.name_prefix}_api/{STAGE_NAME}/access"
         )
         self.stage = ApiGatewayStage(
             self,

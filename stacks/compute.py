@@ -10,7 +10,6 @@ table, the audit prefix, the secret and its own log group.
 from __future__ import annotations
 
 from cdktf import AssetType, TerraformAsset
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -54,19 +53,17 @@ class TaskFunction(Construct):
         config: StackConfig,
         aws: AwsContext,
         package: LambdaPackage,
-        parts: tuple[Encryption, Network, TaskTable, AuditBucket, ApiKeys],
+        *,
+        encryption: Encryption,
+        network: Network,
+        table: TaskTable,
+        bucket: AuditBucket,
+        api_keys: ApiKeys,
         secret_name: str,
     ) -> None:
         super().__init__(scope, "compute")
-        encryption, network, table, bucket, api_keys = parts
         function_name = f"{config.name_prefix}_lambda"
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "aws_cloudwatch_log_group.lambda",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=config.log_retention_days,
-            kms_key_id=encryption.key.arn,
-        )
+        self.log_group = encryption.log_group(self, "aws_cloudwatch_log_group.lambda", f"/aws/lambda/{function_name}")
         self.role = IamRole(
             self,
             "aws_iam_role.lambda_exec",
@@ -88,7 +85,11 @@ class TaskFunction(Construct):
                 statement(["kms:Decrypt", "kms:GenerateDataKey"], encryption.key.arn),
             ),
         )
-        attachments = [IamRolePolicyAttachment(self, "aws_iam_role_policy_attachment.lambda_policy_attach", role=self.role.name, policy_arn=policy.arn)]
+        attachments = [
+            IamRolePolicyAttachment(
+                self, "aws_iam_role_policy_attachment.lambda_policy_attach", role=self.role.name, policy_arn=policy.arn
+            )
+        ]
         managed = [("lambda_xray", XRAY_POLICY)]
         if network.placement:
             managed.append(("lambda_vpc_access", VPC_ACCESS_POLICY))

@@ -97,11 +97,6 @@ class StackConfig:
     #: Base URL of a local AWS emulator every provider endpoint points at; None on AWS.
     emulator_endpoint: str | None = None
 
-    @property
-    def dashed_prefix(self) -> str:
-        """The name prefix in the form S3 bucket names allow."""
-        return self.name_prefix.replace("_", "-")
-
 
 def _production(backend: BackendSettings) -> StackConfig:
     return StackConfig(
@@ -212,15 +207,21 @@ def validate(config: StackConfig) -> StackConfig:
         except ValueError:
             raise ConfigError(f"{env}: lambda_allowed_ips entry {ip!r} is not an IP address or CIDR block") from None
     if not _BUCKET_RE.match(config.lambda_log_bucket_name) or ".." in config.lambda_log_bucket_name:
-        raise ConfigError(f"{env}: lambda_log_bucket_name={config.lambda_log_bucket_name!r} is not a valid S3 bucket name")
+        raise ConfigError(
+            f"{env}: lambda_log_bucket_name={config.lambda_log_bucket_name!r} is not a valid S3 bucket name"
+        )
     if not _TABLE_RE.match(config.dynamodb_table_name):
-        raise ConfigError(f"{env}: dynamodb_table_name={config.dynamodb_table_name!r} is not a valid DynamoDB table name")
+        raise ConfigError(
+            f"{env}: dynamodb_table_name={config.dynamodb_table_name!r} is not a valid DynamoDB table name"
+        )
     if not _SECRET_RE.match(config.api_key_secret_name):
         raise ConfigError(f"{env}: api_key_secret_name={config.api_key_secret_name!r} is not a valid secret name")
     if not 128 <= config.lambda_memory_mb <= 10240:
         raise ConfigError(f"{env}: lambda_memory_mb={config.lambda_memory_mb} must be 128-10240")
     if not 1 <= config.lambda_timeout_seconds <= 29:
-        raise ConfigError(f"{env}: lambda_timeout_seconds={config.lambda_timeout_seconds} must be 1-29 (API Gateway waits 29 s)")
+        raise ConfigError(
+            f"{env}: lambda_timeout_seconds={config.lambda_timeout_seconds} must be 1-29 (API Gateway waits 29 s)"
+        )
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
     if config.alarm_email is not None and not _EMAIL_RE.match(config.alarm_email):

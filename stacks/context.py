@@ -21,5 +21,12 @@ class AwsContext:
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         """An ARN in this account and region, e.g. ``arn(\"logs\", \"log-group:x\")``."""
         return ":".join(
-            ["arn", self.partition, service, self.region if region else "", self.account_id if account else "", resource]
+            [
+                "arn",
+                self.partition,
+                service,
+                self.region if region else "",
+                self.account_id if account else "",
+                resource,
+            ]
         )

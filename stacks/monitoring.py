@@ -40,7 +40,10 @@ class Alarms(Construct):
         config: StackConfig,
         aws: AwsContext,
         encryption: Encryption,
-        targets: dict[str, str],
+        *,
+        api_name: str,
+        function_name: str,
+        table_name: str,
     ) -> None:
         super().__init__(scope, "monitoring")
         self.topic = SnsTopic(
@@ -48,22 +51,25 @@ class Alarms(Construct):
         )
         if config.alarm_email:
             SnsTopicSubscription(
-                self, "aws_sns_topic_subscription.alarm_email", topic_arn=self.topic.arn, protocol="email", endpoint=config.alarm_email
+                self,
+                "aws_sns_topic_subscription.alarm_email",
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=config.alarm_email,
             )
-        api, function, table = targets["api_name"], targets["function_name"], targets["table_name"]
         alarms = [
             Alarm("apigw_4xx", "apigw_4xx_errors", "AWS/ApiGateway", "4XXError",
-                  "Alarm for API Gateway 4XX errors", {"ApiName": api}),
+                  "Alarm for API Gateway 4XX errors", {"ApiName": api_name}),
             Alarm("apigw_5xx", "apigw_5xx_errors", "AWS/ApiGateway", "5XXError",
-                  "Alarm for API Gateway 5XX errors", {"ApiName": api}),
+                  "Alarm for API Gateway 5XX errors", {"ApiName": api_name}),
             Alarm("lambda_errors", "lambda_errors", "AWS/Lambda", "Errors",
-                  "The task function raised errors", {"FunctionName": function}),
+                  "The task function raised errors", {"FunctionName": function_name}),
             Alarm("lambda_throttles", "lambda_throttles", "AWS/Lambda", "Throttles",
-                  "The task function was throttled", {"FunctionName": function}),
+                  "The task function was throttled", {"FunctionName": function_name}),
             Alarm("dynamodb_read_throttles", "dynamodb_read_throttles", "AWS/DynamoDB", "ReadThrottleEvents",
-                  "Reads of the task table were throttled", {"TableName": table}),
+                  "Reads of the task table were throttled", {"TableName": table_name}),
             Alarm("dynamodb_write_throttles", "dynamodb_write_throttles", "AWS/DynamoDB", "WriteThrottleEvents",
-                  "Writes to the task table were throttled", {"TableName": table}),
+                  "Writes to the task table were throttled", {"TableName": table_name}),
         ]  # fmt: skip
         self.by_address: dict[str, CloudwatchMetricAlarm] = {}
         for alarm in alarms:

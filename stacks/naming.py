@@ -12,6 +12,7 @@ which would otherwise silently overwrite the first in the synthesized JSON.
 
 from __future__ import annotations
 
+
 class AddressRegistry:
     """Turns construct ids into flat logical ids and rejects duplicates and mismatches."""
 

@@ -14,7 +14,6 @@ import ipaddress
 from dataclasses import dataclass
 
 from cdktf import Fn
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
@@ -126,7 +125,12 @@ class Network(Construct):
                 availability_zone=Fn.element(zones.names, index),
                 map_public_ip_on_launch=False,
             )
-            RouteTableAssociation(self, f"aws_route_table_association.private_{suffix}", subnet_id=subnet.id, route_table_id=route_table.id)
+            RouteTableAssociation(
+                self,
+                f"aws_route_table_association.private_{suffix}",
+                subnet_id=subnet.id,
+                route_table_id=route_table.id,
+            )
             subnets.append(subnet)
         gateways = [
             VpcEndpoint(
@@ -172,12 +176,8 @@ class Network(Construct):
         )
 
     def _flow_logs(self, config: StackConfig, encryption: Encryption) -> None:
-        group = CloudwatchLogGroup(
-            self,
-            "aws_cloudwatch_log_group.vpc_flow_logs",
-            name=f"/aws/vpc/{config.name_prefix}-flow-logs",
-            retention_in_days=config.log_retention_days,
-            kms_key_id=encryption.key.arn,
+        group = encryption.log_group(
+            self, "aws_cloudwatch_log_group.vpc_flow_logs", f"/aws/vpc/{config.name_prefix}-flow-logs"
         )
         role = IamRole(
             self,

@@ -8,6 +8,7 @@ alarms use it for their own resources only.
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
@@ -36,9 +37,7 @@ class Encryption(Construct):
                     ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                     "*",
                     principal={"Service": f"logs.{aws.region}.amazonaws.com"},
-                    condition={
-                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": aws.arn("logs", "log-group:*")}
-                    },
+                    condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": aws.arn("logs", "log-group:*")}},
                     sid="CloudWatchLogsOwnGroups",
                 ),
                 statement(
@@ -51,6 +50,13 @@ class Encryption(Construct):
             ),
         )
         KmsAlias(self, "aws_kms_alias.main", name=f"alias/{config.name_prefix}", target_key_id=self.key.key_id)
+        self._retention_days = config.log_retention_days
+
+    def log_group(self, scope: Construct, address: str, name: str) -> CloudwatchLogGroup:
+        """A log group encrypted with this key, kept for the environment's retention period."""
+        return CloudwatchLogGroup(
+            scope, address, name=name, retention_in_days=self._retention_days, kms_key_id=self.key.arn
+        )
 
 
 class ApiKeys(Construct):

@@ -116,7 +116,9 @@ class AuditBucket(Construct):
                         S3BucketLifecycleConfigurationRuleTransition(
                             days=AUDIT_TO_INFREQUENT_ACCESS_DAYS, storage_class="STANDARD_IA"
                         ),
-                        S3BucketLifecycleConfigurationRuleTransition(days=AUDIT_TO_GLACIER_DAYS, storage_class="GLACIER"),
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=AUDIT_TO_GLACIER_DAYS, storage_class="GLACIER"
+                        ),
                     ],
                 ),
                 S3BucketLifecycleConfigurationRule(

@@ -74,7 +74,16 @@ class TapStack(TerraformStack):
         secret_name = v["api_key_secret_name"].string_value
         api_keys = ApiKeys(self, config, aws, encryption, secret_name)
         function = TaskFunction(
-            self, config, aws, package, (encryption, network, table, bucket, api_keys), secret_name
+            self,
+            config,
+            aws,
+            package,
+            encryption=encryption,
+            network=network,
+            table=table,
+            bucket=bucket,
+            api_keys=api_keys,
+            secret_name=secret_name,
         )
         api = TaskApi(self, config, aws, encryption, function, allowed_ips)
         alarms = Alarms(
@@ -82,11 +91,9 @@ class TapStack(TerraformStack):
             config,
             aws,
             encryption,
-            {
-                "api_name": api.rest_api.name,
-                "function_name": function.function.function_name,
-                "table_name": table.table.name,
-            },
+            api_name=api.rest_api.name,
+            function_name=function.function.function_name,
+            table_name=table.table.name,
         )
         self._outputs(api, function, table, bucket, api_keys, alarms)
 

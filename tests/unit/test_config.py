@@ -89,9 +89,7 @@ def test_main_reports_a_bad_setting_in_one_line_without_a_traceback() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_")}
     env.update({"TAP_ENVIRONMENTS": "prod", "TAP_BACKEND": "s3"})
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - started
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

@@ -144,7 +144,10 @@ def test_10_promised_protections_exist(prod_stack: dict[str, Any]) -> None:
     assert table["deletion_protection_enabled"] is True
     assert table["lifecycle"]["ignore_changes"] == ["read_capacity", "write_capacity"]
     block = resource(prod_stack, "aws_s3_bucket_public_access_block.lambda_logs")
-    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        block[k] is True
+        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+    )
     assert '"aws:SecureTransport" = "false"' in policy(prod_stack, "aws_s3_bucket_policy.lambda_logs")
     rules = resource(prod_stack, "aws_s3_bucket_lifecycle_configuration.lambda_logs")["rule"]
     assert any(r.get("noncurrent_version_expiration") for r in rules)
@@ -184,7 +187,10 @@ def test_12_cache_cluster_is_a_setting(request: pytest.FixtureRequest, stack: st
 
 def test_everything_stored_is_encrypted_with_the_stack_key(prod_stack: dict[str, Any]) -> None:
     key = "${aws_kms_key.main.arn}"
-    assert resource(prod_stack, "aws_dynamodb_table.data")["server_side_encryption"] == {"enabled": True, "kms_key_arn": key}
+    assert resource(prod_stack, "aws_dynamodb_table.data")["server_side_encryption"] == {
+        "enabled": True,
+        "kms_key_arn": key,
+    }
     assert resource(prod_stack, "aws_secretsmanager_secret.api_keys")["kms_key_id"] == key
     assert resource(prod_stack, "aws_lambda_function.main")["kms_key_arn"] == key
     for group in prod_stack["resource"]["aws_cloudwatch_log_group"].values():

@@ -82,7 +82,9 @@ def test_every_original_resource_has_an_argument_check() -> None:
     assert len(ORIGINAL_ARGUMENTS) == len(ORIGINAL_ADDRESSES)
 
 
-@pytest.mark.parametrize(("resource_type", "properties"), ORIGINAL_ARGUMENTS, ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("resource_type", "properties"), ORIGINAL_ARGUMENTS, ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_original_arguments_are_kept(prod_synth: str, resource_type: str, properties: dict[str, Any]) -> None:
     assert CdktfTesting.to_have_resource_with_properties(prod_synth, resource_type, properties)
 

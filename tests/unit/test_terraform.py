@@ -96,7 +96,11 @@ def test_plan_accepts_good_variables(plannable_stack: Path) -> None:
     """The control: valid values raise no variable error (the plan then stops at the closed AWS port)."""
     _, output = plan(
         plannable_stack,
-        ['lambda_allowed_ips=["198.51.100.0/24","2001:db8::1"]', "dynamodb_table_name=tasks.v2", "aws_region=eu-west-1"],
+        [
+            'lambda_allowed_ips=["198.51.100.0/24","2001:db8::1"]',
+            "dynamodb_table_name=tasks.v2",
+            "aws_region=eu-west-1",
+        ],
     )
     assert "Invalid value for variable" not in output
     assert "connection refused" in output
