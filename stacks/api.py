@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from cdktf import DataResource, Fn, TerraformResourceLifecycle
+from cdktf import DataResource, Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
@@ -170,9 +170,16 @@ class TaskApi(Construct):
                 create_before_destroy=True, replace_triggered_by=[f"terraform_data.{revision.friendly_unique_id}"]
             ),
         )
-        stage_depends = []
+        stage_depends: list[ITerraformDependable] = []
         if config.manage_api_gateway_account:
             stage_depends.append(self._account_logging_role(config, aws))
+        # API Gateway would create its execution log group itself, unencrypted and kept
+        # forever; created first, it gets the stack's key and retention.
+        stage_depends.append(
+            encryption.log_group(
+                self, "aws_cloudwatch_log_group.api_execution", f"API-Gateway-Execution-Logs_{api_id}/{STAGE_NAME}"
+            )
+        )
         access_logs = encryption.log_group(
             self, "aws_cloudwatch_log_group.api_access", f"/aws/apigateway/{config.name_prefix}_api/{STAGE_NAME}/access"
         )

@@ -154,6 +154,11 @@ def test_10_promised_protections_exist(prod_stack: dict[str, Any]) -> None:
     assert any(t["storage_class"] == "STANDARD_IA" for r in rules for t in r.get("transition", []))
     stage = resource(prod_stack, "aws_api_gateway_stage.prod")
     assert stage["xray_tracing_enabled"] is True
+    execution_logs = resource(prod_stack, "aws_cloudwatch_log_group.api_execution")
+    assert execution_logs["name"] == "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.main.id}/prod"
+    assert "aws_cloudwatch_log_group.api_execution" in stage["depends_on"]
+    settings_depends = resource(prod_stack, "aws_api_gateway_method_settings.prod_settings")["depends_on"]
+    assert "aws_cloudwatch_log_group.api_execution" in settings_depends
     assert stage["access_log_settings"]["destination_arn"] == "${aws_cloudwatch_log_group.api_access.arn}"
     settings = resource(prod_stack, "aws_api_gateway_method_settings.prod_settings")["settings"]
     assert settings["throttling_rate_limit"] == 100 and settings["throttling_burst_limit"] == 200
