@@ -32,9 +32,13 @@ MAX_NEXT_TOKEN_CHARS = 2_048
 
 LEASE_DURATION = timedelta(minutes=30)
 
-# Claiming reads this many queue candidates in one Query and tries them in
-# order, so a lost race usually costs one extra UpdateItem instead of a 409.
-CLAIM_CANDIDATES = 3
+# Claiming reads this many queue candidates in one Query and writes to at most
+# CLAIM_ATTEMPTS of them: the head of the queue first, then, after a lost race,
+# random others of the same priority. Concurrent claimers thus spread over the
+# oldest tasks instead of all losing the same race, and a claim still costs at
+# most one Query plus CLAIM_ATTEMPTS conditional writes.
+CLAIM_CANDIDATES = 10
+CLAIM_ATTEMPTS = 3
 
 # API keys: full re-read every 5 minutes, and an early re-read (at most every
 # 30 s) when a key we do not know arrives, so a freshly added key works fast

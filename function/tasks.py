@@ -14,6 +14,7 @@ falling back to expired leases), submit 1, release 1.
 from __future__ import annotations
 
 import json
+import random
 import re
 import uuid
 from dataclasses import dataclass
@@ -190,7 +191,7 @@ class TaskRepository:
         condition = "#status = :expected AND #version = :version"
         if expected == model.ASSIGNED:
             condition += " AND #lease_expires_at < :now"
-        for candidate in candidates:
+        for candidate in _claim_order(candidates):
             attempt = dict(values)
             attempt[":expected"] = expected
             attempt[":version"] = candidate["version"]
@@ -200,7 +201,7 @@ class TaskRepository:
                 return result
         raise conflict(
             "claim_contention",
-            f"other annotators claimed the next {len(candidates)} tasks first; retry the claim",
+            f"other annotators claimed the {min(len(candidates), s.CLAIM_ATTEMPTS)} tasks tried first; retry the claim",
         )
 
     def _candidates(self, key_condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -208,8 +209,8 @@ class TaskRepository:
             TableName=self._table,
             IndexName=model.QUEUE_INDEX,
             KeyConditionExpression=key_condition,
-            ProjectionExpression="#id, #version",
-            ExpressionAttributeNames=_names(key_condition + " #id #version"),
+            ProjectionExpression="#id, #version, #queue_key",
+            ExpressionAttributeNames=_names(key_condition + " #id #version #queue_key"),
             ExpressionAttributeValues=model.to_attribute_values(values),
             ScanIndexForward=True,
             Limit=s.CLAIM_CANDIDATES,
@@ -285,6 +286,19 @@ class TaskRepository:
             current = model.from_item(old) if model.is_task(old) else None
             return Rejected(current)
         return model.public_task(response["Attributes"])
+
+
+def _claim_order(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The candidates to write to, in order: the queue's head, then random others
+    of the head's priority (queue keys start with the inverted priority), then the
+    rest in queue order. Without contention the head wins, so the oldest task of
+    the highest priority is claimed; under contention the losers scatter."""
+    head, rest = candidates[0], candidates[1:]
+    rank = head["queue_key"].split("#", 1)[0]
+    peers = [c for c in rest if c["queue_key"].split("#", 1)[0] == rank]
+    later = [c for c in rest if c["queue_key"].split("#", 1)[0] != rank]
+    random.shuffle(peers)
+    return ([head] + peers + later)[: s.CLAIM_ATTEMPTS]
 
 
 def _refusal(task_id: str, current: dict[str, Any] | None, annotator: str, verb: str) -> ApiError | None:
