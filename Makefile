@@ -69,6 +69,7 @@ emulator: .venv/.installed
 bench: .venv/.installed
 	$(PYTHON) bench/synth_bench.py
 	$(PYTHON) bench/handler_bench.py
+	$(PYTHON) bench/local_load.py --deploy
 
 clean:
 	rm -rf cdktf.out build .pytest_cache

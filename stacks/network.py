@@ -69,7 +69,7 @@ class Network(Construct):
             subnets, prefix_lists = self._private_subnets(config, aws.region)
         egress = [
             SecurityGroupEgress(
-                description="HTTPS to the VPC's interface endpoints (Secrets Manager)",
+                description="HTTPS to the VPC interface endpoints (Secrets Manager)",
                 from_port=443,
                 to_port=443,
                 protocol="tcp",

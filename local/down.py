@@ -1,0 +1,130 @@
+"""``make local-down``: destroy the local stack and stop everything ``make local`` started.
+
+1. stop the API server, if a ``make local`` still serves
+2. ``terraform destroy`` on the emulator (skipped with ``--force``, or when no emulator runs:
+   its state lived in memory and is gone already)
+3. stop the emulator
+4. remove ``.local/`` and Terraform's working files in ``cdktf.out/stacks/local``
+
+Afterwards no process, port or file of the local platform is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+
+from local import emulator
+from local.paths import LocalPaths, local_paths
+from local.progress import Progress, StepFailed, report_failure
+
+
+def stop_api_server(paths: LocalPaths) -> str:
+    try:
+        data = json.loads(paths.api_pid.read_text())
+        pid, port = int(data["pid"]), int(data["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "none running"
+    # Only a process that still runs local.up (not a recycled pid) is ours to stop.
+    if emulator.pid_alive(pid) and "local.up" in emulator.cmdline(pid):
+        if not emulator.stop_process(pid):
+            raise StepFailed(f"the API server (pid {pid}) did not stop", f"kill it: kill -9 {pid}")
+        paths.api_pid.unlink(missing_ok=True)
+        return f"stopped pid {pid} on port {port}"
+    paths.api_pid.unlink(missing_ok=True)
+    return "none running"
+
+
+def destroy(paths: LocalPaths, running: emulator.RunningEmulator) -> str:
+    from local import deploy
+
+    stack = deploy.stack_file(paths)
+    notes = []
+    # The synthesized stack must point at this emulator (it may have been re-synthesized since).
+    if not stack.is_file() or running.endpoint not in stack.read_text():
+        deploy.synthesize(running.endpoint, paths)
+        notes.append("re-synthesized")
+    if not (paths.stack_dir / ".terraform").is_dir() or notes:
+        deploy.terraform_init(paths)
+    notes.append(deploy.terraform_destroy(paths))
+    return "; ".join(notes)
+
+
+def remove_files(paths: LocalPaths) -> list[str]:
+    removed = []
+    # `plan` is what `npx cdktf diff` leaves: a plan against state that no longer exists.
+    for path in (paths.stack_dir / ".terraform", paths.stack_dir / ".terraform.lock.hcl", paths.stack_dir / "plan"):
+        if path.is_dir():
+            shutil.rmtree(path)
+            removed.append(paths.rel(path))
+        elif path.exists():
+            path.unlink()
+            removed.append(paths.rel(path))
+    if paths.root.exists():
+        shutil.rmtree(paths.root)
+        removed.append(paths.rel(paths.root))
+    return removed
+
+
+def down(paths: LocalPaths, force: bool) -> int:
+    progress = Progress(4)
+    started = time.monotonic()
+    try:
+        with progress.step("stopping the API server") as step:
+            step.note(stop_api_server(paths))
+        running = emulator.running_emulator(paths)
+        with progress.step("terraform destroy") as step:
+            if force:
+                step.note("skipped (--force)")
+            elif running is None:
+                step.note("skipped: no emulator runs, so nothing is deployed")
+            elif not emulator.answers(running.port):
+                raise StepFailed(
+                    f"the emulator (pid {running.pid}) does not answer on {running.endpoint}",
+                    "stop everything without destroying: python -m local.down --force",
+                )
+            else:
+                step.note(destroy(paths, running))
+        with progress.step("stopping the emulator") as step:
+            stopped = emulator.stop_emulator(paths)
+            step.note(f"stopped pid {stopped.pid}" if stopped else "none running")
+            if stopped and not emulator.port_bindable(stopped.port):
+                if not _wait_port_free(stopped.port):
+                    raise StepFailed(f"port {stopped.port} is still in use", f"find the holder: ss -ltnp 'sport = :{stopped.port}'")
+        with progress.step("removing local files") as step:
+            removed = remove_files(paths)
+            step.note(", ".join(removed) if removed else "nothing to remove")
+    except StepFailed as failure:
+        report_failure(progress.current, failure)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted during '{progress.current}'; run make local-down again to finish.", file=sys.stderr)
+        return 130
+    print(f"local platform removed in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def _wait_port_free(port: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if emulator.port_bindable(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.down", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--force", action="store_true",
+        help="skip terraform destroy: just stop the processes and remove the files",
+    )
+    args = parser.parse_args(argv)
+    return down(local_paths(), args.force)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

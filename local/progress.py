@@ -1,0 +1,65 @@
+"""Numbered steps with durations, and failures that say what to do instead of a traceback."""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from typing import Iterator, TextIO
+
+
+class StepFailed(Exception):
+    """An expected failure: what went wrong, why, and what the user can do about it."""
+
+    def __init__(self, why: str, todo: str, details: str = "") -> None:
+        super().__init__(why)
+        self.why = why
+        self.todo = todo
+        self.details = details
+
+
+class Step:
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        """Shown in parentheses after the step's duration."""
+        self.notes.append(text)
+
+
+class Progress:
+    """``[3/8] terraform apply … done in 41.2 s``, one line per step."""
+
+    def __init__(self, total: int, out: TextIO | None = None) -> None:
+        self.total = total
+        self.index = 0
+        self.out = out if out is not None else sys.stdout
+        self.current: str | None = None
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[Step]:
+        self.index += 1
+        self.current = title
+        print(f"[{self.index}/{self.total}] {title} …", end="", file=self.out, flush=True)
+        started = time.monotonic()
+        step = Step()
+        try:
+            yield step
+        except BaseException as exc:
+            elapsed = time.monotonic() - started
+            word = "interrupted" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            print(f" {word} after {elapsed:.1f} s", file=self.out, flush=True)
+            raise
+        elapsed = time.monotonic() - started
+        notes = f" ({'; '.join(step.notes)})" if step.notes else ""
+        print(f" done in {elapsed:.1f} s{notes}", file=self.out, flush=True)
+        self.current = None
+
+
+def report_failure(step_title: str | None, failure: StepFailed, out: TextIO | None = None) -> None:
+    out = out if out is not None else sys.stderr
+    where = f"step '{step_title}' failed" if step_title else "failed"
+    print(f"\nerror: {where}: {failure.why}", file=out)
+    if failure.details:
+        print(failure.details.rstrip("\n"), file=out)
+    print(f"what to do: {failure.todo}", file=out, flush=True)

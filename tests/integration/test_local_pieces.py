@@ -1,0 +1,206 @@
+"""The local platform's parts on their own, in seconds: the mended emulator, the proxy
+event mapping and the HTTP server (with a stand-in handler), the progress output."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from local import emulator
+from local.api_server import ApiServer, ApiSettings, make_event, start_in_thread, to_http_response
+from local.emulator import condition_holds
+from local.paths import PROJECT, LocalPaths
+from local.progress import Progress, StepFailed
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    root = tmp_path_factory.mktemp("emulator") / "local"
+    paths = LocalPaths(project=PROJECT, root=root, outdir=root / "cdktf.out")
+    port = _free_port()
+    started = emulator.start_background(port, paths)
+    try:
+        yield port
+    finally:
+        emulator.stop_emulator(paths)
+    assert not emulator.pid_alive(started.pid)
+    assert emulator.port_bindable(port)
+
+
+def test_application_autoscaling_tags_are_kept(running_emulator: int) -> None:
+    ddb = emulator.boto_client("dynamodb", running_emulator)
+    ddb.create_table(
+        TableName="tags-table", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+    )
+    aas = emulator.boto_client("application-autoscaling", running_emulator)
+    aas.register_scalable_target(
+        ServiceNamespace="dynamodb", ResourceId="table/tags-table", ScalableDimension="dynamodb:table:ReadCapacityUnits",
+        MinCapacity=5, MaxCapacity=100, Tags={"Project": "TapStack"},
+    )
+    arn = aas.describe_scalable_targets(ServiceNamespace="dynamodb", ResourceIds=["table/tags-table"])[
+        "ScalableTargets"][0]["ScalableTargetARN"]
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Project": "TapStack"}
+    aas.tag_resource(ResourceARN=arn, Tags={"Owner": "me"})
+    aas.untag_resource(ResourceARN=arn, TagKeys=["Project"])
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Owner": "me"}
+    with pytest.raises(aas.exceptions.ResourceNotFoundException):
+        aas.list_tags_for_resource(ResourceARN=arn + "0")
+
+
+def test_rest_api_policy_comes_back_escaped(running_emulator: int) -> None:
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "*"}]})
+    apigw = emulator.boto_client("apigateway", running_emulator)
+    api = apigw.create_rest_api(name="escaped", policy=policy)
+    assert apigw.get_rest_api(restApiId=api["id"])["policy"] == json.dumps(policy)[1:-1]
+
+
+def test_aws_managed_policies_exist(running_emulator: int) -> None:
+    iam = emulator.boto_client("iam", running_emulator)
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn
+
+
+def test_bucket_policy_conditions_are_evaluated(running_emulator: int) -> None:
+    s3 = emulator.boto_client("s3", running_emulator)
+    s3.create_bucket(Bucket="policy-bucket", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    deny_http = {"Sid": "DenyPlainHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": ["arn:aws:s3:::policy-bucket", "arn:aws:s3:::policy-bucket/*"],
+                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    s3.put_bucket_policy(Bucket="policy-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny_http]}))
+    s3.put_object(Bucket="policy-bucket", Key="allowed", Body=b"x")
+    deny_put = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::policy-bucket/*"}
+    s3.put_bucket_policy(
+        Bucket="policy-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny_http, deny_put]})
+    )
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.put_object(Bucket="policy-bucket", Key="denied", Body=b"x")
+
+
+def test_bucket_eventbridge_notification_is_returned(running_emulator: int) -> None:
+    s3 = emulator.boto_client("s3", running_emulator)
+    s3.create_bucket(Bucket="events-bucket", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3.put_bucket_notification_configuration(
+        Bucket="events-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    assert s3.get_bucket_notification_configuration(Bucket="events-bucket")["EventBridgeConfiguration"] == {}
+
+
+def test_state_bucket_is_created_once(running_emulator: int) -> None:
+    emulator.ensure_state_bucket(running_emulator)
+    assert emulator.ensure_state_bucket(running_emulator) is False
+
+
+def test_condition_operators() -> None:
+    tls = {"aws:securetransport": "true"}
+    assert not condition_holds({"Bool": {"aws:SecureTransport": "false"}}, tls)
+    assert condition_holds({"Bool": {"aws:SecureTransport": ["true"]}}, tls)
+    assert condition_holds({"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}, tls)  # missing key
+    assert not condition_holds({"StringEquals": {"aws:SourceVpce": "vpce-1"}}, tls)
+    assert condition_holds({"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}}, tls)
+    assert condition_holds({"Null": {"aws:SourceVpce": "true"}}, tls)
+    assert not condition_holds({"ForAnyValue:StringLike": {"aws:TagKeys": "x*"}}, tls)
+
+
+def test_event_has_what_api_gateway_sends() -> None:
+    event = make_event(
+        "POST", "/lambda?a=1&a=2&b=", [("Host", "h"), ("X-Api-Key", "k"), ("Accept", "a"), ("Accept", "b")],
+        b'{"action": "list_tasks"}', "127.0.0.5", "prod", "req-1",
+    )
+    assert event["resource"] == "/lambda" and event["path"] == "/lambda" and event["httpMethod"] == "POST"
+    assert event["headers"]["X-Api-Key"] == "k" and event["headers"]["Accept"] == "b"
+    assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
+    assert event["queryStringParameters"] == {"a": "2", "b": ""}
+    assert event["multiValueQueryStringParameters"]["a"] == ["1", "2"]
+    assert event["body"] == '{"action": "list_tasks"}' and event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["requestId"] == "req-1" and context["stage"] == "prod" and context["httpMethod"] == "POST"
+    assert context["identity"]["sourceIp"] == "127.0.0.5"
+    empty = make_event("GET", "/lambda", [], b"", "127.0.0.1", "prod", "req-2")
+    assert empty["body"] is None and empty["queryStringParameters"] is None and empty["headers"] is None
+
+
+def test_malformed_proxy_results_are_502() -> None:
+    assert to_http_response({"body": "x"}, "r").status == 502
+    assert to_http_response(None, "r").status == 502
+    ok = to_http_response({"statusCode": 201, "headers": {"A": "1"}, "multiValueHeaders": {"B": ["1", "2"]},
+                           "body": "eyJ4IjoxfQ==", "isBase64Encoded": True}, "r")
+    assert ok.status == 201 and ok.body == b'{"x":1}' and ("B", "2") in ok.headers and ("A", "1") in ok.headers
+
+
+def test_server_routes_and_keeps_connections_alive() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append(event)
+        assert context.get_remaining_time_in_millis() > 0 and context.aws_request_id
+        if event["body"] == "boom":
+            raise RuntimeError("handler bug")
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": '{"ok":true}'}
+
+    server = ApiServer(("127.0.0.1", 0), ApiSettings(handler=handler, function_name="f", quiet=True))
+    start_in_thread(server)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.request("POST", "/lambda", body=b"{}", headers={"x-api-key": "k"})
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read()) == {"ok": True}
+        request_id = response.getheader("x-amzn-RequestId")
+        assert seen[-1]["requestContext"]["requestId"] == request_id
+        conn.request("GET", "/other")  # same connection: keep-alive
+        response = conn.getresponse()
+        assert response.status == 404 and json.loads(response.read())["message"] == "Not Found"
+        conn.request("POST", "/lambda", body=b"boom")
+        response = conn.getresponse()
+        assert response.status == 502 and json.loads(response.read()) == {"message": "Internal server error"}
+        assert len(seen) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_progress_lines_and_failures() -> None:
+    out = io.StringIO()
+    progress = Progress(2, out)
+    with progress.step("first") as step:
+        step.note("fine")
+    with pytest.raises(StepFailed):
+        with progress.step("second"):
+            raise StepFailed("why", "todo")
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[1/2] first … done in ") and lines[0].endswith("(fine)")
+    assert lines[1].startswith("[2/2] second … FAILED after ")
+
+
+def test_up_refuses_a_taken_api_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from local import up
+
+    os.environ.pop("TAP_LOCAL_DIR", None)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        paths = LocalPaths(project=PROJECT, root=tmp_path / "local", outdir=tmp_path / "out")
+        code = up.up(up.parse_args(["--port", str(_free_port()), "--api-port", str(port)]), paths)
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"API port {port} on 127.0.0.1 is already in use" in captured.err
+    assert "what to do:" in captured.err and "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "local").exists()  # failed before starting anything
