@@ -2,9 +2,10 @@
 """Measure `make synth` against its floor: importing the AWS provider bindings.
 
 Each run is a fresh process (that is what `make synth` pays). Wall time comes from
-the clock around the process, peak RSS from the kernel's accounting of the child
-(`resource.getrusage(RUSAGE_CHILDREN)` after each run, in a fresh measuring
-process so earlier children do not mask it). "Cold" is the first run after the
+the clock around the process, peak RSS from the kernel's accounting of the process
+tree (`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after each run, in a fresh
+measuring process so earlier children do not mask it): the largest single process,
+which is the jsii Node kernel in both commands. "Cold" is the first run after the
 package caches are dropped from this checkout (`build/`, `cdktf.out/`,
 `__pycache__`); "warm" runs follow it. Results go to docs/benchmarks-synth.md.
 """
@@ -82,7 +83,7 @@ def main() -> int:
         f"Python {platform.python_version()}, {args.runs} warm runs (medians), every run a fresh process "
         "synthesizing all three environments (prod, dev, local).",
         "",
-        "| command | wall (s) | peak RSS (MiB) |",
+        "| command | wall (s) | peak RSS of the largest process (MiB) |",
         "| --- | ---: | ---: |",
         f'| floor: `python -c "import cdktf_cdktf_provider_aws.vpc"` | {floor_wall:.2f} | {floor_rss:.0f} |',
         f"| `python main.py`, cold (no build/, cdktf.out/, bytecode) | {cold['wall']:.2f} | {cold['peak_mib']:.0f} |",
