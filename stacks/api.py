@@ -10,6 +10,7 @@ policy attached to nothing, is enforced by a resource policy on the API itself.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from cdktf import DataResource, Fn, ITerraformDependable, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
@@ -38,6 +39,17 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
 
 STAGE_NAME = "prod"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The original's resource, method and integration for ``POST /lambda``."""
+
+    resource: ApiGatewayResource
+    method: ApiGatewayMethod
+    integration: ApiGatewayIntegration
+
+
 #: One JSON line per request in the stage's access log.
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -78,8 +90,37 @@ class TaskApi(Construct):
             tags=aws.tags,
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
+        route = self._route(function)
+        invoke_anything = f"{self.rest_api.execution_arn}/*"
+        # Callers in this account attach this policy to their principals (SigV4 callers).
+        IamPolicy(
+            self,
+            "aws_iam_policy.api_gw_ip_restrict",
+            name=f"{config.name_prefix}_api_gw_ip_restrict",
+            description="Restrict API Gateway access to known IPs",
+            policy=policy_document(
+                statement("execute-api:Invoke", invoke_anything, condition={"IpAddress": {"aws:SourceIp": allowed_ips}})
+            ),
+        )
+        policy = self._ip_allowlist(aws, allowed_ips) if config.enforce_ip_allowlist else None
+        deployment = self._deployment(route, policy)
+        self.stage = self._stage(config, aws, encryption, deployment)
+        # Without status_code each 4XX keeps its own status (403 stays 403, 429 stays 429).
+        ApiGatewayGatewayResponse(
+            self,
+            "aws_api_gateway_gateway_response.cors",
+            rest_api_id=self.rest_api.id,
+            response_type="DEFAULT_4XX",
+            response_parameters={
+                "gatewayresponse.header.Access-Control-Allow-Origin": f"'{config.cors_allow_origin}'",
+                "gatewayresponse.header.Access-Control-Allow-Headers": "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'",
+                "gatewayresponse.header.Access-Control-Allow-Methods": "'POST,OPTIONS'",
+            },
+        )
+
+    def _route(self, function: TaskFunction) -> Route:
+        """``POST /lambda`` proxied to the function, which API Gateway may now invoke."""
         api_id = self.rest_api.id
-        execution_arn = self.rest_api.execution_arn
         resource = ApiGatewayResource(
             self,
             "aws_api_gateway_resource.lambda_resource",
@@ -112,70 +153,74 @@ class TaskApi(Construct):
             action="lambda:InvokeFunction",
             function_name=function.function.function_name,
             principal="apigateway.amazonaws.com",
-            source_arn=f"{execution_arn}/*/{method.http_method}{resource.path}",
+            source_arn=f"{self.rest_api.execution_arn}/*/{method.http_method}{resource.path}",
         )
-        invoke_anything = f"{execution_arn}/*"
-        # Callers in this account attach this policy to their principals (SigV4 callers).
-        IamPolicy(
+        return Route(resource, method, integration)
+
+    def _ip_allowlist(self, aws: AwsContext, allowed_ips: list[str]) -> ApiGatewayRestApiPolicy:
+        """Deny every caller whose address is not listed; allow this account's IAM principals."""
+        invoke_anything = f"{self.rest_api.execution_arn}/*"
+        return ApiGatewayRestApiPolicy(
             self,
-            "aws_iam_policy.api_gw_ip_restrict",
-            name=f"{config.name_prefix}_api_gw_ip_restrict",
-            description="Restrict API Gateway access to known IPs",
+            "aws_api_gateway_rest_api_policy.ip_allowlist",
+            rest_api_id=self.rest_api.id,
             policy=policy_document(
-                statement("execute-api:Invoke", invoke_anything, condition={"IpAddress": {"aws:SourceIp": allowed_ips}})
+                statement(
+                    "execute-api:Invoke",
+                    invoke_anything,
+                    principal={"AWS": f"arn:{aws.partition}:iam::{aws.account_id}:root"},
+                    sid="AllowAccountPrincipals",
+                ),
+                statement(
+                    "execute-api:Invoke",
+                    invoke_anything,
+                    effect="Deny",
+                    principal="*",
+                    condition={"NotIpAddress": {"aws:SourceIp": allowed_ips}},
+                    sid="DenyUnlistedAddresses",
+                ),
             ),
         )
+
+    def _deployment(self, route: Route, policy: ApiGatewayRestApiPolicy | None) -> ApiGatewayDeployment:
+        """A deployment replaced whenever the route or the resource policy changes.
+
+        API Gateway serves a frozen snapshot, so every such change needs a new one.
+        """
         revision_inputs: dict[str, str] = {
-            "resource": resource.id,
-            "method": Fn.jsonencode([method.id, method.authorization]),
-            "integration": Fn.jsonencode([integration.id, integration.uri, integration.type]),
+            "resource": route.resource.id,
+            "method": Fn.jsonencode([route.method.id, route.method.authorization]),
+            "integration": Fn.jsonencode([route.integration.id, route.integration.uri, route.integration.type]),
         }
-        deployment_depends = [integration]
-        if config.enforce_ip_allowlist:
-            # Deny every caller whose address is not listed; allow this account's IAM principals.
-            policy = ApiGatewayRestApiPolicy(
-                self,
-                "aws_api_gateway_rest_api_policy.ip_allowlist",
-                rest_api_id=api_id,
-                policy=policy_document(
-                    statement(
-                        "execute-api:Invoke",
-                        invoke_anything,
-                        principal={"AWS": f"arn:{aws.partition}:iam::{aws.account_id}:root"},
-                        sid="AllowAccountPrincipals",
-                    ),
-                    statement(
-                        "execute-api:Invoke",
-                        invoke_anything,
-                        effect="Deny",
-                        principal="*",
-                        condition={"NotIpAddress": {"aws:SourceIp": allowed_ips}},
-                        sid="DenyUnlistedAddresses",
-                    ),
-                ),
-            )
+        depends_on: list[ITerraformDependable] = [route.integration]
+        if policy is not None:
             revision_inputs["policy"] = policy.policy
-            deployment_depends.append(policy)
-        # API Gateway serves a frozen snapshot: a new deployment must follow every change above.
+            depends_on.append(policy)
         revision = DataResource(
             self, "terraform_data.api_revision", triggers_replace={"revision": Fn.sha1(Fn.jsonencode(revision_inputs))}
         )
-        deployment = ApiGatewayDeployment(
+        return ApiGatewayDeployment(
             self,
             "aws_api_gateway_deployment.main",
-            rest_api_id=api_id,
-            depends_on=deployment_depends,
+            rest_api_id=self.rest_api.id,
+            depends_on=depends_on,
             # Terraform JSON wants the bare address here, not a "${...}" reference.
             lifecycle=TerraformResourceLifecycle(
                 create_before_destroy=True, replace_triggered_by=[f"terraform_data.{revision.friendly_unique_id}"]
             ),
         )
-        stage_depends: list[ITerraformDependable] = []
+
+    def _stage(
+        self, config: StackConfig, aws: AwsContext, encryption: Encryption, deployment: ApiGatewayDeployment
+    ) -> ApiGatewayStage:
+        """The ``prod`` stage with access logs, tracing, throttling and execution logging."""
+        api_id = self.rest_api.id
+        logging_ready: list[ITerraformDependable] = []
         if config.manage_api_gateway_account:
-            stage_depends.append(self._account_logging_role(config, aws))
+            logging_ready.append(self._account_logging_role(config, aws))
         # API Gateway would create its execution log group itself, unencrypted and kept
         # forever; created first, it gets the stack's key and retention.
-        stage_depends.append(
+        logging_ready.append(
             encryption.log_group(
                 self, "aws_cloudwatch_log_group.api_execution", f"API-Gateway-Execution-Logs_{api_id}/{STAGE_NAME}"
             )
@@ -183,7 +228,7 @@ class TaskApi(Construct):
         access_logs = encryption.log_group(
             self, "aws_cloudwatch_log_group.api_access", f"/aws/apigateway/{config.name_prefix}_api/{STAGE_NAME}/access"
         )
-        self.stage = ApiGatewayStage(
+        stage = ApiGatewayStage(
             self,
             "aws_api_gateway_stage.prod",
             rest_api_id=api_id,
@@ -196,13 +241,13 @@ class TaskApi(Construct):
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
             tags=aws.tags,
-            depends_on=stage_depends,
+            depends_on=logging_ready,
         )
         ApiGatewayMethodSettings(
             self,
             "aws_api_gateway_method_settings.prod_settings",
             rest_api_id=api_id,
-            stage_name=self.stage.stage_name,
+            stage_name=stage.stage_name,
             method_path="*/*",
             settings=ApiGatewayMethodSettingsSettings(
                 metrics_enabled=True,
@@ -213,20 +258,9 @@ class TaskApi(Construct):
                 throttling_rate_limit=config.api_throttle_rate_limit,
                 throttling_burst_limit=config.api_throttle_burst_limit,
             ),
-            depends_on=stage_depends,
+            depends_on=logging_ready,
         )
-        # Without status_code each 4XX keeps its own status (403 stays 403, 429 stays 429).
-        ApiGatewayGatewayResponse(
-            self,
-            "aws_api_gateway_gateway_response.cors",
-            rest_api_id=api_id,
-            response_type="DEFAULT_4XX",
-            response_parameters={
-                "gatewayresponse.header.Access-Control-Allow-Origin": f"'{config.cors_allow_origin}'",
-                "gatewayresponse.header.Access-Control-Allow-Headers": "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'",
-                "gatewayresponse.header.Access-Control-Allow-Methods": "'POST,OPTIONS'",
-            },
-        )
+        return stage
 
     def _account_logging_role(self, config: StackConfig, aws: AwsContext) -> ApiGatewayAccount:
         """The per-account, per-region role API Gateway writes execution logs with."""

@@ -55,16 +55,16 @@ class TapStack(TerraformStack):
     def __init__(self, scope: Construct, config: StackConfig, package: LambdaPackage) -> None:
         super().__init__(scope, config.environment)
         self._addresses = AddressRegistry()
-        self.config = config
         v = self._variables(config)
         region = v["aws_region"].string_value
-        self._provider(config, region, v["tags"])
+        tags = Token.as_string_map(v["tags"].value)
+        self._provider(config, region, tags)
         self._backend(config)
         aws = AwsContext(
             region=region,
             account_id=DataAwsCallerIdentity(self, "data.aws_caller_identity.current").account_id,
             partition=DataAwsPartition(self, "data.aws_partition.current").partition,
-            tags=Token.as_string_map(v["tags"].value),
+            tags=tags,
         )
         allowed_ips = Token.as_list(v["lambda_allowed_ips"].value)
         encryption = Encryption(self, config, aws)
@@ -115,7 +115,7 @@ class TapStack(TerraformStack):
             kind = "output"
         return self._addresses.allocate(tf_element.node.id, kind, tf_element.node.path)
 
-    def _provider(self, config: StackConfig, region: str, tags: TerraformVariable) -> None:
+    def _provider(self, config: StackConfig, region: str, tags: dict[str, str]) -> None:
         emulator: dict[str, Any] = {}
         if config.emulator_endpoint:
             emulator = {
@@ -130,7 +130,7 @@ class TapStack(TerraformStack):
             self,
             "aws",
             region=region,
-            default_tags=[AwsProviderDefaultTags(tags=Token.as_string_map(tags.value))],
+            default_tags=[AwsProviderDefaultTags(tags=tags)],
             **emulator,
         )
 
