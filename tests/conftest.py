@@ -106,12 +106,18 @@ def switched_off_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def prod_stack_dir(synthesized: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A full synth of the production stack on disk (cdk.tf.json + assets), for terraform."""
+def synthesized_dir(synthesized: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Full synths on disk (each stack's cdk.tf.json + assets, one folder per environment), for terraform."""
     from cdktf import Testing
 
-    outdir = Path(Testing.full_synth(synthesized["prod"]))
-    stack_dir = outdir / "stacks" / "prod"
-    copy = tmp_path_factory.mktemp("prod-stack") / "prod"
-    shutil.copytree(stack_dir, copy)
-    return copy
+    stacks = tmp_path_factory.mktemp("synth")
+    for env in ("prod", "dev", "local"):
+        outdir = Path(Testing.full_synth(synthesized[env]))
+        shutil.copytree(outdir / "stacks" / env, stacks / env)
+    return stacks
+
+
+@pytest.fixture(scope="session")
+def prod_stack_dir(synthesized_dir: Path) -> Path:
+    """The production stack's folder in the full synth."""
+    return synthesized_dir / "prod"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,12 +41,24 @@ def initialized_stack(prod_stack_dir: Path) -> Path:
     return prod_stack_dir
 
 
+def validate(stack_dir: Path) -> dict[str, Any]:
+    return json.loads(run_terraform(["validate", "-json", "-no-color"], stack_dir, timeout=300).stdout)
+
+
 def test_validate_has_no_errors_and_no_warnings(initialized_stack: Path) -> None:
-    result = run_terraform(["validate", "-json", "-no-color"], initialized_stack, timeout=300)
-    report = json.loads(result.stdout)
+    report = validate(initialized_stack)
     assert report["valid"] is True, report
     assert report["error_count"] == 0, report["diagnostics"]
     assert report["warning_count"] == 0, report["diagnostics"]
+
+
+@pytest.mark.parametrize("env", ["dev", "local"])
+def test_other_environments_validate_too(synthesized_dir: Path, env: str) -> None:
+    stack_dir = synthesized_dir / env
+    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], stack_dir, timeout=300)
+    assert init.returncode == 0, init.stdout
+    report = validate(stack_dir)
+    assert (report["valid"], report["error_count"], report["warning_count"]) == (True, 0, 0), report["diagnostics"]
 
 
 @pytest.fixture(scope="session")
