@@ -44,6 +44,9 @@ class Index:
     name: str
     hash_key: str
     range_key: str
+    #: ALL copies whole tasks into the index; INCLUDE copies only the keys and these.
+    projection_type: str = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
 
     @property
     def address_stem(self) -> str:
@@ -51,10 +54,12 @@ class Index:
         return self.name.removesuffix("-index").replace("-", "_")
 
 
-#: Listing a status newest first, and claiming: pending by priority then age, leases by expiry.
+#: Listing a status newest first (whole tasks), and claiming: pending by priority then age,
+#: leases by expiry. Claiming needs only the id and version of its candidates, so the queue
+#: index holds just those: its writes and reads stay small whatever the size of a task.
 INDEXES = (
     Index("status-created-index", "status", "created_at"),
-    Index("status-queue-index", "status", "queue_key"),
+    Index("status-queue-index", "status", "queue_key", projection_type="INCLUDE", non_key_attributes=("version",)),
 )
 
 
@@ -80,7 +85,8 @@ class TaskTable(Construct):
                     name=index.name,
                     hash_key=index.hash_key,
                     range_key=index.range_key,
-                    projection_type="ALL",
+                    projection_type=index.projection_type,
+                    non_key_attributes=list(index.non_key_attributes) or None,
                     read_capacity=MIN_CAPACITY,
                     write_capacity=MIN_CAPACITY,
                 )
