@@ -168,7 +168,7 @@ class TaskApi(Construct):
                 statement(
                     "execute-api:Invoke",
                     invoke_anything,
-                    principal={"AWS": f"arn:{aws.partition}:iam::{aws.account_id}:root"},
+                    principal=aws.account_root,
                     sid="AllowAccountPrincipals",
                 ),
                 statement(
@@ -274,7 +274,7 @@ class TaskApi(Construct):
             self,
             "aws_iam_role_policy_attachment.apigw_cloudwatch",
             role=role.name,
-            policy_arn=f"arn:{aws.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+            policy_arn=aws.managed_policy_arn("service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
         )
         return ApiGatewayAccount(
             self, "aws_api_gateway_account.main", cloudwatch_role_arn=role.arn, depends_on=[attachment]

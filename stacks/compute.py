@@ -99,7 +99,7 @@ class TaskFunction(Construct):
                     self,
                     f"aws_iam_role_policy_attachment.{address}",
                     role=self.role.name,
-                    policy_arn=f"arn:{aws.partition}:iam::aws:policy/{managed_name}",
+                    policy_arn=aws.managed_policy_arn(managed_name),
                 )
             )
         asset = TerraformAsset(self, "lambda_package", path=str(package.path), type=AssetType.FILE)

@@ -33,14 +33,23 @@ DEFAULT_REGION = "us-west-2"
 DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_STATE_BUCKET = "tap-stack-local-tfstate"
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_SECRET_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+#: Naming rules AWS enforces, checked here at synth time and by the Terraform variables'
+#: validation blocks at plan time (stacks/tap_stack.py), from these same patterns; they are
+#: written in the syntax Python's re and Terraform's RE2 share.
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+IP_LIKE_PATTERN = r"^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$"
+TABLE_PATTERN = r"^[A-Za-z0-9_.-]{3,255}$"
+SECRET_PATTERN = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def is_bucket_name(name: str) -> bool:
+    """Whether S3 accepts ``name`` for a new bucket (the rules the stack relies on)."""
+    return bool(re.match(BUCKET_PATTERN, name)) and ".." not in name and not re.match(IP_LIKE_PATTERN, name)
 
 
 class ConfigError(ValueError):
@@ -165,10 +174,10 @@ def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> Back
             f"TAP_STATE_BUCKET is not set: the S3 backend of stack '{env}' needs the state bucket "
             "(or set TAP_BACKEND=local to synthesize with a local backend)"
         )
-    if not _BUCKET_RE.match(bucket) or ".." in bucket:
+    if not is_bucket_name(bucket):
         raise ConfigError(f"TAP_STATE_BUCKET={bucket!r} is not a valid S3 bucket name")
     region = environ.get("TAP_STATE_REGION", DEFAULT_REGION).strip()
-    if not _REGION_RE.match(region):
+    if not re.match(REGION_PATTERN, region):
         raise ConfigError(f"TAP_STATE_REGION={region!r} is not an AWS region name (e.g. us-west-2)")
     return BackendSettings(kind="s3", bucket=bucket, key=key, region=region)
 
@@ -183,7 +192,7 @@ def _emulator_endpoint(environ: Mapping[str, str]) -> str:
 def validate(config: StackConfig) -> StackConfig:
     """Reject settings AWS would refuse, naming the setting; return the config unchanged."""
     env = config.environment
-    if not _REGION_RE.match(config.aws_region):
+    if not re.match(REGION_PATTERN, config.aws_region):
         raise ConfigError(f"{env}: aws_region={config.aws_region!r} is not an AWS region name")
     if config.lambda_runtime not in SUPPORTED_RUNTIMES:
         raise ConfigError(
@@ -206,15 +215,15 @@ def validate(config: StackConfig) -> StackConfig:
             ipaddress.ip_network(ip, strict=False)
         except ValueError:
             raise ConfigError(f"{env}: lambda_allowed_ips entry {ip!r} is not an IP address or CIDR block") from None
-    if not _BUCKET_RE.match(config.lambda_log_bucket_name) or ".." in config.lambda_log_bucket_name:
+    if not is_bucket_name(config.lambda_log_bucket_name):
         raise ConfigError(
             f"{env}: lambda_log_bucket_name={config.lambda_log_bucket_name!r} is not a valid S3 bucket name"
         )
-    if not _TABLE_RE.match(config.dynamodb_table_name):
+    if not re.match(TABLE_PATTERN, config.dynamodb_table_name):
         raise ConfigError(
             f"{env}: dynamodb_table_name={config.dynamodb_table_name!r} is not a valid DynamoDB table name"
         )
-    if not _SECRET_RE.match(config.api_key_secret_name):
+    if not re.match(SECRET_PATTERN, config.api_key_secret_name):
         raise ConfigError(f"{env}: api_key_secret_name={config.api_key_secret_name!r} is not a valid secret name")
     if not 128 <= config.lambda_memory_mb <= 10240:
         raise ConfigError(f"{env}: lambda_memory_mb={config.lambda_memory_mb} must be 128-10240")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 class AwsContext:
     """Region, account and partition as Terraform references, plus the common tags.
 
-    The values are tokens (``${data.aws_region.current.name}``, ``${var.tags}``…), so
-    a ``-var aws_region=…`` at plan time flows into every ARN and service name.
+    The values are tokens (``${var.aws_region}``, ``${var.tags}``…), so a
+    ``-var aws_region=…`` at plan time flows into every ARN and service name.
     """
 
     region: str
@@ -18,15 +18,15 @@ class AwsContext:
     partition: str
     tags: dict[str, str]
 
-    def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
-        """An ARN in this account and region, e.g. ``arn(\"logs\", \"log-group:x\")``."""
-        return ":".join(
-            [
-                "arn",
-                self.partition,
-                service,
-                self.region if region else "",
-                self.account_id if account else "",
-                resource,
-            ]
-        )
+    def arn(self, service: str, resource: str) -> str:
+        """An ARN in this account and region, e.g. ``arn("logs", "log-group:*")``."""
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
+
+    @property
+    def account_root(self) -> dict[str, str]:
+        """The policy principal standing for this account's IAM identities."""
+        return {"AWS": f"arn:{self.partition}:iam::{self.account_id}:root"}
+
+    def managed_policy_arn(self, name: str) -> str:
+        """ARN of an AWS managed policy, e.g. ``service-role/AWSLambdaENIManagementAccess``."""
+        return f"arn:{self.partition}:iam::aws:policy/{name}"

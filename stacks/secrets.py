@@ -24,7 +24,6 @@ class Encryption(Construct):
 
     def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext) -> None:
         super().__init__(scope, "encryption")
-        root = {"AWS": f"arn:{aws.partition}:iam::{aws.account_id}:root"}
         self.key = KmsKey(
             self,
             "aws_kms_key.main",
@@ -32,7 +31,7 @@ class Encryption(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=30 if config.deletion_protection else 7,
             policy=policy_document(
-                statement("kms:*", "*", principal=root, sid="AccountAdministers"),
+                statement("kms:*", "*", principal=aws.account_root, sid="AccountAdministers"),
                 statement(
                     ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                     "*",

@@ -8,6 +8,7 @@ compute, api, monitoring), composed here in dependency order.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cdktf import (
@@ -29,7 +30,14 @@ from constructs import Construct
 
 from stacks.api import TaskApi
 from stacks.compute import TaskFunction
-from stacks.config import StackConfig
+from stacks.config import (
+    BUCKET_PATTERN,
+    IP_LIKE_PATTERN,
+    REGION_PATTERN,
+    SECRET_PATTERN,
+    TABLE_PATTERN,
+    StackConfig,
+)
 from stacks.context import AwsContext
 from stacks.database import TaskTable
 from stacks.monitoring import Alarms
@@ -47,6 +55,11 @@ EMULATED_SERVICES = (
 )  # fmt: skip
 #: Credentials an emulator accepts; they open nothing on AWS.
 EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
+
+
+def hcl_string(text: str) -> str:
+    """``text`` as a quoted HCL string literal (HCL escapes like JSON)."""
+    return json.dumps(text)
 
 
 class TapStack(TerraformStack):
@@ -183,7 +196,7 @@ class TapStack(TerraformStack):
         made: dict[str, TerraformVariable] = {}
         variable(
             "aws_region", "string", config.aws_region, "AWS region for all resources",
-            ('can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", var.aws_region))',
+            (f"can(regex({hcl_string(REGION_PATTERN)}, var.aws_region))",
              "aws_region must be an AWS region name such as us-west-2."),
         )  # fmt: skip
         ip_checks = [
@@ -206,14 +219,14 @@ class TapStack(TerraformStack):
         )  # fmt: skip
         variable(
             "dynamodb_table_name", "string", config.dynamodb_table_name, "Name of the DynamoDB table",
-            ('can(regex("^[A-Za-z0-9_.-]{3,255}$", var.dynamodb_table_name))',
+            (f"can(regex({hcl_string(TABLE_PATTERN)}, var.dynamodb_table_name))",
              "dynamodb_table_name must be 3-255 characters of letters, digits, '_', '-' and '.'."),
         )  # fmt: skip
         variable(
             "lambda_log_bucket_name", "string", config.lambda_log_bucket_name, "Name of the S3 bucket for Lambda logs",
-            ('can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lambda_log_bucket_name)) && '
+            (f"can(regex({hcl_string(BUCKET_PATTERN)}, var.lambda_log_bucket_name)) && "
              '!strcontains(var.lambda_log_bucket_name, "..") && '
-             '!can(regex("^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$", var.lambda_log_bucket_name))',
+             f"!can(regex({hcl_string(IP_LIKE_PATTERN)}, var.lambda_log_bucket_name))",
              "lambda_log_bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', "
              "starting and ending with a letter or digit, no '..', not an IP address."),
         )  # fmt: skip
@@ -228,7 +241,7 @@ class TapStack(TerraformStack):
         variable(
             "api_key_secret_name", "string", config.api_key_secret_name,
             "Name of the secret in AWS Secrets Manager for API keys",
-            ('can(regex("^[A-Za-z0-9/_+=.@-]{1,512}$", var.api_key_secret_name))',
+            (f"can(regex({hcl_string(SECRET_PATTERN)}, var.api_key_secret_name))",
              "api_key_secret_name must be 1-512 characters of letters, digits and /_+=.@-"),
         )  # fmt: skip
         return made

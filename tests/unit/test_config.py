@@ -21,6 +21,7 @@ BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket"}
     [
         ("prod", {}, "TAP_STATE_BUCKET"),
         ("prod", {"TAP_STATE_BUCKET": "Bad_Bucket"}, "TAP_STATE_BUCKET"),
+        ("prod", {"TAP_STATE_BUCKET": "10.1.2.3"}, "TAP_STATE_BUCKET"),
         ("prod", {**BUCKET, "TAP_STATE_REGION": "mars-1"}, "TAP_STATE_REGION"),
         ("prod", {**BUCKET, "TAP_BACKEND": "consul"}, "TAP_BACKEND"),
         ("prod", {**BUCKET, "TAP_LAMBDA_IN_VPC": "maybe"}, "TAP_LAMBDA_IN_VPC"),
@@ -45,6 +46,8 @@ def test_bad_setting_is_named(env: str, environ: dict[str, str], names: str) -> 
         ("lambda_allowed_ips", (), "lambda_allowed_ips is empty while enforce_ip_allowlist is on"),
         ("lambda_allowed_ips", ("1.2.3.4/99",), "'1.2.3.4/99' is not an IP address or CIDR block"),
         ("lambda_log_bucket_name", "UPPER", "lambda_log_bucket_name='UPPER' is not a valid S3 bucket name"),
+        ("lambda_log_bucket_name", "192.168.1.1", "lambda_log_bucket_name='192.168.1.1' is not a valid S3 bucket name"),
+        ("aws_region", "us-west-2b", "aws_region='us-west-2b' is not an AWS region name"),
         ("lambda_timeout_seconds", 60, "lambda_timeout_seconds=60 must be 1-29"),
         ("vpc_cidr", "10.0.0.0/8", "must be an IPv4 block from /16 to /24"),
     ],
