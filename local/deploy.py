@@ -156,6 +156,12 @@ def terraform_errors(log: Path, limit: int = 40) -> str:
     return "\n".join("    | " + line for line in picked[:limit])
 
 
+def _summary(log: Path, prefix: str) -> str:
+    """Terraform's last ``<prefix> Resources: …`` line in ``log``, or the prefix alone."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith(prefix)]
+    return lines[-1].strip() if lines else prefix.rstrip("!").lower()
+
+
 def terraform_init(paths: LocalPaths, timeout: float = 600.0) -> None:
     code, log = _terraform(["init", "-input=false", "-no-color", "-reconfigure"], paths, "terraform-init", timeout)
     if code != 0:
@@ -177,8 +183,7 @@ def terraform_apply(paths: LocalPaths, timeout: float = 1200.0) -> str:
             "make local again (it reuses the emulator and applies what is missing)",
             terraform_errors(log),
         )
-    summary = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("Apply complete!")]
-    return summary[-1].strip() if summary else "apply complete"
+    return _summary(log, "Apply complete!")
 
 
 def terraform_destroy(paths: LocalPaths, timeout: float = 1200.0) -> str:
@@ -190,8 +195,7 @@ def terraform_destroy(paths: LocalPaths, timeout: float = 1200.0) -> str:
             "python -m local.down --force (the emulator keeps its state in memory only)",
             terraform_errors(log),
         )
-    summary = [line for line in log.read_text(errors="replace").splitlines() if line.startswith("Destroy complete!")]
-    return summary[-1].strip() if summary else "destroy complete"
+    return _summary(log, "Destroy complete!")
 
 
 def terraform_outputs(paths: LocalPaths) -> dict[str, Any]:
