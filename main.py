@@ -6,14 +6,20 @@ well under a second with a single line naming it (exit status 2).
 
     TAP_ENVIRONMENTS=prod TAP_STATE_BUCKET=my-state python main.py
     TAP_BACKEND=local python main.py          # every stack, local state files
+    python main.py --if-changed               # skip when no input changed (make synth)
+
+``--if-changed`` compares a fingerprint of the inputs (see ``stacks/synth_inputs.py``)
+with the one stored beside the last synth and does nothing when they match.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
 
+from stacks import synth_inputs
 from stacks.config import ConfigError, StackConfig, load_config, selected_environments  # noqa: F401 (load_config: for tools)
 
 ROOT = Path(__file__).resolve().parent
@@ -42,13 +48,28 @@ def synthesize(configs: list[StackConfig], outdir: str | None = None) -> None:
     app.synth()
 
 
-def main() -> int:
+def output_dir() -> Path:
+    """Where the App writes: ``CDKTF_OUTDIR`` (set by the cdktf CLI and local/) or ``cdktf.out``."""
+    return Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Synthesize the TAP stacks into cdktf.out/stacks/<env>/.")
+    parser.add_argument("--if-changed", action="store_true", help="do nothing when no input changed since the last synth")
+    args = parser.parse_args(argv)
     try:
         configs = configs_from_environment()
     except ConfigError as error:
         print(f"tap-stack: config error: {error}", file=sys.stderr)
         return 2
-    synthesize(configs)
+    outdir = output_dir()
+    digest = synth_inputs.fingerprint(ROOT, os.environ)
+    if args.if_changed and synth_inputs.is_current(outdir, [c.environment for c in configs], digest):
+        print(f"tap-stack: {outdir.name}/ is up to date (no input changed since the last synth); nothing to do")
+        return 0
+    synth_inputs.forget(outdir)
+    synthesize(configs, str(outdir))
+    synth_inputs.record(outdir, digest)
     return 0
 
 

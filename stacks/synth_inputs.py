@@ -1,0 +1,62 @@
+"""Whether a synth can be skipped: a fingerprint of everything that decides its output.
+
+The output of ``main.py`` depends on the sources under ``stacks/`` and ``function/``,
+``main.py`` itself, the locked library versions (``Pipfile.lock``), ``cdktf.json`` and
+the ``TAP_*`` settings (plus ``CDKTF_OUTDIR``, which says where it goes). Their SHA-256,
+by content, is stored beside the output after a synth that succeeded; ``main.py
+--if-changed`` compares it before loading any CDKTF library and skips the synth when
+nothing changed and every requested stack is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+SOURCE_DIRS = ("stacks", "function")
+SOURCE_FILES = ("main.py", "Pipfile.lock", "cdktf.json")
+#: The file beside the synthesized stacks that holds the fingerprint of their inputs.
+STAMP = ".tap-synth-inputs"
+
+
+def _source_files(root: Path) -> list[Path]:
+    files = [
+        path
+        for folder in SOURCE_DIRS
+        for path in (root / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    ]
+    files.extend(root / name for name in SOURCE_FILES if (root / name).is_file())
+    return sorted(files)
+
+
+def fingerprint(root: Path, environ: Mapping[str, str]) -> str:
+    """SHA-256 over the input files' paths and contents and the synth's settings."""
+    digest = hashlib.sha256()
+    for path in _source_files(root):
+        digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for name in sorted(environ):
+        if name.startswith("TAP_") or name == "CDKTF_OUTDIR":
+            digest.update(f"{name}={environ[name]}\0".encode())
+    return digest.hexdigest()
+
+
+def is_current(outdir: Path, environments: Iterable[str], digest: str) -> bool:
+    """True when ``outdir`` was synthesized from inputs with this fingerprint and holds every stack."""
+    stamp = outdir / STAMP
+    if not stamp.is_file() or stamp.read_text(encoding="utf-8").strip() != digest:
+        return False
+    return all((outdir / "stacks" / env / "cdk.tf.json").is_file() for env in environments)
+
+
+def forget(outdir: Path) -> None:
+    """Drop the stamp before a synth, so one that fails half-way is never taken as current."""
+    (outdir / STAMP).unlink(missing_ok=True)
+
+
+def record(outdir: Path, digest: str) -> None:
+    """Store the fingerprint of the inputs a successful synth was made from."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / STAMP).write_text(digest + "\n", encoding="utf-8")
