@@ -35,8 +35,8 @@ node_modules/.installed: package-lock.json
 install: .venv/.installed node_modules/.installed
 
 synth: .venv/.installed
-	@echo "synthesizing with the $(TAP_BACKEND) backend into cdktf.out/stacks/"
-	$(PYTHON) main.py
+	@echo "synthesizing with the $(TAP_BACKEND) backend into cdktf.out/stacks/ (skipped when no input changed)"
+	$(PYTHON) main.py --if-changed
 
 test: install
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH: install Terraform >= 1.10" >&2; exit 1; }

@@ -54,14 +54,17 @@ def synth_environment(endpoint: str, paths: LocalPaths, base: Mapping[str, str] 
 
 
 def synthesize(endpoint: str, paths: LocalPaths, timeout: float = 600.0) -> Path:
-    """``TAP_ENVIRONMENTS=local python main.py``: writes ``<outdir>/stacks/local/cdk.tf.json``."""
+    """``TAP_ENVIRONMENTS=local python main.py --if-changed``: ``<outdir>/stacks/local/cdk.tf.json``.
+
+    A synth whose inputs did not change since the last one is skipped (``stacks/synth_inputs.py``).
+    """
     main_py = paths.project / "main.py"
     if not main_py.is_file():
         raise StepFailed("main.py is missing", "run from a complete checkout of the project")
     log = paths.log("synth")
     target = stack_file(paths)
     before = target.stat().st_mtime_ns if target.exists() else None
-    code = _run_logged([sys.executable, str(main_py)], paths.project, synth_environment(endpoint, paths), log, timeout)
+    code = _run_logged([sys.executable, str(main_py), "--if-changed"], paths.project, synth_environment(endpoint, paths), log, timeout)
     if code != 0:
         raise StepFailed(
             f"synthesizing the local stack exited with code {code}",
