@@ -43,7 +43,7 @@ test: install
 	$(PYTHON) -m pytest
 
 test-fast: .venv/.installed
-	$(PYTHON) -m pytest -m "not e2e and not terraform"
+	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow"
 
 validate: synth
 	cd cdktf.out/stacks/$(STACK) && terraform init -backend=false -input=false >/dev/null && terraform validate

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from stacks import synth_inputs
-from stacks.config import ConfigError, StackConfig, load_config, selected_environments  # noqa: F401 (load_config: for tools)
+from stacks.config import ConfigError, StackConfig, load_config, selected_environments
 
 ROOT = Path(__file__).resolve().parent
 FUNCTION_DIR = ROOT / "function"
@@ -55,7 +55,9 @@ def output_dir() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Synthesize the TAP stacks into cdktf.out/stacks/<env>/.")
-    parser.add_argument("--if-changed", action="store_true", help="do nothing when no input changed since the last synth")
+    parser.add_argument(
+        "--if-changed", action="store_true", help="do nothing when no input changed since the last synth"
+    )
     args = parser.parse_args(argv)
     try:
         configs = configs_from_environment()

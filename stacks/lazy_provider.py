@@ -46,31 +46,44 @@ class UnexpectedLayout(Exception):
     """The installed provider package is not shaped as this module expects."""
 
 
+def _is_boilerplate(node: ast.stmt) -> bool:
+    """True for the statements every generated ``__init__.py`` has besides its submodule imports."""
+    if isinstance(node, ast.ImportFrom):
+        return (node.level == 1 and node.module == "_jsii") or (
+            node.level == 0 and node.module in {"pkgutil", "importlib.metadata"}
+        )
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names} <= _BOILERPLATE_MODULES
+    if isinstance(node, ast.FunctionDef):
+        return node.name in _BOILERPLATE_NAMES
+    if isinstance(node, ast.Assign):
+        return {ast.unparse(target) for target in node.targets} <= _BOILERPLATE_NAMES
+    if isinstance(node, ast.Expr):  # the docstring, and the call that registers the assembly
+        return isinstance(node.value, ast.Constant) or ast.unparse(node) == "publication.publish()"
+    return False
+
+
+def _describe(node: ast.stmt) -> str:
+    """What an unexpected statement does, for the warning line."""
+    if isinstance(node, ast.Import):
+        return "imports " + ", ".join(alias.name for alias in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return f"imports from {'.' * node.level}{node.module or ''}"
+    if isinstance(node, ast.FunctionDef | ast.ClassDef):
+        return f"defines {node.name}"
+    if isinstance(node, ast.Assign):
+        return "defines " + ", ".join(ast.unparse(target) for target in node.targets)
+    return f"has a statement this loader does not know: {ast.unparse(node)[:60]}"
+
+
 def _submodules(init_source: str) -> list[str]:
     """The submodules ``__init__.py`` imports, or UnexpectedLayout if it does anything else."""
     submodules: list[str] = []
     for node in ast.parse(init_source).body:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:
             submodules.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module == "_jsii":
-            continue  # ``from ._jsii import *``: the assembly, loaded by every submodule too
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            if node.module not in {"pkgutil", "importlib.metadata"}:
-                raise UnexpectedLayout(f"imports from {node.module}")
-        elif isinstance(node, ast.Import):
-            unknown = {alias.name for alias in node.names} - _BOILERPLATE_MODULES
-            if unknown:
-                raise UnexpectedLayout(f"imports {', '.join(sorted(unknown))}")
-        elif isinstance(node, ast.Assign | ast.FunctionDef):
-            names = {node.name} if isinstance(node, ast.FunctionDef) else {ast.unparse(t) for t in node.targets}
-            if not names <= _BOILERPLATE_NAMES:
-                raise UnexpectedLayout(f"defines {', '.join(sorted(names))}")
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue  # the docstring
-        elif isinstance(node, ast.Expr) and ast.unparse(node) == "publication.publish()":
-            continue
-        else:
-            raise UnexpectedLayout(f"has a statement this loader does not know: {ast.unparse(node)[:60]}")
+        elif not _is_boilerplate(node):
+            raise UnexpectedLayout(_describe(node))
     if not submodules:
         raise UnexpectedLayout("imports no submodules")
     return submodules
@@ -81,16 +94,14 @@ def _lazy_package(folder: Path, submodules: list[str]) -> types.ModuleType:
     package = types.ModuleType(PACKAGE, f"{PACKAGE}, loaded one submodule at a time (stacks/lazy_provider.py)")
     known = frozenset(submodules)
 
-    def __getattr__(name: str) -> types.ModuleType:  # noqa: N807 (PEP 562 module hook)
+    def __getattr__(name: str) -> types.ModuleType:  # PEP 562: ``aws.vpc`` imports ``vpc``
         if name in known:
             return importlib.import_module(f"{PACKAGE}.{name}")
         raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
 
     package.__path__ = [str(folder)]
     package.__file__ = str(folder / "__init__.py")
-    package.__all__ = list(submodules)
-    setattr(package, _MARKER, True)
-    package.__getattr__ = __getattr__  # type: ignore[method-assign]
+    vars(package).update({"__all__": list(submodules), "__getattr__": __getattr__, _MARKER: True})
     package.__spec__ = importlib.util.spec_from_file_location(
         PACKAGE, folder / "__init__.py", submodule_search_locations=[str(folder)]
     )
@@ -123,3 +134,9 @@ def install(folder: Path | None = None) -> bool:
         return False
     sys.modules[PACKAGE] = _lazy_package(folder, submodules)
     return True
+
+
+def loaded_resource_modules() -> set[str]:
+    """The provider's resource modules (``vpc``, ``dynamodb_table`` …) this process has imported."""
+    prefix = f"{PACKAGE}."
+    return {name[len(prefix) :].split(".")[0] for name in sys.modules if name.startswith(prefix)} - {"_jsii"}

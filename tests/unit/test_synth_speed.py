@@ -1,0 +1,186 @@
+"""On-demand provider loading changes nothing that is synthesized, and unchanged inputs skip a synth.
+
+The fresh-process tests are marked ``slow``: each starts at least one synth of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from stacks import lazy_provider, synth_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Synthesizes every environment with main.py, then reports how many resource modules it loaded.
+SYNTH_AND_COUNT = (
+    "import sys, main; from stacks.lazy_provider import loaded_resource_modules; code = main.main([]);"
+    "print(len(loaded_resource_modules()), file=sys.stderr); sys.exit(code)"
+)
+
+
+def _clean_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_") and k != "CDKTF_OUTDIR"}
+    env.update(settings)
+    return env
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != synth_inputs.STAMP
+    }
+
+
+@pytest.mark.slow
+def test_on_demand_and_eager_import_synthesize_the_same_bytes(tmp_path: Path) -> None:
+    counts: dict[str, int] = {}
+    for mode, switch in (("eager", "1"), ("on_demand", "0")):
+        env = _clean_env(TAP_BACKEND="local", CDKTF_OUTDIR=str(tmp_path / mode), TAP_EAGER_PROVIDER_IMPORT=switch)
+        result = subprocess.run(
+            [sys.executable, "-c", SYNTH_AND_COUNT],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts[mode] = int(result.stderr.strip().splitlines()[-1])
+    # The eager path really imported every resource module; the other only what the stack uses.
+    assert counts["eager"] > 2000
+    assert counts["on_demand"] < 60
+    eager, on_demand = _tree(tmp_path / "eager"), _tree(tmp_path / "on_demand")
+    assert {"stacks/prod/cdk.tf.json", "stacks/dev/cdk.tf.json", "stacks/local/cdk.tf.json"} <= set(eager)
+    assert sorted(eager) == sorted(on_demand)
+    differing = [name for name in eager if eager[name] != on_demand[name]]
+    assert differing == []
+
+
+@pytest.mark.parametrize(
+    ("init_source", "with_assembly", "reason"),
+    [
+        ("from . import vpc\nMARK = 'eager'\n", True, "defines MARK"),
+        ("from . import vpc\nMARK = 'eager'\n", False, "has no _jsii assembly module"),
+        ("import os\nMARK = 'eager'\n", True, "imports os"),
+    ],
+)
+def test_an_unexpected_package_layout_falls_back_to_the_normal_import(
+    tmp_path: Path, init_source: str, with_assembly: bool, reason: str
+) -> None:
+    package = tmp_path / lazy_provider.PACKAGE
+    package.mkdir()
+    (package / "__init__.py").write_text(init_source)
+    (package / "vpc.py").write_text("")
+    if with_assembly:
+        (package / "_jsii").mkdir()
+        (package / "_jsii" / "__init__.py").write_text("")
+    env = _clean_env(PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    probe = f"import stacks, {lazy_provider.PACKAGE} as p; print(p.MARK)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "eager", "the package's own __init__ must have run"
+    assert result.stderr.strip().splitlines() == [
+        f"tap-stack: warning: {lazy_provider.PACKAGE} {reason}; importing it the normal (slow) way"
+    ]
+
+
+def test_the_installed_bindings_have_the_expected_layout_and_are_loaded_on_demand(
+    synthesized: dict[str, object],
+) -> None:
+    folder = Path(next(iter(sys.modules[lazy_provider.PACKAGE].__path__)))
+    submodules = lazy_provider._submodules((folder / "__init__.py").read_text())
+    assert len(submodules) == len(set(submodules)) > 2000
+    assert {"vpc", "provider", "dynamodb_table", "lambda_function"} <= set(submodules)
+    # This session synthesized every stack, yet loaded only the modules those stacks use.
+    assert lazy_provider.install() is True
+    loaded = lazy_provider.loaded_resource_modules()
+    assert "vpc" in loaded
+    assert len(loaded) < 60
+
+
+def _source_tree(root: Path) -> Path:
+    for folder in synth_inputs.SOURCE_DIRS:
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in synth_inputs.SOURCE_FILES:
+        shutil.copy2(ROOT / name, root / name)
+    return root
+
+
+def test_the_fingerprint_follows_content_and_settings_not_timestamps(tmp_path: Path) -> None:
+    root = _source_tree(tmp_path)
+    environ = {"TAP_BACKEND": "local", "HOME": "/somewhere"}
+    base = synth_inputs.fingerprint(root, environ)
+    handler = root / "function" / "lambda_function.py"
+
+    os.utime(handler, (time.time() + 60, time.time() + 60))
+    (root / "stacks" / "__pycache__").mkdir(exist_ok=True)
+    (root / "stacks" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    assert synth_inputs.fingerprint(root, {**environ, "HOME": "/elsewhere"}) == base
+
+    assert synth_inputs.fingerprint(root, {**environ, "TAP_LAMBDA_IN_VPC": "false"}) != base
+    assert synth_inputs.fingerprint(root, {**environ, "CDKTF_OUTDIR": "/tmp/out"}) != base
+    for changed in (handler, root / "stacks" / "network.py", root / "main.py", root / "Pipfile.lock"):
+        original = changed.read_bytes()
+        changed.write_bytes(original + b"\n")
+        assert synth_inputs.fingerprint(root, environ) != base, changed.name
+        changed.write_bytes(original)
+    assert synth_inputs.fingerprint(root, environ) == base
+    (root / "stacks" / "extra.py").write_text("")
+    assert synth_inputs.fingerprint(root, environ) != base
+
+
+def _synth_if_changed(root: Path, **settings: str) -> tuple[str, float]:
+    env = _clean_env(TAP_ENVIRONMENTS="dev", TAP_BACKEND="local", CDKTF_OUTDIR=str(root / "out"), **settings)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "main.py", "--if-changed"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout, time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_if_changed_skips_an_unchanged_synth_and_redoes_a_changed_one(tmp_path: Path) -> None:
+    root = _source_tree(tmp_path / "project")
+    stack_file = root / "out" / "stacks" / "dev" / "cdk.tf.json"
+
+    def lambda_hash() -> str:
+        return str(json.loads(stack_file.read_text())["resource"]["aws_lambda_function"]["main"]["source_code_hash"])
+
+    output, _ = _synth_if_changed(root)
+    assert "up to date" not in output
+    first_hash, first_mtime = lambda_hash(), stack_file.stat().st_mtime_ns
+
+    output, elapsed = _synth_if_changed(root)
+    assert "up to date" in output
+    assert stack_file.stat().st_mtime_ns == first_mtime
+    assert elapsed < 2, f"a no-op took {elapsed:.2f} s (a synth takes several)"
+
+    handler = root / "function" / "lambda_function.py"
+    os.utime(handler, (time.time() + 60, time.time() + 60))
+    assert "up to date" in _synth_if_changed(root)[0], "a new timestamp alone is no change"
+
+    handler.write_text(handler.read_text() + "\n# changed\n")
+    assert "up to date" not in _synth_if_changed(root)[0]
+    assert lambda_hash() != first_hash, "the changed function must be packaged again"
+
+    assert "up to date" not in _synth_if_changed(root, TAP_LAMBDA_IN_VPC="false")[0]
+    assert "vpc_config" not in json.loads(stack_file.read_text())["resource"]["aws_lambda_function"]["main"]
