@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Measure `make synth` against its floor: importing the AWS provider bindings.
+"""Measure `make synth` with the eager provider import (before) and on demand (after), side by side.
 
-Each run is a fresh process (that is what `make synth` pays). Wall time comes from
-the clock around the process, peak RSS from the kernel's accounting of the process
-tree (`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after each run, in a fresh
-measuring process so earlier children do not mask it): the largest single process,
-which is the jsii Node kernel in both commands. "Cold" is the first run after the
-package caches are dropped from this checkout (`build/`, `cdktf.out/`,
-`__pycache__`); "warm" runs follow it. Results go to docs/benchmarks-synth.md.
+Every row is a fresh process, and the rows of one round run back to back, so load on the
+machine hits both ways alike. "Cold" means nothing to reuse: `cdktf.out/`, `build/` and the
+project's bytecode are removed first, so `make synth` (``main.py --if-changed``) does a full
+synth. The floor is the issue's reference: ``python -c "import cdktf_cdktf_provider_aws.vpc"``
+with the package's own (eager) ``__init__``. Peak RSS is the largest process of the tree (the
+jsii Node kernel), from ``getrusage(RUSAGE_CHILDREN)`` in a fresh measuring process. Results go
+to docs/benchmarks-synth.md; the sentences there are computed from the medians.
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-FLOOR = [PYTHON, "-c", "import cdktf_cdktf_provider_aws.vpc"]
-SYNTH = [PYTHON, "main.py"]
+MAKE_SYNTH = ["make", "-s", "synth"]
 
 MEASURE = """
 import json, resource, subprocess, sys, time
@@ -37,12 +36,31 @@ peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"code": code, "wall": wall, "peak_mib": peak_kib / 1024}))
 """
 
+#: row name → (command, extra environment, drop caches first)
+ROWS: dict[str, tuple[list[str], dict[str, str], bool]] = {
+    "floor (eager import of the vpc bindings)": (
+        [PYTHON, "-c", "import cdktf_cdktf_provider_aws.vpc"],
+        {"TAP_EAGER_PROVIDER_IMPORT": "1"},
+        False,
+    ),
+    "make synth, all environments, cold, eager (before)": (MAKE_SYNTH, {"TAP_EAGER_PROVIDER_IMPORT": "1"}, True),
+    "make synth, all environments, cold, on demand (after)": (MAKE_SYNTH, {}, True),
+    # Right after the synth above, with the same settings: nothing to do.
+    "make synth, no input changed (after)": (MAKE_SYNTH, {}, False),
+    "make synth, prod alone, cold, eager (before)": (
+        MAKE_SYNTH,
+        {"TAP_EAGER_PROVIDER_IMPORT": "1", "TAP_ENVIRONMENTS": "prod"},
+        True,
+    ),
+    "make synth, prod alone, cold, on demand (after)": (MAKE_SYNTH, {"TAP_ENVIRONMENTS": "prod"}, True),
+}
+
 
 def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
     out = subprocess.run(
         [PYTHON, "-c", MEASURE, *command], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    result = json.loads(out.stdout)
+    result: dict[str, float] = json.loads(out.stdout)
     if result["code"] != 0:
         raise SystemExit(f"{' '.join(command)} failed with exit status {result['code']}")
     return result
@@ -51,54 +69,64 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
 def drop_caches() -> None:
     for path in (ROOT / "build", ROOT / "cdktf.out"):
         shutil.rmtree(path, ignore_errors=True)
-    for cache in ROOT.glob("stacks/**/__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
+    for folder in ("stacks", "function"):
+        for cache in (ROOT / folder).glob("**/__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="warm runs of each command (default 5)")
-    args = parser.parse_args()
-    env = dict(os.environ, TAP_BACKEND=os.environ.get("TAP_BACKEND", "local"))
-    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-    print("cold synth …", flush=True)
-    drop_caches()
-    cold = measure(SYNTH, env)
-    rows: dict[str, list[dict[str, float]]] = {"floor": [], "synth": []}
-    for run in range(args.runs):
-        print(f"warm run {run + 1}/{args.runs} …", flush=True)
-        rows["floor"].append(measure(FLOOR, env))
-        rows["synth"].append(measure(SYNTH, env))
-
+def report(rows: dict[str, list[dict[str, float]]], runs: int) -> str:
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in rows[name])
 
-    floor_wall, synth_wall = median("floor", "wall"), median("synth", "wall")
-    floor_rss, synth_rss = median("floor", "peak_mib"), median("synth", "peak_mib")
+    names = list(ROWS)
+    floor, all_eager, all_fast, noop, prod_eager, prod_fast = names
     lines = [
         "# Synthesis benchmark",
         "",
         f"Measured by `bench/synth_bench.py` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {args.runs} warm runs (medians), every run a fresh process "
-        "synthesizing all three environments (prod, dev, local).",
+        f"Python {platform.python_version()}, {runs} rounds (medians); each round runs every row once, "
+        "back to back, each a fresh process. *Eager* sets `TAP_EAGER_PROVIDER_IMPORT=1` (the provider "
+        "package's own `__init__`, as before on-demand loading); *on demand* is the default.",
         "",
-        "| command | wall (s) | peak RSS of the largest process (MiB) |",
-        "| --- | ---: | ---: |",
-        f'| floor: `python -c "import cdktf_cdktf_provider_aws.vpc"` | {floor_wall:.2f} | {floor_rss:.0f} |',
-        f"| `python main.py`, cold (no build/, cdktf.out/, bytecode) | {cold['wall']:.2f} | {cold['peak_mib']:.0f} |",
-        f"| `python main.py`, warm | {synth_wall:.2f} | {synth_rss:.0f} |",
-        "",
-        f"Warm synth over the floor: **{(synth_wall / floor_wall - 1) * 100:+.1f} %** wall time, "
-        f"**{(synth_rss / floor_rss - 1) * 100:+.1f} %** peak RSS (budget: +15 %).",
-        "",
-        "Warm-run spread (min–max wall): floor "
-        f"{min(r['wall'] for r in rows['floor']):.2f}–{max(r['wall'] for r in rows['floor']):.2f} s, synth "
-        f"{min(r['wall'] for r in rows['synth']):.2f}–{max(r['wall'] for r in rows['synth']):.2f} s.",
+        "| command | wall (s) | min–max (s) | peak RSS of the largest process (MiB) |",
+        "| --- | ---: | ---: | ---: |",
     ]
-    report = "\n".join(lines) + "\n"
-    (ROOT / "docs" / "benchmarks-synth.md").write_text(report)
-    print(report)
+    for name in names:
+        walls = [r["wall"] for r in rows[name]]
+        lines.append(
+            f"| {name} | {median(name, 'wall'):.2f} | {min(walls):.2f}–{max(walls):.2f} "
+            f"| {median(name, 'peak_mib'):.0f} |"
+        )
+    floor_wall = median(floor, "wall")
+    lines += [
+        "",
+        f"`make synth` of all environments, cold, takes **{median(all_fast, 'wall') / floor_wall:.2f} ×** the "
+        f"eager import floor on demand, against {median(all_eager, 'wall') / floor_wall:.2f} × with the eager "
+        f"import ({median(all_eager, 'wall') / median(all_fast, 'wall'):.1f} times faster); prod alone "
+        f"{median(prod_fast, 'wall'):.2f} s against {median(prod_eager, 'wall'):.2f} s. A `make synth` with no "
+        f"changed input takes {median(noop, 'wall'):.2f} s. Peak RSS on demand is "
+        f"{median(all_fast, 'peak_mib'):.0f} MiB against {median(all_eager, 'peak_mib'):.0f} MiB eager.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="rounds (default 3)")
+    args = parser.parse_args()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TAP_")}
+    base.update(TAP_BACKEND="local", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in ROWS}
+    for round_number in range(args.runs):
+        for name, (command, extra, cold) in ROWS.items():
+            print(f"round {round_number + 1}/{args.runs}: {name} …", flush=True)
+            if cold:
+                drop_caches()
+            rows[name].append(measure(command, {**base, **extra}))
+    text = report(rows, args.runs)
+    (ROOT / "docs" / "benchmarks-synth.md").write_text(text)
+    print(text)
     return 0
 
 
