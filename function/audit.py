@@ -16,6 +16,7 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
+from contract import AUDIT_PREFIX, LOG_BUCKET_ENV
 from jsonlog import log
 from proxy import Request
 
@@ -26,7 +27,7 @@ _MAX_RAW_BODY_CHARS: Final = 4_096  # bodies that are not JSON are kept only in 
 
 
 def object_key(received_at: datetime, request_id: str) -> str:
-    return f"audit/{received_at:%Y/%m/%d/%H}/{request_id}.json"
+    return f"{AUDIT_PREFIX}{received_at:%Y/%m/%d/%H}/{request_id}.json"
 
 
 def build_record(
@@ -80,7 +81,7 @@ class AuditWriter:
         """True when stored in S3; False when it went to the log instead."""
         try:
             if not self._bucket:
-                raise RuntimeError("LOG_BUCKET is not set")
+                raise RuntimeError(f"{LOG_BUCKET_ENV} is not set")
             self._s3.put_object(
                 Bucket=self._bucket,
                 Key=key,
@@ -88,7 +89,7 @@ class AuditWriter:
                 ContentType="application/json",
             )
             return True
-        except Exception as exc:  # noqa: BLE001 - any failure must fall back, never fail the request
+        except Exception as exc:  # any failure must fall back, never fail the request
             log(
                 "ERROR",
                 "audit write failed; record logged instead",

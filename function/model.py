@@ -11,9 +11,11 @@ import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+import contract
 
 PENDING: Final = "pending"
 ASSIGNED: Final = "assigned"
@@ -25,8 +27,8 @@ RANKING: Final = "ranking"
 RATING: Final = "rating"
 KINDS: Final = (PAIRWISE, RANKING, RATING)
 
-CREATED_INDEX: Final = "status-created-index"
-QUEUE_INDEX: Final = "status-queue-index"
+CREATED_INDEX: Final = contract.CREATED_INDEX.name
+QUEUE_INDEX: Final = contract.QUEUE_INDEX.name
 TOKEN_PREFIX: Final = "token#"
 # Task ids are lowercase UUIDs; anything else (e.g. a "token#..." id) is
 # rejected before it can reach the table.
@@ -38,7 +40,7 @@ _PUBLIC_ORDER: Final = (
     "id", "status", "kind", "prompt", "responses", "priority", "metadata",
     "created_at", "updated_at", "version",
     "assignee", "lease_expires_at", "feedback", "completed_at",
-)
+)  # fmt: skip
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -56,7 +58,7 @@ def now() -> datetime:
 
 def pending_queue_key(priority: int, created_at: str, task_id: str) -> str:
     """Ascending order = highest priority first, then oldest first."""
-    return f"{9 - priority}#{created_at}#{task_id}"
+    return f"{contract.priority_rank(priority)}#{created_at}#{task_id}"
 
 
 def assigned_queue_key(lease_expires_at: str, task_id: str) -> str:
@@ -71,12 +73,13 @@ def completed_queue_key(completed_at: str, task_id: str) -> str:
 
 def to_attribute_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Plain Python values -> DynamoDB attribute values (ints stay exact)."""
-    return {name: _serializer.serialize(value) for name, value in values.items()}
+    # The stubs type attribute values as a TypedDict; the handler passes them on as plain dicts.
+    return {name: cast(dict[str, Any], _serializer.serialize(value)) for name, value in values.items()}
 
 
 def from_item(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """DynamoDB item -> plain values, with numbers back to ``int``."""
-    return {name: _plain(_deserializer.deserialize(value)) for name, value in item.items()}
+    return {name: _plain(_deserializer.deserialize(cast(Any, value))) for name, value in item.items()}
 
 
 def public_task(item: dict[str, dict[str, Any]]) -> dict[str, Any]:

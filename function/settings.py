@@ -11,13 +11,13 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
+from contract import API_KEY_SECRET_ENV, LOG_BUCKET_ENV, TABLE_ENV
+
 MAX_BODY_BYTES = 256 * 1024
 MAX_PROMPT_CHARS = 20_000
 MAX_RESPONSE_CHARS = 20_000
 MIN_RESPONSES = 2
 MAX_RESPONSES = 8
-MIN_PRIORITY = 0
-MAX_PRIORITY = 9
 DEFAULT_PRIORITY = 5
 MAX_METADATA_BYTES = 4 * 1024
 MAX_CLIENT_TOKEN_CHARS = 64
@@ -64,17 +64,17 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            table_name=os.environ.get("DYNAMODB_TABLE", ""),
-            log_bucket=os.environ.get("LOG_BUCKET", ""),
-            api_key_secret=os.environ.get("API_KEY_SECRET", ""),
+            table_name=os.environ.get(TABLE_ENV, ""),
+            log_bucket=os.environ.get(LOG_BUCKET_ENV, ""),
+            api_key_secret=os.environ.get(API_KEY_SECRET_ENV, ""),
         )
 
     def missing(self) -> list[str]:
         """Names of unset variables; checked per request so a misconfigured
         function answers a clean 500 (and logs why) instead of crashing init."""
         pairs = (
-            ("DYNAMODB_TABLE", self.table_name),
-            ("LOG_BUCKET", self.log_bucket),
-            ("API_KEY_SECRET", self.api_key_secret),
+            (TABLE_ENV, self.table_name),
+            (LOG_BUCKET_ENV, self.log_bucket),
+            (API_KEY_SECRET_ENV, self.api_key_secret),
         )
         return [name for name, value in pairs if not value]

@@ -16,6 +16,7 @@ from typing import Any, Final, Union
 import model
 import paging
 import settings as s
+from contract import MAX_PRIORITY, MIN_PRIORITY
 from errors import ApiError, bad_request, invalid_field
 
 
@@ -156,7 +157,7 @@ def _create_task(p: dict[str, Any]) -> CreateTask:
     kind = raw.get("kind", model.PAIRWISE)
     if kind not in model.KINDS:
         raise invalid_field("task.kind", f"must be one of {', '.join(model.KINDS)} (got {kind!r})")
-    priority = _integer(raw, "priority", "task.priority", s.MIN_PRIORITY, s.MAX_PRIORITY, s.DEFAULT_PRIORITY)
+    priority = _integer(raw, "priority", "task.priority", MIN_PRIORITY, MAX_PRIORITY, s.DEFAULT_PRIORITY)
     metadata = raw.get("metadata", {})
     if not isinstance(metadata, dict):
         raise invalid_field("task.metadata", "must be an object")

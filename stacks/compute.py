@@ -9,6 +9,8 @@ table, the audit prefix, the secret and its own log group.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -21,6 +23,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from constructs import Construct
 
+from function.contract import API_KEY_SECRET_ENV, AUDIT_PREFIX, HANDLER, LOG_BUCKET_ENV, TABLE_ENV
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.database import TaskTable
@@ -30,7 +33,6 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
-HANDLER = "lambda_function.lambda_handler"
 #: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table).
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
@@ -44,6 +46,18 @@ VPC_ACCESS_POLICY = "service-role/AWSLambdaENIManagementAccess"
 XRAY_POLICY = "AWSXRayDaemonWriteAccess"
 
 
+@dataclass(frozen=True)
+class FunctionResources:
+    """What the function uses: its key, its subnets, its table, bucket and secret."""
+
+    encryption: Encryption
+    network: Network
+    table: TaskTable
+    bucket: AuditBucket
+    api_keys: ApiKeys
+    secret_name: str
+
+
 class TaskFunction(Construct):
     """``aws_lambda_function.main`` with role, policy and log group."""
 
@@ -53,15 +67,10 @@ class TaskFunction(Construct):
         config: StackConfig,
         aws: AwsContext,
         package: LambdaPackage,
-        *,
-        encryption: Encryption,
-        network: Network,
-        table: TaskTable,
-        bucket: AuditBucket,
-        api_keys: ApiKeys,
-        secret_name: str,
+        uses: FunctionResources,
     ) -> None:
         super().__init__(scope, "compute")
+        encryption, network, bucket = uses.encryption, uses.network, uses.bucket
         function_name = f"{config.name_prefix}_lambda"
         self.log_group = encryption.log_group(self, "aws_cloudwatch_log_group.lambda", f"/aws/lambda/{function_name}")
         self.role = IamRole(
@@ -71,7 +80,7 @@ class TaskFunction(Construct):
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             tags=aws.tags,
         )
-        table_arn = table.table.arn
+        table_arn = uses.table.table.arn
         policy = IamPolicy(
             self,
             "aws_iam_policy.lambda_policy",
@@ -80,8 +89,8 @@ class TaskFunction(Construct):
             policy=policy_document(
                 statement(TABLE_ACTIONS, [table_arn, f"{table_arn}/index/*"]),
                 statement(["logs:CreateLogStream", "logs:PutLogEvents"], f"{self.log_group.arn}:*"),
-                statement("s3:PutObject", f"{bucket.bucket.arn}/audit/*"),
-                statement("secretsmanager:GetSecretValue", api_keys.secret.arn),
+                statement("s3:PutObject", f"{bucket.bucket.arn}/{AUDIT_PREFIX}*"),
+                statement("secretsmanager:GetSecretValue", uses.api_keys.secret.arn),
                 statement(["kms:Decrypt", "kms:GenerateDataKey"], encryption.key.arn),
             ),
         )
@@ -119,9 +128,9 @@ class TaskFunction(Construct):
             kms_key_arn=encryption.key.arn,
             environment=LambdaFunctionEnvironment(
                 variables={
-                    "DYNAMODB_TABLE": table.table.name,
-                    "LOG_BUCKET": bucket.bucket.bucket,
-                    "API_KEY_SECRET": secret_name,
+                    TABLE_ENV: uses.table.table.name,
+                    LOG_BUCKET_ENV: bucket.bucket.bucket,
+                    API_KEY_SECRET_ENV: uses.secret_name,
                 }
             ),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -16,7 +17,7 @@ class AwsContext:
     region: str
     account_id: str
     partition: str
-    tags: dict[str, str]
+    tags: Mapping[str, str]
 
     def arn(self, service: str, resource: str) -> str:
         """An ARN in this account and region, e.g. ``arn("logs", "log-group:*")``."""

@@ -1,6 +1,6 @@
 """The task table and its autoscaling.
 
-The table keeps the original's key, billing mode and autoscaling (5–100 units at a 70 %
+The table keeps the original's key, billing mode and autoscaling (5 to 100 units at a 70 %
 target). It gains two sparse global secondary indexes the task API needs so that it
 never scans (listing by status, claiming the next task), each with its own autoscaling,
 plus the point-in-time recovery and deletion protection the design promised. The
@@ -9,8 +9,6 @@ no longer resets a scaled-up table to 5 units.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
@@ -28,6 +26,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, Index, key_attributes
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
@@ -37,30 +36,9 @@ MAX_CAPACITY = 100
 TARGET_UTILIZATION = 70.0
 
 
-@dataclass(frozen=True)
-class Index:
-    """A global secondary index of the task table (names are the handler's contract)."""
-
-    name: str
-    hash_key: str
-    range_key: str
-    #: ALL copies whole tasks into the index; INCLUDE copies only the keys and these.
-    projection_type: str = "ALL"
-    non_key_attributes: tuple[str, ...] = ()
-
-    @property
-    def address_stem(self) -> str:
-        """``status-created-index`` → ``status_created`` for resource names."""
-        return self.name.removesuffix("-index").replace("-", "_")
-
-
-#: Listing a status newest first (whole tasks), and claiming: pending by priority then age,
-#: leases by expiry. Claiming needs only the id and version of its candidates, so the queue
-#: index holds just those: its writes and reads stay small whatever the size of a task.
-INDEXES = (
-    Index("status-created-index", "status", "created_at"),
-    Index("status-queue-index", "status", "queue_key", projection_type="INCLUDE", non_key_attributes=("version",)),
-)
+def address_stem(index: Index) -> str:
+    """``status-created-index`` → ``status_created``, for the index's autoscaling addresses."""
+    return index.name.removesuffix("-index").replace("-", "_")
 
 
 class TaskTable(Construct):
@@ -70,14 +48,13 @@ class TaskTable(Construct):
         self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption, table_name: str
     ) -> None:
         super().__init__(scope, "database")
-        key_attributes = ["id", *dict.fromkeys(a for i in INDEXES for a in (i.hash_key, i.range_key))]
         self.table = DynamodbTable(
             self,
             "aws_dynamodb_table.data",
             name=table_name,
             billing_mode="PROVISIONED",
-            hash_key="id",
-            attribute=[DynamodbTableAttribute(name=name, type="S") for name in key_attributes],
+            hash_key=HASH_KEY,
+            attribute=[DynamodbTableAttribute(name=name, type=KEY_ATTRIBUTE_TYPE) for name in key_attributes()],
             read_capacity=MIN_CAPACITY,
             write_capacity=MIN_CAPACITY,
             global_secondary_index=[
@@ -101,40 +78,31 @@ class TaskTable(Construct):
         table_resource = f"table/{self.table.name}"
         # The original's four resources keep their addresses and arguments.
         for unit, label in (("Read", "read"), ("Write", "write")):
-            self._autoscale(
-                target_id=f"dynamodb_{label}",
-                policy_id=f"dynamodb_{label}_policy",
-                policy_name=f"DynamoDB{unit}AutoScalingPolicy",
-                resource_id=table_resource,
-                dimension=f"dynamodb:table:{unit}CapacityUnits",
-                metric=f"DynamoDB{unit}CapacityUtilization",
-            )
+            self._autoscale(f"dynamodb_{label}", f"DynamoDB{unit}AutoScalingPolicy", table_resource, "table", unit)
             for index in INDEXES:
                 self._autoscale(
-                    target_id=f"gsi_{index.address_stem}_{label}",
-                    policy_id=f"gsi_{index.address_stem}_{label}_policy",
-                    policy_name=f"DynamoDB{unit}AutoScalingPolicy-{index.name}",
-                    resource_id=f"{table_resource}/index/{index.name}",
-                    dimension=f"dynamodb:index:{unit}CapacityUnits",
-                    metric=f"DynamoDB{unit}CapacityUtilization",
+                    f"gsi_{address_stem(index)}_{label}",
+                    f"DynamoDB{unit}AutoScalingPolicy-{index.name}",
+                    f"{table_resource}/index/{index.name}",
+                    "index",
+                    unit,
                 )
 
-    def _autoscale(
-        self, target_id: str, policy_id: str, policy_name: str, resource_id: str, dimension: str, metric: str
-    ) -> None:
-        """A scalable target between the capacity limits and its target-tracking policy."""
+    def _autoscale(self, address: str, policy_name: str, resource_id: str, dimension_of: str, unit: str) -> None:
+        """A scalable target (``aws_appautoscaling_target.<address>``) between the capacity
+        limits, and its target-tracking policy (``aws_appautoscaling_policy.<address>_policy``)."""
         target = AppautoscalingTarget(
             self,
-            f"aws_appautoscaling_target.{target_id}",
+            f"aws_appautoscaling_target.{address}",
             max_capacity=MAX_CAPACITY,
             min_capacity=MIN_CAPACITY,
             resource_id=resource_id,
-            scalable_dimension=dimension,
+            scalable_dimension=f"dynamodb:{dimension_of}:{unit}CapacityUnits",
             service_namespace="dynamodb",
         )
         AppautoscalingPolicy(
             self,
-            f"aws_appautoscaling_policy.{policy_id}",
+            f"aws_appautoscaling_policy.{address}_policy",
             name=policy_name,
             policy_type="TargetTrackingScaling",
             resource_id=target.resource_id,
@@ -142,7 +110,7 @@ class TaskTable(Construct):
             service_namespace=target.service_namespace,
             target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
                 predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                    predefined_metric_type=metric
+                    predefined_metric_type=f"DynamoDB{unit}CapacityUtilization"
                 ),
                 target_value=TARGET_UTILIZATION,
             ),

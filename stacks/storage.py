@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
+from function.contract import AUDIT_PREFIX
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import policy_document, statement
@@ -111,7 +112,7 @@ class AuditBucket(Construct):
                 S3BucketLifecycleConfigurationRule(
                     id="audit-to-cheaper-storage",
                     status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="audit/")],
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
                     transition=[
                         S3BucketLifecycleConfigurationRuleTransition(
                             days=AUDIT_TO_INFREQUENT_ACCESS_DAYS, storage_class="STANDARD_IA"

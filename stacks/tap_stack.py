@@ -9,6 +9,7 @@ compute, api, monitoring), composed here in dependency order.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from cdktf import (
@@ -29,7 +30,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from stacks.api import TaskApi
-from stacks.compute import TaskFunction
+from stacks.compute import FunctionResources, TaskFunction
 from stacks.config import (
     BUCKET_PATTERN,
     IP_LIKE_PATTERN,
@@ -86,17 +87,20 @@ class TapStack(TerraformStack):
         table = TaskTable(self, config, aws, encryption, v["dynamodb_table_name"].string_value)
         secret_name = v["api_key_secret_name"].string_value
         api_keys = ApiKeys(self, config, aws, encryption, secret_name)
-        function = TaskFunction(
-            self,
-            config,
-            aws,
-            package,
+        uses = FunctionResources(
             encryption=encryption,
             network=network,
             table=table,
             bucket=bucket,
             api_keys=api_keys,
             secret_name=secret_name,
+        )
+        function = TaskFunction(
+            self,
+            config,
+            aws,
+            package,
+            uses,
         )
         api = TaskApi(self, config, aws, encryption, function, allowed_ips)
         alarms = Alarms(
@@ -108,7 +112,7 @@ class TapStack(TerraformStack):
             function_name=function.function.function_name,
             table_name=table.table.name,
         )
-        self._outputs(api, function, table, bucket, api_keys, alarms)
+        self._outputs(api, function, uses, alarms)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
         """Name every element by the address in its construct id: the HCL's own addresses.
@@ -128,7 +132,7 @@ class TapStack(TerraformStack):
             kind = "output"
         return self._addresses.allocate(tf_element.node.id, kind, tf_element.node.path)
 
-    def _provider(self, config: StackConfig, region: str, tags: dict[str, str]) -> None:
+    def _provider(self, config: StackConfig, region: str, tags: Mapping[str, str]) -> None:
         emulator: dict[str, Any] = {}
         if config.emulator_endpoint:
             emulator = {
@@ -203,14 +207,16 @@ class TapStack(TerraformStack):
             (
                 'alltrue([for ip in var.lambda_allowed_ips : can(cidrhost(strcontains(ip, "/") ? ip : '
                 '"${ip}/${strcontains(ip, ":") ? 128 : 32}", 0))])',
-                "Every lambda_allowed_ips entry must be an IPv4/IPv6 address or CIDR block, e.g. 203.0.113.1 or 198.51.100.0/24.",
+                "Every lambda_allowed_ips entry must be an IPv4/IPv6 address or CIDR block, "
+                "e.g. 203.0.113.1 or 198.51.100.0/24.",
             )
         ]
         if config.enforce_ip_allowlist:
             ip_checks.append(
                 (
                     "length(var.lambda_allowed_ips) > 0",
-                    "lambda_allowed_ips must not be empty while the API's IP allowlist is enforced: nobody could call the API.",
+                    "lambda_allowed_ips must not be empty while the API's IP allowlist is enforced: "
+                    "nobody could call the API.",
                 )
             )
         variable(
@@ -246,16 +252,9 @@ class TapStack(TerraformStack):
         )  # fmt: skip
         return made
 
-    def _outputs(
-        self,
-        api: TaskApi,
-        function: TaskFunction,
-        table: TaskTable,
-        bucket: AuditBucket,
-        api_keys: ApiKeys,
-        alarms: Alarms,
-    ) -> None:
+    def _outputs(self, api: TaskApi, function: TaskFunction, uses: FunctionResources, alarms: Alarms) -> None:
         """The HCL's seven outputs under their names, then what a caller of the API needs."""
+        table, bucket, api_keys = uses.table, uses.bucket, uses.api_keys
         outputs = {
             "lambda_function_name": (function.function.function_name, "Name of the task API function"),
             "dynamodb_table_name": (table.table.name, "Name of the task table"),

@@ -1,0 +1,76 @@
+"""What the stack and the handler must agree on, defined once.
+
+The stack (``stacks/``) builds the table, the function's environment, its handler setting
+and its S3 permissions from these names; the handler (this package) reads the same ones.
+The module ships in the Lambda package, so inside Lambda it is the top-level module
+``contract``; from the repository root it is ``function.contract``. It imports nothing
+but the standard library, so both sides can load it without the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+#: The function's entry point: module (a file at the package root) and function name.
+HANDLER_MODULE: Final = "lambda_function"
+HANDLER_FUNCTION: Final = "lambda_handler"
+HANDLER: Final = f"{HANDLER_MODULE}.{HANDLER_FUNCTION}"
+
+#: Environment variables the stack sets and the handler reads.
+TABLE_ENV: Final = "DYNAMODB_TABLE"
+LOG_BUCKET_ENV: Final = "LOG_BUCKET"
+API_KEY_SECRET_ENV: Final = "API_KEY_SECRET"
+ENVIRONMENT: Final = (TABLE_ENV, LOG_BUCKET_ENV, API_KEY_SECRET_ENV)
+
+#: Key prefix of the audit records: the function may write only below it, and the bucket's
+#: lifecycle moves exactly these objects to cheaper storage.
+AUDIT_PREFIX: Final = "audit/"
+
+#: The table's partition key; every key attribute (table and indexes) is a string.
+HASH_KEY: Final = "id"
+KEY_ATTRIBUTE_TYPE: Final = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index of the task table, as the handler queries it."""
+
+    name: str
+    hash_key: str
+    range_key: str
+    #: ALL copies whole tasks into the index; INCLUDE copies only the keys and these.
+    projection_type: str = "ALL"
+    non_key_attributes: tuple[str, ...] = ()
+
+
+#: Listing a status newest first: the handler returns whole tasks straight from the index.
+CREATED_INDEX: Final = Index("status-created-index", "status", "created_at")
+#: Claiming: pending by priority then age, leases by expiry. The handler reads only the id
+#: (a key, always projected) and the version of its candidates, so the index holds just those.
+QUEUE_INDEX: Final = Index(
+    "status-queue-index", "status", "queue_key", projection_type="INCLUDE", non_key_attributes=("version",)
+)
+INDEXES: Final = (CREATED_INDEX, QUEUE_INDEX)
+
+
+def key_attributes() -> tuple[str, ...]:
+    """Every attribute the table must declare: its key, then each index key once."""
+    names = [HASH_KEY, *(name for index in INDEXES for name in (index.hash_key, index.range_key))]
+    return tuple(dict.fromkeys(names))
+
+
+#: Task priority: higher is claimed first.
+MIN_PRIORITY: Final = 0
+MAX_PRIORITY: Final = 9
+
+
+def priority_rank(priority: int) -> str:
+    """The queue key's leading digit: ascending string order is descending priority.
+
+    One digit per priority keeps string order equal to number order, so the range must
+    stay within 0-9.
+    """
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise ValueError(f"priority {priority} is outside {MIN_PRIORITY}-{MAX_PRIORITY}")
+    return str(MAX_PRIORITY - priority)
