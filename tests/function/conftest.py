@@ -11,7 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handler_support import API_KEY, BUCKET, OTHER_KEY, SECRET, TABLE, Api, Aws, lambda_function
+# handler_support puts function/ on sys.path: the handler's modules come through it here.
+from handler_support import API_KEY, BUCKET, OTHER_KEY, SECRET, TABLE, Api, Aws, contract, lambda_function
 from table_from_stack import REFERENCE_TABLE, create_table_kwargs
 
 _AWS_VARIABLES = (
@@ -35,9 +36,9 @@ def function_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("DYNAMODB_TABLE", TABLE)
-    monkeypatch.setenv("LOG_BUCKET", BUCKET)
-    monkeypatch.setenv("API_KEY_SECRET", SECRET)
+    monkeypatch.setenv(contract.TABLE_ENV, TABLE)
+    monkeypatch.setenv(contract.LOG_BUCKET_ENV, BUCKET)
+    monkeypatch.setenv(contract.API_KEY_SECRET_ENV, SECRET)
     lambda_function.reset_caches()
     yield
     lambda_function.reset_caches()

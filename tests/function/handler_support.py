@@ -20,6 +20,7 @@ FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
 if str(FUNCTION_DIR) not in sys.path:
     sys.path.insert(0, str(FUNCTION_DIR))
 
+import contract  # noqa: E402
 import lambda_function  # noqa: E402
 
 TABLE = "tap-tasks-test"
@@ -27,6 +28,9 @@ BUCKET = "tap-audit-test"
 SECRET = "tap/api-keys-test"
 API_KEY = "tap-test-key-6f1b2c3d4e5f"
 OTHER_KEY = "tap-test-key-second-0a9b8c"
+#: A lease expiry long gone.
+PAST = "2000-01-01T00:00:00.000000Z"
+
 
 @dataclass
 class Aws:
@@ -37,12 +41,21 @@ class Aws:
     def audit_records(self) -> list[tuple[str, dict[str, Any]]]:
         """Every audit object as (key, record), oldest key first."""
         keys = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="audit/"):
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=contract.AUDIT_PREFIX):
             keys += [obj["Key"] for obj in page.get("Contents", [])]
         return [(k, json.loads(self.s3.get_object(Bucket=BUCKET, Key=k)["Body"].read())) for k in sorted(keys)]
 
     def set_keys(self, *keys: str) -> None:
         self.secretsmanager.put_secret_value(SecretId=SECRET, SecretString=json.dumps({"api_keys": list(keys)}))
+
+    def expire_lease(self, task_id: str) -> None:
+        """Arrange a lease that ran out, as 30 minutes of waiting would."""
+        self.dynamodb.update_item(
+            TableName=TABLE,
+            Key={"id": {"S": task_id}},
+            UpdateExpression="SET lease_expires_at = :past, queue_key = :qk",
+            ExpressionAttributeValues={":past": {"S": PAST}, ":qk": {"S": f"{PAST}#{task_id}"}},
+        )
 
     def raw_item(self, item_id: str) -> dict[str, Any] | None:
         return self.dynamodb.get_item(TableName=TABLE, Key={"id": {"S": item_id}}, ConsistentRead=True).get("Item")
@@ -155,3 +168,17 @@ def record_calls(runtime: lambda_function.Runtime) -> list[str]:
 
         client.meta.events.register("before-call", hook)
     return calls
+
+
+def record_requests(runtime: lambda_function.Runtime) -> list[tuple[str, str, dict[str, Any]]]:
+    """(service, operation, parameters) of every API call the runtime's real clients
+    make from now on, hooked on botocore's before-parameter-build event."""
+    requests: list[tuple[str, str, dict[str, Any]]] = []
+    for client in (runtime.dynamodb, runtime.s3, runtime.secretsmanager):
+        service = client.meta.service_model.service_name
+
+        def hook(params: dict[str, Any], model: Any, _service: str = service, **_: Any) -> None:
+            requests.append((_service, model.name, dict(params)))
+
+        client.meta.events.register("before-parameter-build", hook)
+    return requests

@@ -1,48 +1,46 @@
 """Turn the synthesized ``aws_dynamodb_table`` resource into ``create_table`` kwargs.
 
-The handler's tests build their moto table from the same Terraform JSON the
-stack deploys, so a renamed index or key in the stack fails these tests instead
-of production.
+The handler's tests build their moto table either from the contract
+(``REFERENCE_TABLE``) or from the Terraform JSON the stack deploys, so a renamed
+index or key fails these tests instead of production.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# The resource as the stack synthesizes it, for tests that run without the
-# synthesized stack. test_stack_drift.py checks the real one instead.
-REFERENCE_TABLE: dict[str, Any] = {
-    "name": "tap-tasks",
-    "billing_mode": "PROVISIONED",
-    "hash_key": "id",
-    "attribute": [
-        {"name": "id", "type": "S"},
-        {"name": "status", "type": "S"},
-        {"name": "created_at", "type": "S"},
-        {"name": "queue_key", "type": "S"},
-    ],
-    "read_capacity": 5,
-    "write_capacity": 5,
-    "global_secondary_index": [
-        {
-            "name": "status-created-index",
-            "hash_key": "status",
-            "range_key": "created_at",
-            "projection_type": "ALL",
-            "read_capacity": 5,
-            "write_capacity": 5,
-        },
-        {
-            "name": "status-queue-index",
-            "hash_key": "status",
-            "range_key": "queue_key",
-            "projection_type": "INCLUDE",
-            "non_key_attributes": ["version"],
-            "read_capacity": 5,
-            "write_capacity": 5,
-        },
-    ],
-}
+import contract
+
+#: Capacity the stack gives the table and each index before autoscaling takes over.
+_UNITS = {"read_capacity": 5, "write_capacity": 5}
+
+
+def _contract_table() -> dict[str, Any]:
+    """The ``aws_dynamodb_table`` resource as function/contract.py defines it, for tests
+    that run without a synthesized stack. test_handler_contract.py checks that every
+    synthesized stack declares exactly this key, these attributes and these indexes."""
+    indexes = []
+    for index in contract.INDEXES:
+        gsi: dict[str, Any] = {
+            "name": index.name,
+            "hash_key": index.hash_key,
+            "range_key": index.range_key,
+            "projection_type": index.projection_type,
+            **_UNITS,
+        }
+        if index.non_key_attributes:
+            gsi["non_key_attributes"] = list(index.non_key_attributes)
+        indexes.append(gsi)
+    return {
+        "billing_mode": "PROVISIONED",
+        "hash_key": contract.HASH_KEY,
+        "attribute": [{"name": name, "type": contract.KEY_ATTRIBUTE_TYPE} for name in contract.key_attributes()],
+        **_UNITS,
+        "global_secondary_index": indexes,
+    }
+
+
+REFERENCE_TABLE: dict[str, Any] = _contract_table()
 
 
 def create_table_kwargs(resource: dict[str, Any], table_name: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
 from handler_support import Api, Aws, lambda_function, record_calls
-from test_handler_workflow import expire_lease
 
 # What the stack's IAM policy grants (TransactWriteItems is authorised as the
 # PutItem/ConditionCheckItem it contains).
@@ -81,7 +80,7 @@ def test_claiming_an_expired_lease_from_the_queue_costs_one_more_query(api: Api,
     expired-lease partition is queried too."""
     task = api.create()
     api.claim("ann-1", task["id"])
-    expire_lease(aws, task["id"])
+    aws.expire_lease(task["id"])
     assert _calls_for(warm, lambda: api.claim("ann-2")) == [
         "dynamodb.Query",
         "dynamodb.Query",

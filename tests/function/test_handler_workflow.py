@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handler_support import TABLE, Api, Aws
-
-PAST = "2000-01-01T00:00:00.000000Z"
-
-
-def expire_lease(aws: Aws, task_id: str) -> None:
-    """Arrange a lease that ran out, as 30 minutes of waiting would."""
-    aws.dynamodb.update_item(
-        TableName=TABLE,
-        Key={"id": {"S": task_id}},
-        UpdateExpression="SET lease_expires_at = :past, queue_key = :qk",
-        ExpressionAttributeValues={":past": {"S": PAST}, ":qk": {"S": f"{PAST}#{task_id}"}},
-    )
+from handler_support import PAST, Api, Aws
 
 
 def test_claim_next_takes_highest_priority_then_oldest(api: Api) -> None:
@@ -69,8 +57,8 @@ def test_expired_lease_can_be_claimed_by_id_and_by_the_queue(api: Api, aws: Aws)
     api.claim("ann-1", by_id["id"])
     api.claim("ann-1", by_queue["id"])
     assert api.claim("ann-2").status == 404  # nothing pending, no lease expired yet
-    expire_lease(aws, by_id["id"])
-    expire_lease(aws, by_queue["id"])
+    aws.expire_lease(by_id["id"])
+    aws.expire_lease(by_queue["id"])
     taken = api.claim("ann-2", by_id["id"])
     assert taken.status == 200 and taken.task["assignee"] == "ann-2" and taken.task["lease_expires_at"] > PAST
     from_queue = api.claim("ann-3")
@@ -84,7 +72,7 @@ def test_expired_lease_can_be_claimed_by_id_and_by_the_queue(api: Api, aws: Aws)
 def test_pending_tasks_go_before_expired_leases(api: Api, aws: Aws) -> None:
     expired = api.create(priority=9)
     api.claim("ann-1", expired["id"])
-    expire_lease(aws, expired["id"])
+    aws.expire_lease(expired["id"])
     pending = api.create(priority=0)
     assert api.claim("ann-2").task["id"] == pending["id"]
     assert api.claim("ann-3").task["id"] == expired["id"]
