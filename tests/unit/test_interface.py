@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 ORIGINAL_VARIABLES = {
@@ -40,7 +41,19 @@ def test_every_variable_is_validated(prod_stack: dict[str, Any]) -> None:
         assert checks, f"{name} has no validation block"
         for check in checks:
             assert f"var.{name}" in check["condition"] and check["condition"].startswith("${")
-            assert check["error_message"].endswith(".") or check["error_message"]
+            assert message_names_its_variable(name, check["error_message"]), check["error_message"]
+
+
+def message_names_its_variable(name: str, message: str) -> bool:
+    """A validation error is one line that says which variable is wrong."""
+    return re.search(rf"\b{re.escape(name)}\b", message) is not None and "\n" not in message.strip()
+
+
+def test_a_message_that_does_not_name_its_variable_is_caught() -> None:
+    assert message_names_its_variable("tags", "tags keys must be 1-128 characters.")
+    assert not message_names_its_variable("tags", "Keys must be 1-128 characters.")
+    assert not message_names_its_variable("aws_region", "aws_region_name must be set.")
+    assert not message_names_its_variable("tags", "tags must be\nshort.")
 
 
 def test_original_outputs_keep_names_and_values(prod_stack: dict[str, Any]) -> None:

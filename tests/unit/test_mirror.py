@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from cdktf import Testing as CdktfTesting
 
+from tests.unit.helpers import ORIGINAL_ADDRESSES
+
 ORIGINAL_TAGS = {"Project": "TapStack", "Environment": "Production", "Owner": "TuringGPT", "ManagedBy": "Terraform"}
 
 #: (resource type, properties the HCL set, unchanged by any deviation)
@@ -75,8 +77,6 @@ ORIGINAL_ARGUMENTS: list[tuple[str, dict[str, Any]]] = [
 
 
 def test_every_original_resource_has_an_argument_check() -> None:
-    from tests.unit.test_addresses import ORIGINAL_ADDRESSES
-
     covered = {kind for kind, _ in ORIGINAL_ARGUMENTS}
     assert covered == {address.split(".")[0] for address in ORIGINAL_ADDRESSES}
     assert len(ORIGINAL_ARGUMENTS) == len(ORIGINAL_ADDRESSES)
