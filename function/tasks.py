@@ -28,7 +28,6 @@ from errors import ApiError, conflict, invalid_field, not_found
 from validation import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 
 _NAME_TOKEN: Final = re.compile(r"#(\w+)")
-_CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 
 
 @dataclass(frozen=True)
