@@ -18,10 +18,12 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.paths import PROJECT
@@ -39,9 +41,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 # --------------------------------------------------------------------------------------
 
 
-def handler_environment(
-    function_env: Mapping[str, str], endpoint: str, region: str = "us-west-2"
-) -> dict[str, str]:
+def handler_environment(function_env: Mapping[str, str], endpoint: str, region: str = "us-west-2") -> dict[str, str]:
     """The deployed function's variables plus what makes its boto3 talk to the emulator."""
     env = dict(function_env)
     env.update(
@@ -54,11 +54,6 @@ def handler_environment(
         }
     )
     return env
-
-
-def deployed_function(lambda_client: Any, function_name: str) -> dict[str, Any]:
-    """``GetFunctionConfiguration`` of the deployed function, as the emulator reports it."""
-    return lambda_client.get_function_configuration(FunctionName=function_name)
 
 
 def load_handler(function_dir: Path = FUNCTION_DIR, environ: Mapping[str, str] | None = None) -> Handler:
@@ -80,7 +75,8 @@ def load_handler(function_dir: Path = FUNCTION_DIR, environ: Mapping[str, str] |
     module = importlib.util.module_from_spec(spec)
     sys.modules["lambda_function"] = module
     spec.loader.exec_module(module)
-    return module.lambda_handler
+    handler: Handler = module.lambda_handler
+    return handler
 
 
 @dataclass
@@ -123,17 +119,21 @@ def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | No
     return single, multi
 
 
-def make_event(
-    method: str,
-    raw_path: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    source_ip: str,
-    stage: str,
-    request_id: str,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProxyRequest:
+    """One HTTP request as the proxy integration sees it."""
+
+    method: str
+    raw_path: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str
+
+
+def make_event(request: ProxyRequest, stage: str, request_id: str) -> dict[str, Any]:
     """A REST API proxy event (payload format 1.0) for one HTTP request."""
-    parts = urlsplit(raw_path)
+    method, headers, body = request.method, request.headers, request.body
+    parts = urlsplit(request.raw_path)
     query, multi_query = _single_and_multi(parse_qsl(parts.query, keep_blank_values=True))
     single_headers, multi_headers = _single_and_multi(headers)
     if body:
@@ -176,7 +176,7 @@ def make_event(
             "apiId": "local",
             "requestId": request_id,
             "identity": {
-                "sourceIp": source_ip,
+                "sourceIp": request.source_ip,
                 "userAgent": user_agent,
                 "accountId": None,
                 "apiKey": None,
@@ -203,7 +203,7 @@ def _json_response(status: int, payload: Any, request_id: str) -> HttpResponse:
 def to_http_response(result: Any, request_id: str) -> HttpResponse:
     """Map a proxy integration result to HTTP; a malformed one is a 502, as on API Gateway."""
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-        return _json_response(502, {"message": "Internal server error"}, request_id)
+        return _json_response(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, request_id)
     headers: list[tuple[str, str]] = []
     seen: set[str] = set()
     for name, values in (result.get("multiValueHeaders") or {}).items():
@@ -252,7 +252,7 @@ def invoke(settings: ApiSettings, event: dict[str, Any], request_id: str) -> Htt
         result = settings.handler(event, context)
     except Exception:  # the handler's own bug: show it, as CloudWatch Logs would
         traceback.print_exc(file=sys.stderr)
-        return _json_response(502, {"message": "Internal server error"}, request_id)
+        return _json_response(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, request_id)
     return to_http_response(result, request_id)
 
 
@@ -262,7 +262,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "tap-local-api"
     sys_version = ""
 
-    server: "ApiServer"
+    server: ApiServer
 
     def version_string(self) -> str:
         return self.server_version
@@ -275,31 +275,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length_header = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
-            response = _json_response(411, {"message": "Length Required: send a Content-Length"}, request_id)
+            response = _json_response(
+                HTTPStatus.LENGTH_REQUIRED, {"message": "Length Required: send a Content-Length"}, request_id
+            )
         elif length_header is not None and (not length_header.isdigit() or int(length_header) > MAX_REQUEST_BYTES):
             self.close_connection = True
-            response = _json_response(413, {"message": "Request Too Long"}, request_id)
+            response = _json_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"}, request_id)
         else:
             body = self.rfile.read(int(length_header)) if length_header else b""
             if path != RESOURCE:
-                response = _json_response(404, {"message": "Not Found", "path": path}, request_id)
+                response = _json_response(HTTPStatus.NOT_FOUND, {"message": "Not Found", "path": path}, request_id)
             else:
-                event = make_event(
-                    self.command, self.path, list(self.headers.items()), body,
-                    self.client_address[0], settings.stage, request_id,
+                request = ProxyRequest(
+                    self.command, self.path, list(self.headers.items()), body, self.client_address[0]
                 )
+                event = make_event(request, settings.stage, request_id)
                 response = invoke(settings, event, request_id)
-        self.send_response(response.status)
-        for name, value in response.headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        # Head and body in one write: as two small segments, Nagle's algorithm and the
-        # client's delayed ACK would hold the body back ~40 ms on every keep-alive request.
-        self._headers_buffer.append(b"\r\n")
-        if self.command != "HEAD":
-            self._headers_buffer.append(response.body)
-        self.flush_headers()
+        self._write(response)
         if not settings.quiet:
             elapsed = (time.perf_counter() - started) * 1000
             print(
@@ -307,6 +299,26 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 file=settings.log,
                 flush=True,
             )
+
+    def _write(self, response: HttpResponse) -> None:
+        """Head and body in one write: as two small segments, Nagle's algorithm and the
+        client's delayed ACK would hold the body back ~40 ms on every keep-alive request."""
+        reason = self.responses.get(response.status, ("",))[0]
+        head = [
+            f"{self.protocol_version} {response.status} {reason}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+        ]
+        head += [
+            f"{name}: {value}"
+            for name, value in response.headers
+            if name.lower() not in ("content-length", "connection", "transfer-encoding")
+        ]
+        head.append(f"Content-Length: {len(response.body)}")
+        if self.close_connection:
+            head.append("Connection: close")
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(data if self.command == "HEAD" else data + response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
@@ -322,11 +334,6 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], settings: ApiSettings) -> None:
         self.settings = settings
         super().__init__(address, _RequestHandler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}{RESOURCE}"
 
 
 def start_in_thread(server: ApiServer) -> threading.Thread:

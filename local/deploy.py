@@ -13,12 +13,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from local.emulator import tail
 from local.paths import LocalPaths
+from local.processes import tail
 from local.progress import StepFailed
 from local.terraform import TerraformMissing, terraform_binary, terraform_env
 
@@ -64,7 +64,9 @@ def synthesize(endpoint: str, paths: LocalPaths, timeout: float = 600.0) -> Path
     log = paths.log("synth")
     target = stack_file(paths)
     before = target.stat().st_mtime_ns if target.exists() else None
-    code = _run_logged([sys.executable, str(main_py), "--if-changed"], paths.project, synth_environment(endpoint, paths), log, timeout)
+    code = _run_logged(
+        [sys.executable, str(main_py), "--if-changed"], paths.project, synth_environment(endpoint, paths), log, timeout
+    )
     if code != 0:
         raise StepFailed(
             f"synthesizing the local stack exited with code {code}",
@@ -89,9 +91,7 @@ def terraform_environment(base: Mapping[str, str] | None = None) -> dict[str, st
     return env
 
 
-def _run_logged(
-    argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, timeout: float
-) -> int:
+def _run_logged(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, timeout: float) -> int:
     """Run ``argv`` with its output going to ``log``; stop it gracefully on timeout or Ctrl-C."""
     with open(log, "w", encoding="utf-8") as out:
         out.write(f"$ {' '.join(argv)}\n")
@@ -190,7 +190,9 @@ def terraform_apply(paths: LocalPaths, timeout: float = 1200.0) -> str:
 
 
 def terraform_destroy(paths: LocalPaths, timeout: float = 1200.0) -> str:
-    code, log = _terraform(["destroy", "-auto-approve", "-input=false", "-no-color"], paths, "terraform-destroy", timeout)
+    code, log = _terraform(
+        ["destroy", "-auto-approve", "-input=false", "-no-color"], paths, "terraform-destroy", timeout
+    )
     if code != 0:
         raise StepFailed(
             f"terraform destroy exited with code {code}",
@@ -208,15 +210,22 @@ def terraform_outputs(paths: LocalPaths) -> dict[str, Any]:
     except TerraformMissing as exc:
         raise StepFailed(str(exc), "install Terraform >= 1.10") from None
     result = subprocess.run(
-        [binary, "output", "-json", "-no-color"], cwd=paths.stack_dir, env=terraform_environment(),
-        text=True, capture_output=True, timeout=300, check=False,
+        [binary, "output", "-json", "-no-color"],
+        cwd=paths.stack_dir,
+        env=terraform_environment(),
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
     )
     if result.returncode != 0:
         raise StepFailed("terraform output failed", "re-run make local", _indent(result.stdout + result.stderr))
     try:
         raw = json.loads(result.stdout or "{}")
     except ValueError:
-        raise StepFailed("terraform output -json printed no JSON", "re-run make local", _indent(result.stdout)) from None
+        raise StepFailed(
+            "terraform output -json printed no JSON", "re-run make local", _indent(result.stdout)
+        ) from None
     return {name: entry.get("value") for name, entry in raw.items()}
 
 
@@ -224,8 +233,13 @@ def terraform_state_list(paths: LocalPaths) -> list[str]:
     """Addresses in the state; raises StepFailed when the state cannot be read."""
     binary = terraform_binary()
     result = subprocess.run(
-        [binary, "state", "list"], cwd=paths.stack_dir, env=terraform_environment(),
-        text=True, capture_output=True, timeout=300, check=False,
+        [binary, "state", "list"],
+        cwd=paths.stack_dir,
+        env=terraform_environment(),
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
     )
     if result.returncode != 0:
         raise StepFailed("terraform state list failed", "check the emulator", _indent(result.stdout + result.stderr))
@@ -235,12 +249,3 @@ def terraform_state_list(paths: LocalPaths) -> list[str]:
 def _indent(text: str, limit: int = 20) -> str:
     lines = text.rstrip("\n").splitlines()[-limit:]
     return "\n".join("    | " + line for line in lines)
-
-
-def wait_for(predicate: Any, seconds: float, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())

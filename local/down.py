@@ -12,37 +12,27 @@ Afterwards no process, port or file of the local platform is left.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
 
-from local import emulator
+from local import deploy, emulator, processes, serving
 from local.paths import LocalPaths, local_paths
-from local.progress import Progress, StepFailed, report_failure
+from local.progress import EXIT_INTERRUPTED, Progress, StepFailed, report_failure
 
 
 def stop_api_server(paths: LocalPaths) -> str:
-    try:
-        data = json.loads(paths.api_pid.read_text())
-        pid, port = int(data["pid"]), int(data["port"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return "none running"
     # Only a process that still runs local.up (not a recycled pid) is ours to stop.
-    if emulator.pid_alive(pid) and "local.up" in emulator.cmdline(pid):
-        if not emulator.stop_process(pid):
-            raise StepFailed(f"the API server (pid {pid}) did not stop", f"kill it: kill -9 {pid}")
-        paths.api_pid.unlink(missing_ok=True)
-        return f"stopped pid {pid} on port {port}"
+    found = serving.serving_pid(paths)
+    if found is not None and not processes.stop_process(found[0]):
+        raise StepFailed(f"the API server (pid {found[0]}) did not stop", f"kill it: kill -9 {found[0]}")
     paths.api_pid.unlink(missing_ok=True)
-    return "none running"
+    return f"stopped pid {found[0]} on port {found[1]}" if found else "none running"
 
 
 def destroy(paths: LocalPaths, running: emulator.RunningEmulator) -> str:
-    from local import deploy
-
     stack = deploy.stack_file(paths)
-    notes = []
+    notes: list[str] = []
     # The synthesized stack must point at this emulator (it may have been re-synthesized since).
     if not stack.is_file() or running.endpoint not in stack.read_text():
         deploy.synthesize(running.endpoint, paths)
@@ -54,7 +44,7 @@ def destroy(paths: LocalPaths, running: emulator.RunningEmulator) -> str:
 
 
 def remove_files(paths: LocalPaths) -> list[str]:
-    removed = []
+    removed: list[str] = []
     # `plan` is what `npx cdktf diff` leaves: a plan against state that no longer exists.
     for path in (paths.stack_dir / ".terraform", paths.stack_dir / ".terraform.lock.hcl", paths.stack_dir / "plan"):
         if path.is_dir():
@@ -75,7 +65,7 @@ def down(paths: LocalPaths, force: bool) -> int:
     try:
         with progress.step("stopping the API server") as step:
             step.note(stop_api_server(paths))
-        running = emulator.running_emulator(paths)
+        running = emulator.find(paths)
         with progress.step("terraform destroy") as step:
             if force:
                 step.note("skipped (--force)")
@@ -89,11 +79,12 @@ def down(paths: LocalPaths, force: bool) -> int:
             else:
                 step.note(destroy(paths, running))
         with progress.step("stopping the emulator") as step:
-            stopped = emulator.stop_emulator(paths)
+            stopped = emulator.stop(paths)
             step.note(f"stopped pid {stopped.pid}" if stopped else "none running")
-            if stopped and not emulator.port_bindable(stopped.port):
-                if not _wait_port_free(stopped.port):
-                    raise StepFailed(f"port {stopped.port} is still in use", f"find the holder: ss -ltnp 'sport = :{stopped.port}'")
+            if stopped and not processes.wait_port_free(stopped.port):
+                raise StepFailed(
+                    f"port {stopped.port} is still in use", f"find the holder: ss -ltnp 'sport = :{stopped.port}'"
+                )
         with progress.step("removing local files") as step:
             removed = remove_files(paths)
             step.note(", ".join(removed) if removed else "nothing to remove")
@@ -102,24 +93,16 @@ def down(paths: LocalPaths, force: bool) -> int:
         return 1
     except KeyboardInterrupt:
         print(f"\ninterrupted during '{progress.current}'; run make local-down again to finish.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(f"local platform removed in {time.monotonic() - started:.1f} s")
     return 0
-
-
-def _wait_port_free(port: int, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if emulator.port_bindable(port):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.down", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--force", action="store_true",
+        "--force",
+        action="store_true",
         help="skip terraform destroy: just stop the processes and remove the files",
     )
     args = parser.parse_args(argv)

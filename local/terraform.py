@@ -1,25 +1,39 @@
 """Run the Terraform CLI the same way everywhere: Makefile targets, tests and local/.
 
-On machines that carry the AWS provider in a filesystem mirror (``/opt/tf-plugins``)
-Terraform must be told to install from there, because the registry is out of reach;
-everywhere else it downloads as usual.
+Where the AWS provider comes from a filesystem mirror (the folder ``.terraformrc.mirror``
+names) Terraform must be told to install from there, because the registry is out of reach;
+everywhere else it downloads as usual. The folder is read from that file, so it is named in
+one place only.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-MIRROR = Path("/opt/tf-plugins")
 MIRROR_CLI_CONFIG = ROOT / ".terraformrc.mirror"
+_MIRROR_PATH = re.compile(r'^\s*path\s*=\s*"([^"]+)"', re.MULTILINE)
 
 
 class TerraformMissing(RuntimeError):
     """The ``terraform`` binary is not on PATH."""
+
+
+def mirror_dir(config: Path = MIRROR_CLI_CONFIG) -> Path | None:
+    """The provider mirror folder ``config`` names, when that folder exists on this machine."""
+    try:
+        found = _MIRROR_PATH.search(config.read_text())
+    except OSError:
+        return None
+    if found is None:
+        return None
+    folder = Path(found.group(1))
+    return folder if folder.is_dir() else None
 
 
 def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -29,7 +43,7 @@ def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """
     env = dict(os.environ if base is None else base)
     configured = env.get("TF_CLI_CONFIG_FILE")
-    if MIRROR.is_dir() and not (configured and Path(configured).is_file()):
+    if not (configured and Path(configured).is_file()) and mirror_dir() is not None:
         env["TF_CLI_CONFIG_FILE"] = str(MIRROR_CLI_CONFIG)
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env.setdefault("TF_IN_AUTOMATION", "1")

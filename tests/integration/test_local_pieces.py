@@ -1,61 +1,67 @@
 """The local platform's parts on their own, in seconds: the mended emulator, the proxy
-event mapping and the HTTP server (with a stand-in handler), the progress output."""
+event mapping and the HTTP server (with a stand-in handler), the session file, the progress
+output."""
 
 from __future__ import annotations
 
 import http.client
 import io
 import json
-import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from local import emulator
-from local.api_server import ApiServer, ApiSettings, make_event, start_in_thread, to_http_response
-from local.emulator import condition_holds
+from local import emulator, processes, up
+from local import session as sessions
+from local.api_server import ApiServer, ApiSettings, ProxyRequest, make_event, start_in_thread, to_http_response
+from local.patches import condition_holds
 from local.paths import PROJECT, LocalPaths
 from local.progress import Progress, StepFailed
+from local.session import Session, SessionError, StackOutputs
 
 pytestmark = pytest.mark.timeout(120)
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+OUTPUTS = {
+    "api_key_secret_arn": "arn:aws:secretsmanager:us-west-2:123456789012:secret:keys-AbCdEf",
+    "lambda_function_name": "fn",
+    "dynamodb_table_name": "tasks",
+    "s3_log_bucket_name": "audit",
+    "api_invoke_url": "https://abc.execute-api.us-west-2.amazonaws.com/prod/lambda",
+}
 
 
 @pytest.fixture(scope="module")
-def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    root = tmp_path_factory.mktemp("emulator") / "local"
-    paths = LocalPaths(project=PROJECT, root=root, outdir=root / "cdktf.out")
-    port = _free_port()
-    started = emulator.start_background(port, paths)
-    try:
-        yield port
-    finally:
-        emulator.stop_emulator(paths)
-    assert not emulator.pid_alive(started.pid)
-    assert emulator.port_bindable(port)
+def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.RunningEmulator]:
+    with emulator.temporary(tmp_path_factory.mktemp("emulator") / "local") as running:
+        assert emulator.answers(running.port)
+        yield running
+    assert not processes.pid_alive(running.pid)
+    assert processes.port_bindable(running.port)
 
 
-def test_application_autoscaling_tags_are_kept(running_emulator: int) -> None:
-    ddb = emulator.boto_client("dynamodb", running_emulator)
+def test_application_autoscaling_tags_are_kept(running_emulator: emulator.RunningEmulator) -> None:
+    ddb = running_emulator.client("dynamodb")
     ddb.create_table(
-        TableName="tags-table", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        TableName="tags-table",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
     )
-    aas = emulator.boto_client("application-autoscaling", running_emulator)
+    aas = running_emulator.client("application-autoscaling")
     aas.register_scalable_target(
-        ServiceNamespace="dynamodb", ResourceId="table/tags-table", ScalableDimension="dynamodb:table:ReadCapacityUnits",
-        MinCapacity=5, MaxCapacity=100, Tags={"Project": "TapStack"},
+        ServiceNamespace="dynamodb",
+        ResourceId="table/tags-table",
+        ScalableDimension="dynamodb:table:ReadCapacityUnits",
+        MinCapacity=5,
+        MaxCapacity=100,
+        Tags={"Project": "TapStack"},
     )
     arn = aas.describe_scalable_targets(ServiceNamespace="dynamodb", ResourceIds=["table/tags-table"])[
-        "ScalableTargets"][0]["ScalableTargetARN"]
+        "ScalableTargets"
+    ][0]["ScalableTargetARN"]
     assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Project": "TapStack"}
     aas.tag_resource(ResourceARN=arn, Tags={"Owner": "me"})
     aas.untag_resource(ResourceARN=arn, TagKeys=["Project"])
@@ -64,29 +70,43 @@ def test_application_autoscaling_tags_are_kept(running_emulator: int) -> None:
         aas.list_tags_for_resource(ResourceARN=arn + "0")
 
 
-def test_rest_api_policy_comes_back_escaped(running_emulator: int) -> None:
-    policy = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "*"}]})
-    apigw = emulator.boto_client("apigateway", running_emulator)
+def test_rest_api_policy_comes_back_escaped(running_emulator: emulator.RunningEmulator) -> None:
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "*"}],
+        }
+    )
+    apigw = running_emulator.client("apigateway")
     api = apigw.create_rest_api(name="escaped", policy=policy)
     assert apigw.get_rest_api(restApiId=api["id"])["policy"] == json.dumps(policy)[1:-1]
 
 
-def test_aws_managed_policies_exist(running_emulator: int) -> None:
-    iam = emulator.boto_client("iam", running_emulator)
+def test_aws_managed_policies_exist(running_emulator: emulator.RunningEmulator) -> None:
+    iam = running_emulator.client("iam")
     arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
     assert iam.get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn
 
 
-def test_bucket_policy_conditions_are_evaluated(running_emulator: int) -> None:
-    s3 = emulator.boto_client("s3", running_emulator)
+def test_bucket_policy_conditions_are_evaluated(running_emulator: emulator.RunningEmulator) -> None:
+    s3 = running_emulator.client("s3")
     s3.create_bucket(Bucket="policy-bucket", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
-    deny_http = {"Sid": "DenyPlainHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                 "Resource": ["arn:aws:s3:::policy-bucket", "arn:aws:s3:::policy-bucket/*"],
-                 "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    deny_http = {
+        "Sid": "DenyPlainHttp",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::policy-bucket", "arn:aws:s3:::policy-bucket/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     s3.put_bucket_policy(Bucket="policy-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny_http]}))
     s3.put_object(Bucket="policy-bucket", Key="allowed", Body=b"x")
-    deny_put = {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::policy-bucket/*"}
+    deny_put = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::policy-bucket/*",
+    }
     s3.put_bucket_policy(
         Bucket="policy-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny_http, deny_put]})
     )
@@ -94,8 +114,8 @@ def test_bucket_policy_conditions_are_evaluated(running_emulator: int) -> None:
         s3.put_object(Bucket="policy-bucket", Key="denied", Body=b"x")
 
 
-def test_bucket_eventbridge_notification_is_returned(running_emulator: int) -> None:
-    s3 = emulator.boto_client("s3", running_emulator)
+def test_bucket_eventbridge_notification_is_returned(running_emulator: emulator.RunningEmulator) -> None:
+    s3 = running_emulator.client("s3")
     s3.create_bucket(Bucket="events-bucket", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     s3.put_bucket_notification_configuration(
         Bucket="events-bucket", NotificationConfiguration={"EventBridgeConfiguration": {}}
@@ -103,9 +123,9 @@ def test_bucket_eventbridge_notification_is_returned(running_emulator: int) -> N
     assert s3.get_bucket_notification_configuration(Bucket="events-bucket")["EventBridgeConfiguration"] == {}
 
 
-def test_state_bucket_is_created_once(running_emulator: int) -> None:
-    emulator.ensure_state_bucket(running_emulator)
-    assert emulator.ensure_state_bucket(running_emulator) is False
+def test_state_bucket_is_created_once(running_emulator: emulator.RunningEmulator) -> None:
+    emulator.ensure_state_bucket(running_emulator.endpoint)
+    assert emulator.ensure_state_bucket(running_emulator.endpoint) is False
 
 
 def test_condition_operators() -> None:
@@ -120,10 +140,9 @@ def test_condition_operators() -> None:
 
 
 def test_event_has_what_api_gateway_sends() -> None:
-    event = make_event(
-        "POST", "/lambda?a=1&a=2&b=", [("Host", "h"), ("X-Api-Key", "k"), ("Accept", "a"), ("Accept", "b")],
-        b'{"action": "list_tasks"}', "127.0.0.5", "prod", "req-1",
-    )
+    headers = [("Host", "h"), ("X-Api-Key", "k"), ("Accept", "a"), ("Accept", "b")]
+    request = ProxyRequest("POST", "/lambda?a=1&a=2&b=", headers, b'{"action": "list_tasks"}', "127.0.0.5")
+    event = make_event(request, "prod", "req-1")
     assert event["resource"] == "/lambda" and event["path"] == "/lambda" and event["httpMethod"] == "POST"
     assert event["headers"]["X-Api-Key"] == "k" and event["headers"]["Accept"] == "b"
     assert event["multiValueHeaders"]["Accept"] == ["a", "b"]
@@ -133,15 +152,23 @@ def test_event_has_what_api_gateway_sends() -> None:
     context = event["requestContext"]
     assert context["requestId"] == "req-1" and context["stage"] == "prod" and context["httpMethod"] == "POST"
     assert context["identity"]["sourceIp"] == "127.0.0.5"
-    empty = make_event("GET", "/lambda", [], b"", "127.0.0.1", "prod", "req-2")
+    empty = make_event(ProxyRequest("GET", "/lambda", [], b"", "127.0.0.1"), "prod", "req-2")
     assert empty["body"] is None and empty["queryStringParameters"] is None and empty["headers"] is None
 
 
 def test_malformed_proxy_results_are_502() -> None:
     assert to_http_response({"body": "x"}, "r").status == 502
     assert to_http_response(None, "r").status == 502
-    ok = to_http_response({"statusCode": 201, "headers": {"A": "1"}, "multiValueHeaders": {"B": ["1", "2"]},
-                           "body": "eyJ4IjoxfQ==", "isBase64Encoded": True}, "r")
+    ok = to_http_response(
+        {
+            "statusCode": 201,
+            "headers": {"A": "1"},
+            "multiValueHeaders": {"B": ["1", "2"]},
+            "body": "eyJ4IjoxfQ==",
+            "isBase64Encoded": True,
+        },
+        "r",
+    )
     assert ok.status == 201 and ok.body == b'{"x":1}' and ("B", "2") in ok.headers and ("A", "1") in ok.headers
 
 
@@ -181,26 +208,51 @@ def test_progress_lines_and_failures() -> None:
     progress = Progress(2, out)
     with progress.step("first") as step:
         step.note("fine")
-    with pytest.raises(StepFailed):
-        with progress.step("second"):
-            raise StepFailed("why", "todo")
+    with pytest.raises(StepFailed), progress.step("second"):
+        raise StepFailed("why", "todo")
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("[1/2] first … done in ") and lines[0].endswith("(fine)")
     assert lines[1].startswith("[2/2] second … FAILED after ")
 
 
-def test_up_refuses_a_taken_api_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from local import up
-
-    os.environ.pop("TAP_LOCAL_DIR", None)
+def test_up_refuses_a_taken_api_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TAP_LOCAL_DIR", raising=False)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         paths = LocalPaths(project=PROJECT, root=tmp_path / "local", outdir=tmp_path / "out")
-        code = up.up(up.parse_args(["--port", str(_free_port()), "--api-port", str(port)]), paths)
+        code = up.up(up.parse_args(["--port", str(processes.free_port()), "--api-port", str(port)]), paths)
     captured = capsys.readouterr()
     assert code == 1
     assert f"API port {port} on 127.0.0.1 is already in use" in captured.err
     assert "what to do:" in captured.err and "Traceback" not in captured.err + captured.out
     assert not (tmp_path / "local").exists()  # failed before starting anything
+
+
+def test_session_round_trips_through_its_file(tmp_path: Path) -> None:
+    paths = LocalPaths(project=PROJECT, root=tmp_path / "local", outdir=tmp_path / "out")
+    outputs = StackOutputs.from_values({**OUTPUTS, "api_gateway_id": "abc"})
+    assert outputs.stage == "prod"
+    session = Session(
+        api_port=8081, api_key="k", emulator_port=4567, function_name="fn", timeout_seconds=15.0, memory_mb=256,
+        stage=outputs.stage, handler_env={"DYNAMODB_TABLE": "tasks"}, outputs=outputs, deployed_at="now",
+    )  # fmt: skip
+    sessions.write(paths, session)
+    assert paths.session.stat().st_mode & 0o777 == 0o600
+    written = json.loads(paths.session.read_text())
+    assert written["api_url"] == "http://127.0.0.1:8081/lambda" and written["endpoint"] == "http://127.0.0.1:4567"
+    assert sessions.read(paths) == session
+    assert session.served_on(9000).api_url == "http://127.0.0.1:9000/lambda"
+
+
+def test_session_names_what_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(SessionError, match=r"no output\(s\) lambda_function_name, api_invoke_url$"):
+        StackOutputs.from_values(
+            {k: v for k, v in OUTPUTS.items() if k not in ("lambda_function_name", "api_invoke_url")}
+        )
+    paths = LocalPaths(project=PROJECT, root=tmp_path, outdir=tmp_path / "out")
+    paths.session.write_text(json.dumps({"api_port": 1}))
+    assert sessions.read(paths) is None

@@ -1,0 +1,229 @@
+"""Mends to moto 5.2 that the AWS provider and this stack need, applied in the process serving moto.
+
+:func:`apply` mends moto in the calling process (the emulator calls it before serving; an
+in-process ``mock_aws`` user may call it too). Each mend is applied once, however often
+``apply`` runs:
+
+* Application Auto Scaling gets ``TagResource``/``UntagResource``/``ListTagsForResource``
+  (moto has none; the provider reads a scalable target's tags after creating it and retries
+  for minutes when that fails). Tags are kept in this process, keyed by ARN, including those
+  passed to ``RegisterScalableTarget``.
+* API Gateway returns a REST API's ``policy`` escaped once more, as AWS does (the provider
+  unquotes it and fails otherwise).
+* AWS managed IAM policies (``arn:aws:iam::aws:policy/...``) are loaded
+  (``MOTO_IAM_LOAD_MANAGED_POLICIES``).
+* Bucket policy conditions are evaluated with the common operators (moto knows
+  ``StringEquals`` only and ignores the rest, so the audit bucket's ``DenyPlainHttp``
+  statement became an unconditional deny). A statement applies only when its condition
+  holds; requests count as arriving over TLS (the emulator stands in for AWS's HTTPS
+  endpoints).
+* A bucket's ``EventBridgeConfiguration``, which moto stores but leaves out of
+  ``GetBucketNotificationConfiguration``, is returned, so a second apply changes nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+from typing import Any
+
+from moto.apigateway.models import RestAPI
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.core.exceptions import JsonRESTError
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
+
+#: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
+_AAS_TAGS: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+
+#: Request context bucket policies are evaluated with: requests arrive over TLS.
+S3_REQUEST_CONTEXT = {"aws:securetransport": "true"}
+
+#: Negated operators hold when the key is missing from the request context, as on AWS.
+_HOLD_WHEN_MISSING = frozenset({"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike"})
+
+#: Set on each mended class, so a second :func:`apply` leaves it alone.
+_MENDED = "_tap_mended"
+
+
+def apply() -> None:
+    """Mend moto in this process: call before the first request is served."""
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    for mend, target in (
+        (_mend_application_autoscaling_tags, ApplicationAutoScalingResponse),
+        (_mend_apigateway_policy, RestAPI),
+        (_mend_s3_bucket_policy_conditions, FakeBucket),
+        (_mend_s3_eventbridge_notification, S3Response),
+    ):
+        if not getattr(target, _MENDED, False):
+            mend()
+            setattr(target, _MENDED, True)
+
+
+def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM condition evaluation for the common operators.
+
+    A key missing from ``context`` fails the positive operators and passes the negated and
+    ``...IfExists`` ones, as on AWS; an operator not handled here makes the condition fail,
+    so the statement does not apply.
+    """
+    for raw_operator, pairs in condition.items():
+        operator = raw_operator.removesuffix("IfExists")
+        if_exists = operator != raw_operator
+        for key, expected in (pairs or {}).items():
+            wanted = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
+            actual = context.get(key.lower())
+            if operator == "Null":
+                ok = ("true" if actual is None else "false") in [w.lower() for w in wanted]
+            elif actual is None:
+                ok = if_exists or operator in _HOLD_WHEN_MISSING
+            else:
+                ok = _compare(operator, actual, wanted)
+            if not ok:
+                return False
+    return True
+
+
+def _compare(operator: str, actual: str, wanted: list[str]) -> bool:
+    lowered = [w.lower() for w in wanted]
+    checks = {
+        "Bool": lambda: actual.lower() in lowered,
+        "StringEquals": lambda: actual in wanted,
+        "StringNotEquals": lambda: actual not in wanted,
+        "StringEqualsIgnoreCase": lambda: actual.lower() in lowered,
+        "StringNotEqualsIgnoreCase": lambda: actual.lower() not in lowered,
+        "StringLike": lambda: any(fnmatch.fnmatchcase(actual, w) for w in wanted),
+        "StringNotLike": lambda: not any(fnmatch.fnmatchcase(actual, w) for w in wanted),
+    }
+    check = checks.get(operator)
+    return check() if check else False
+
+
+def _replace(cls: type, **methods: Any) -> None:
+    """Put ``methods`` on ``cls`` in place of moto's own."""
+    for name, method in methods.items():
+        setattr(cls, name, method)
+
+
+def _mend_application_autoscaling_tags() -> None:
+    response = ApplicationAutoScalingResponse
+
+    def tag_store(self: Any) -> dict[str, dict[str, str]]:
+        return _AAS_TAGS.setdefault((self.current_account, self.region), {})
+
+    def require_known(self: Any, arn: str) -> None:
+        targets = self.applicationautoscaling_backend.targets.values()
+        if not any(target.arn == arn for by_id in targets for target in by_id.values()):
+            raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for {arn}")
+
+    def list_tags_for_resource(self: Any) -> str:
+        arn = self._get_param("ResourceARN")
+        require_known(self, arn)
+        return json.dumps({"Tags": dict(tag_store(self).get(arn, {}))})
+
+    def tag_resource(self: Any) -> str:
+        arn = self._get_param("ResourceARN")
+        require_known(self, arn)
+        tag_store(self).setdefault(arn, {}).update(self._get_param("Tags") or {})
+        return json.dumps({})
+
+    def untag_resource(self: Any) -> str:
+        arn = self._get_param("ResourceARN")
+        require_known(self, arn)
+        tags = tag_store(self).setdefault(arn, {})
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return json.dumps({})
+
+    original_register = response.register_scalable_target
+    original_deregister = response.deregister_scalable_target
+
+    def register_scalable_target(self: Any) -> str:
+        # RegisterScalableTarget carries the initial tags; moto drops them.
+        result = original_register(self)
+        tags = self._get_param("Tags")
+        if tags:
+            arn = json.loads(result)["ScalableTargetARN"]
+            tag_store(self).setdefault(arn, {}).update(tags)
+        return result
+
+    def deregister_scalable_target(self: Any) -> str:
+        backend = self.applicationautoscaling_backend
+        namespace = self._get_param("ServiceNamespace")
+        resource_id = self._get_param("ResourceId")
+        dimension = self._get_param("ScalableDimension")
+        before = {t.arn for t in backend.describe_scalable_targets(namespace, [resource_id], dimension)}
+        result = original_deregister(self)
+        for arn in before:
+            tag_store(self).pop(arn, None)
+        return result
+
+    _replace(
+        response,
+        list_tags_for_resource=list_tags_for_resource,
+        tag_resource=tag_resource,
+        untag_resource=untag_resource,
+        register_scalable_target=register_scalable_target,
+        deregister_scalable_target=deregister_scalable_target,
+    )
+
+
+def _mend_apigateway_policy() -> None:
+    original_to_dict = RestAPI.to_dict
+
+    def to_dict(self: RestAPI) -> dict[str, Any]:
+        data = original_to_dict(self)
+        policy = data.get(RestAPI.PROP_POLICY)
+        if isinstance(policy, str) and policy:
+            # AWS answers with the policy JSON escaped once more, as in a JSON string literal.
+            data[RestAPI.PROP_POLICY] = json.dumps(policy)[1:-1]
+        return data
+
+    _replace(RestAPI, to_dict=to_dict)
+
+
+def _mend_s3_bucket_policy_conditions() -> None:
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy).get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        permitted = False
+        for raw in statements:
+            if raw.get("Condition") and not condition_holds(raw["Condition"], S3_REQUEST_CONTEXT):
+                continue
+            unconditional = {k: v for k, v in raw.items() if k != "Condition"}
+            result = IAMPolicyStatement(unconditional).is_action_permitted(action, resource)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    _replace(FakeBucket, get_permission=get_permission)
+
+
+def _mend_s3_eventbridge_notification() -> None:
+    original = S3Response.get_bucket_notification
+    empty = re.compile(r"<NotificationConfiguration([^>]*)/>")
+    element = "<EventBridgeConfiguration></EventBridgeConfiguration>"
+
+    def get_bucket_notification(self: S3Response) -> Any:
+        config = self.backend.get_bucket_notification_configuration(self.bucket_name)
+        result = original(self)
+        if not config or getattr(config, "event_bridge", None) is None:
+            return result
+        status, headers, body = result if isinstance(result, tuple) else (200, {}, result)
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        if "<EventBridgeConfiguration" not in text:
+            closing = "</NotificationConfiguration>"
+            if closing in text:
+                text = text.replace(closing, element + closing)
+            else:
+                text = empty.sub(rf"<NotificationConfiguration\1>{element}</NotificationConfiguration>", text)
+        return status, headers, text
+
+    _replace(S3Response, get_bucket_notification=get_bucket_notification)

@@ -1,0 +1,90 @@
+"""Serve a deployment that ``make local`` recorded: the API server in the foreground until Ctrl-C.
+
+Used by ``make local`` after its deploy and by ``python -m local.up --serve-only`` without one.
+The pid file (``.local/api.json``) lets ``make local-down`` stop a server from elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from types import FrameType
+
+from local.api_server import ApiServer, ApiSettings, load_handler
+from local.paths import LocalPaths
+from local.processes import runs
+from local.session import Session
+
+#: Written in the server's command line: a pid from ``api.json`` is ours only if it runs this.
+MARKER = "local.up"
+
+
+def build_server(session: Session, quiet: bool = False) -> ApiServer:
+    """An API server (bound, not yet serving) for the deployment ``session`` describes."""
+    settings = ApiSettings(
+        handler=load_handler(environ=session.handler_env),
+        function_name=session.function_name,
+        timeout_seconds=session.timeout_seconds,
+        memory_mb=session.memory_mb,
+        stage=session.stage,
+        quiet=quiet,
+    )
+    return ApiServer(("127.0.0.1", session.api_port), settings)
+
+
+def curl_example(url: str, key: str) -> str:
+    body = json.dumps(
+        {
+            "action": "create_task",
+            "task": {"kind": "pairwise", "prompt": "Which answer is kinder?", "responses": ["Yes.", "Gladly, yes!"]},
+        }
+    )
+    return f"curl -sS -X POST {url} -H 'x-api-key: {key}' -H 'Content-Type: application/json' -d '{body}'"
+
+
+def announce(paths: LocalPaths, session: Session, ready_after: float | None) -> None:
+    url, key, endpoint = session.api_url, session.api_key, session.endpoint
+    ready = f" (ready in {ready_after:.1f} s)" if ready_after is not None else ""
+    print(
+        f"\nThe RLHF Task Assignment Platform runs locally{ready}.\n"
+        f'  API:       {url}   (POST only, JSON body with an "action")\n'
+        f"  API key:   {key}\n"
+        f"  emulator:  {endpoint}   (look inside: AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=test "
+        f"AWS_SECRET_ACCESS_KEY=test aws ...)\n"
+        f"  session:   {paths.rel(paths.session)}\n"
+        f"Try it:\n  {curl_example(url, key)}\n"
+        f"Ctrl-C stops the API server; the emulator and the stack stay up until make local-down.\n",
+        flush=True,
+    )
+
+
+def serve(paths: LocalPaths, server: ApiServer) -> None:
+    """Serve until Ctrl-C or SIGTERM, with the pid file in place meanwhile."""
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C stops serving even when SIGINT was inherited as ignored (a background job, nohup).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    paths.api_pid.write_text(json.dumps({"pid": os.getpid(), "port": server.server_address[1]}) + "\n")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        paths.api_pid.unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def serving_pid(paths: LocalPaths) -> tuple[int, int] | None:
+    """(pid, port) of an API server ``make local`` still runs from ``paths``, if any."""
+    try:
+        data = json.loads(paths.api_pid.read_text())
+        pid, port = int(data["pid"]), int(data["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (pid, port) if runs(pid, MARKER) else None
