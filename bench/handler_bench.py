@@ -28,9 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+import moto
+from moto import mock_aws
+
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = ROOT / "function"
-for entry in (FUNCTION_DIR, ROOT / "tests" / "function", ROOT):
+for entry in (FUNCTION_DIR, ROOT):
     if str(entry) not in sys.path:
         sys.path.insert(0, str(entry))
 
@@ -39,6 +43,7 @@ TARGET_COLD_IMPORT_MS = 150.0
 TARGET_CALLS = 3
 TARGET_ZIP_BYTES = 1024 * 1024
 PAST = "2000-01-01T00:00:00.000000Z"
+EXPIRED_LEASE = "claim_task (expired lease)"
 
 
 @dataclass
@@ -77,17 +82,44 @@ def _event(body: dict[str, Any], key: str = KEY) -> dict[str, Any]:
     }
 
 
+def table_kwargs(name: str) -> dict[str, Any]:
+    """``create_table`` arguments for the task table: its key and the two indexes the handler queries."""
+    from model import CREATED_INDEX, QUEUE_INDEX  # noqa: PLC0415  (function/ joins sys.path at start)
+
+    throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    return {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("id", "status", "created_at", "queue_key")
+        ],
+        "ProvisionedThroughput": throughput,
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": range_key, "KeyType": "RANGE"},
+                ],
+                "Projection": projection,
+                "ProvisionedThroughput": throughput,
+            }
+            for index, range_key, projection in (
+                (CREATED_INDEX, "created_at", {"ProjectionType": "ALL"}),
+                (QUEUE_INDEX, "queue_key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["version"]}),
+            )
+        ],
+    }
+
+
 def measure_actions(iterations: int) -> tuple[list[ActionStats], float]:
     """Warm-path latency and AWS calls per action; also the first (cold) request."""
-    import boto3
-    from moto import mock_aws
-
-    import lambda_function
-    from table_from_stack import REFERENCE_TABLE, create_table_kwargs
+    import lambda_function  # noqa: PLC0415  (after _isolated_env(), as Lambda sets the environment first)
 
     stats: dict[str, ActionStats] = {}
     with mock_aws(), contextlib.redirect_stdout(io.StringIO()):
-        boto3.client("dynamodb").create_table(**create_table_kwargs(REFERENCE_TABLE, TABLE))
+        boto3.client("dynamodb").create_table(**table_kwargs(TABLE))
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString=json.dumps({"api_keys": [KEY]}))
         ddb = boto3.client("dynamodb")
@@ -113,7 +145,8 @@ def measure_actions(iterations: int) -> tuple[list[ActionStats], float]:
             entry = stats.setdefault(name, ActionStats(name))
             entry.samples_ms.append(elapsed)
             entry.calls.add(tuple(calls))
-            return json.loads(result["body"])
+            answer: dict[str, Any] = json.loads(result["body"])
+            return answer
 
         task = {"prompt": "Which reply is more helpful?", "responses": ["first", "second"], "priority": 5}
         timed("create_task (client_token)", {"action": "create_task", "task": task, "client_token": "replayed"})
@@ -127,9 +160,12 @@ def measure_actions(iterations: int) -> tuple[list[ActionStats], float]:
             timed("release_task", {"action": "release_task", "task_id": claimed["id"], "annotator_id": "a1"})
             timed("claim_task (by id)", {"action": "claim_task", "annotator_id": "a2", "task_id": claimed["id"]})
             fb = {"preferred": 1, "rationale": "clearer"}
-            timed("submit_feedback", {"action": "submit_feedback", "task_id": claimed["id"], "annotator_id": "a2", "feedback": fb})
+            timed(
+                "submit_feedback",
+                {"action": "submit_feedback", "task_id": claimed["id"], "annotator_id": "a2", "feedback": fb},
+            )
             timed("rejected (403)", {"action": "list_tasks"}, key="wrong-key")
-        # The one path beyond 3 calls: nothing pending, so expired leases are queried too.
+        # Claim with nothing pending: the handler falls back to the expired leases.
         pending = ddb.query(
             TableName=TABLE,
             IndexName="status-created-index",
@@ -138,7 +174,9 @@ def measure_actions(iterations: int) -> tuple[list[ActionStats], float]:
             ExpressionAttributeValues={":p": {"S": "pending"}},
         )["Items"]
         for item in pending:
-            lambda_function.lambda_handler(_event({"action": "claim_task", "annotator_id": "drain", "task_id": item["id"]["S"]}), None)
+            lambda_function.lambda_handler(
+                _event({"action": "claim_task", "annotator_id": "drain", "task_id": item["id"]["S"]}), None
+            )
         for item in pending[:iterations]:
             task_id = item["id"]["S"]
             ddb.update_item(
@@ -147,7 +185,7 @@ def measure_actions(iterations: int) -> tuple[list[ActionStats], float]:
                 UpdateExpression="SET lease_expires_at = :p, queue_key = :q",
                 ExpressionAttributeValues={":p": {"S": PAST}, ":q": {"S": f"{PAST}#{task_id}"}},
             )
-            timed("claim_task (expired lease)", {"action": "claim_task", "annotator_id": "a3"})
+            timed(EXPIRED_LEASE, {"action": "claim_task", "annotator_id": "a3"})
         lambda_function.reset_caches()
     return list(stats.values()), first_request_ms
 
@@ -177,7 +215,7 @@ def measure_cold_import(runs: int) -> list[float]:
 
 def measure_zip() -> tuple[int, str]:
     """Size of the package exactly as the stack builds it (stacks/package.py)."""
-    from stacks.package import build_lambda_package
+    from stacks.package import build_lambda_package  # noqa: PLC0415  (stacks/ loads the provider machinery)
 
     with tempfile.TemporaryDirectory() as tmp:
         package = build_lambda_package(FUNCTION_DIR, Path(tmp) / "function.zip")
@@ -185,11 +223,10 @@ def measure_zip() -> tuple[int, str]:
 
 
 def render(stats: list[ActionStats], first_ms: float, imports: list[float], zip_size: int, iterations: int) -> str:
-    import boto3
-    import moto
-
     cold = statistics.median(imports)
-    warm_max = max(max(len(c) for c in s.calls) for s in stats if s.name != "claim_task (expired lease)")
+    expired = next(s for s in stats if s.name == EXPIRED_LEASE)
+    expired_calls = "/".join(str(n) for n in sorted({len(c) for c in expired.calls}))
+    warm_max = max(max(len(c) for c in s.calls) for s in stats if s is not expired)
     lines = [
         "# Handler benchmarks",
         "",
@@ -203,7 +240,8 @@ def render(stats: list[ActionStats], first_ms: float, imports: list[float], zip_
     ]
     for s in stats:
         call_counts = sorted({len(c) for c in s.calls})
-        sequence = " + ".join(next(iter(sorted(s.calls, key=len, reverse=True))))
+        longest: tuple[str, ...] = max(s.calls, key=len)
+        sequence = " + ".join(longest)
         lines.append(
             f"| {s.name} | {s.percentile(0.5):.2f} | {s.percentile(0.95):.2f} | "
             f"{'/'.join(map(str, call_counts))}: {sequence} |"
@@ -215,7 +253,7 @@ def render(stats: list[ActionStats], first_ms: float, imports: list[float], zip_
         f"| cold import of `lambda_function` (median of {len(imports)} fresh interpreters, no .pyc for function/) "
         f"| {cold:.1f} ms | ≤ {TARGET_COLD_IMPORT_MS:.0f} ms | {'yes' if cold <= TARGET_COLD_IMPORT_MS else 'no'} |",
         f"| first request of a container (clients built, secret read), in-process | {first_ms:.1f} ms | – | – |",
-        f"| max AWS calls per action, warm path (expired-lease claim excluded, 4 calls) "
+        f"| max AWS calls per action, warm path (expired-lease claim excluded: {expired_calls} calls) "
         f"| {warm_max} | ≤ {TARGET_CALLS} | {'yes' if warm_max <= TARGET_CALLS else 'no'} |",
         f"| deployment zip (stacks/package.py) | {zip_size:,} bytes | ≤ {TARGET_ZIP_BYTES:,} bytes "
         f"| {'yes' if zip_size <= TARGET_ZIP_BYTES else 'no'} |",
