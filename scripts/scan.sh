@@ -3,17 +3,18 @@
 #
 #   scripts/scan.sh              scan cdktf.out/stacks/prod/cdk.tf.json with .checkov.yaml;
 #                                exits non-zero on any failed check
-#   scripts/scan.sh --original   scan the original HCL (shared/seed/main.tf) WITHOUT our skips,
-#                                to record its baseline; always exits 0 (it is known to fail)
+#   scripts/scan.sh --original SEED_DIR
+#                                scan the original HCL (SEED_DIR/main.tf, e.g. ../shared/seed/)
+#                                WITHOUT our skips, to record its baseline; always exits 0 (it is
+#                                known to fail)
 #   scripts/scan.sh --setup      only create/refresh the scanner venv
 #
 # The scanners live in .venv-scan/ (separate from the pipenv venv: checkov pins many of its
 # own dependencies), installed with hashes from .ci/scan-requirements.txt. The venv is
 # rebuilt whenever that file changes. Synthesize first: TAP_BACKEND=local python main.py
 #
-# Environment: SCAN_VENV (default .venv-scan), SCAN_PYTHON (default python3.11), TAP_SEED_HCL
-# (default ../shared/seed/main.tf, then /work/shared/seed/main.tf), CHECKOV_OUTPUT (extra
-# checkov output formats, e.g. "json"; they are printed after the CLI report).
+# Environment: SCAN_VENV (default .venv-scan), SCAN_PYTHON (default python3.11), CHECKOV_OUTPUT
+# (extra checkov output formats, e.g. "json"; they are printed after the CLI report).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -75,17 +76,16 @@ scan_synth() {
     checkov --config-file "$ROOT/.checkov.yaml" --file "$ROOT/$target" "${OUT_ARGS[@]}"
 }
 
-scan_original() {
-    local seed="${TAP_SEED_HCL:-}"
-    if [[ -z "$seed" ]]; then
-        for candidate in "$ROOT/../shared/seed/main.tf" /work/shared/seed/main.tf; do
-            if [[ -f "$candidate" ]]; then seed="$candidate"; break; fi
-        done
-    fi
-    if [[ -z "$seed" || ! -f "$seed" ]]; then
-        echo "scan: original HCL not found (set TAP_SEED_HCL)" >&2
+original_hcl() {
+    if [[ -z "$1" || ! -f "${1%/}/main.tf" ]]; then
+        echo "scan: no main.tf in '${1}': pass the folder of the original HCL, e.g. scripts/scan.sh --original ../shared/seed/" >&2
         exit 2
     fi
+    echo "${1%/}/main.tf"
+}
+
+scan_original() {
+    local seed="$1"
     SCAN_TMP="$(mktemp -d)"
     mkdir -p "$SCAN_TMP/original"
     cp "$seed" "$SCAN_TMP/original/main.tf"
@@ -97,8 +97,8 @@ scan_original() {
 
 case "${1:-}" in
     "") ensure_venv; scan_synth ;;
-    --original) ensure_venv; scan_original ;;
+    --original) seed="$(original_hcl "${2:-}")"; ensure_venv; scan_original "$seed" ;;
     --setup) ensure_venv ;;
-    -h|--help) sed -n '2,16p' "$0" ;;
-    *) echo "usage: scripts/scan.sh [--original|--setup|--help]" >&2; exit 2 ;;
+    -h|--help) sed -n '2,17p' "$0" ;;
+    *) echo "usage: scripts/scan.sh [--original SEED_DIR|--setup|--help]" >&2; exit 2 ;;
 esac
