@@ -2,6 +2,7 @@
 #   make local   deploy the stack to a local AWS emulator and serve the task API
 #   make test    run the whole test suite (the command CI runs)
 #   make synth   synthesize every environment into cdktf.out/
+#   make lint    ruff check, ruff format --check, mypy --strict (scripts/lint.sh)
 
 SHELL := /bin/bash
 export PIPENV_VENV_IN_PROJECT := 1
@@ -9,8 +10,10 @@ export PIPENV_NOSPIN := 1
 export PIPENV_VERBOSITY := -1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKPOINT_DISABLE := 1
-# The AWS provider comes from a filesystem mirror where one exists (no registry access).
-ifneq ($(wildcard /opt/tf-plugins),)
+# The AWS provider comes from a filesystem mirror where the folder .terraformrc.mirror names
+# exists (no registry access).
+TF_MIRROR_DIR := $(shell sed -n 's/^ *path *= *"\(.*\)".*/\1/p' .terraformrc.mirror)
+ifneq ($(and $(TF_MIRROR_DIR),$(wildcard $(TF_MIRROR_DIR))),)
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.terraformrc.mirror
 endif
 # Without a state bucket, synthesize with local state (see README: "State backend").
@@ -21,7 +24,7 @@ PIPENV_VERSION := 2026.10.3
 PYTHON := .venv/bin/python
 STACK ?= prod
 
-.PHONY: install synth test test-fast validate parity scan lint-workflows local local-down emulator bench clean
+.PHONY: install synth test test-fast lint validate parity scan lint-workflows local local-down emulator bench clean
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -44,6 +47,9 @@ test: install
 
 test-fast: .venv/.installed
 	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow"
+
+lint: .venv/.installed
+	scripts/lint.sh
 
 validate: synth
 	cd cdktf.out/stacks/$(STACK) && terraform init -backend=false -input=false >/dev/null && terraform validate

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lint the GitHub Actions setup: zizmor (security audit of .github/: workflows and
-# dependabot.yml) and action-validator (schema of each workflow).
+# dependabot.yml) and action-validator (schema of each workflow); and check that ci.yml runs
+# exactly the steps of scripts/ci-steps.sh, in its order (what .ci/run runs).
 # Both must report nothing. zizmor comes from the scanner venv (scripts/scan.sh --setup,
 # pinned with hashes in .ci/scan-requirements.txt) and runs --offline: it needs no GitHub
 # API token, so the audits that query GitHub (e.g. impostor-commit, ref-confusion) are not run.
@@ -21,6 +22,15 @@ if (( ${#workflows[@]} == 0 )); then
     echo "check-workflows: no workflow files under .github/workflows" >&2
     exit 1
 fi
+
+# ci.yml must run `scripts/ci-steps.sh STEP` for every step, in the order of --list.
+want="$(scripts/ci-steps.sh --list)"
+have="$(sed -n 's/^ *run: scripts\/ci-steps\.sh \([a-z-]*\) *$/\1/p' .github/workflows/ci.yml)"
+if [[ "$want" != "$have" ]]; then
+    echo "check-workflows: ci.yml runs ci-steps.sh steps [$(echo $have)], scripts/ci-steps.sh has [$(echo $want)]" >&2
+    exit 1
+fi
+echo "check-workflows: ci.yml runs the ci-steps.sh steps of .ci/run: $(echo $want)"
 
 scripts/scan.sh --setup
 echo "check-workflows: zizmor $("$SCAN_VENV/bin/zizmor" --version | awk '{print $2}') --offline on .github/ (workflows, dependabot.yml)"
