@@ -83,33 +83,31 @@ def _event(body: dict[str, Any], key: str = KEY) -> dict[str, Any]:
 
 
 def table_kwargs(name: str) -> dict[str, Any]:
-    """``create_table`` arguments for the task table: its key and the two indexes the handler queries."""
-    from model import CREATED_INDEX, QUEUE_INDEX  # noqa: PLC0415  (function/ joins sys.path at start)
+    """``create_table`` arguments for the task table as function/contract.py defines it."""
+    import contract  # noqa: PLC0415  (function/ joins sys.path at start)
 
     throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    indexes = []
+    for index in contract.INDEXES:
+        projection: dict[str, Any] = {"ProjectionType": index.projection_type}
+        if index.non_key_attributes:
+            projection["NonKeyAttributes"] = list(index.non_key_attributes)
+        keys = [
+            {"AttributeName": index.hash_key, "KeyType": "HASH"},
+            {"AttributeName": index.range_key, "KeyType": "RANGE"},
+        ]
+        indexes.append(
+            {"IndexName": index.name, "KeySchema": keys, "Projection": projection, "ProvisionedThroughput": throughput}
+        )
     return {
         "TableName": name,
-        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "KeySchema": [{"AttributeName": contract.HASH_KEY, "KeyType": "HASH"}],
         "AttributeDefinitions": [
-            {"AttributeName": attribute, "AttributeType": "S"}
-            for attribute in ("id", "status", "created_at", "queue_key")
+            {"AttributeName": attribute, "AttributeType": contract.KEY_ATTRIBUTE_TYPE}
+            for attribute in contract.key_attributes()
         ],
         "ProvisionedThroughput": throughput,
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": "status", "KeyType": "HASH"},
-                    {"AttributeName": range_key, "KeyType": "RANGE"},
-                ],
-                "Projection": projection,
-                "ProvisionedThroughput": throughput,
-            }
-            for index, range_key, projection in (
-                (CREATED_INDEX, "created_at", {"ProjectionType": "ALL"}),
-                (QUEUE_INDEX, "queue_key", {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["version"]}),
-            )
-        ],
+        "GlobalSecondaryIndexes": indexes,
     }
 
 
