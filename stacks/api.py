@@ -72,12 +72,13 @@ ACCESS_LOG_FORMAT = json.dumps(
 class TaskApi(Construct):
     """REST API ``POST /lambda`` → the task function, behind IAM auth and an IP allowlist."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 (the stack's settings and context plus the three parts the API wires up)
         self,
         scope: Construct,
         config: StackConfig,
         aws: AwsContext,
         encryption: Encryption,
+        *,
         function: TaskFunction,
         allowed_ips: list[str],
     ) -> None:
@@ -113,7 +114,9 @@ class TaskApi(Construct):
             response_type="DEFAULT_4XX",
             response_parameters={
                 "gatewayresponse.header.Access-Control-Allow-Origin": f"'{config.cors_allow_origin}'",
-                "gatewayresponse.header.Access-Control-Allow-Headers": "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'",
+                "gatewayresponse.header.Access-Control-Allow-Headers": (
+                    "'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token'"
+                ),
                 "gatewayresponse.header.Access-Control-Allow-Methods": "'POST,OPTIONS'",
             },
         )

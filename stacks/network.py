@@ -116,7 +116,7 @@ class Network(Construct):
         halves = list(ipaddress.ip_network(config.vpc_cidr).subnets(prefixlen_diff=2))[:2]
         route_table = RouteTable(self, "aws_route_table.private", vpc_id=self.vpc.id)
         subnets = []
-        for index, (suffix, cidr) in enumerate(zip(("a", "b"), halves)):
+        for index, (suffix, cidr) in enumerate(zip(("a", "b"), halves, strict=True)):
             subnet = Subnet(
                 self,
                 f"aws_subnet.private_{suffix}",

@@ -6,16 +6,18 @@ state of an HCL deployment whenever their content is the same.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from cdktf import Fn
 
 Statement = dict[str, Any]
 
 
-def statement(
+def statement(  # noqa: PLR0913 (one keyword per optional key of an IAM statement)
     actions: Sequence[str] | str,
     resources: Sequence[str] | str,
+    *,
     effect: str = "Allow",
     condition: dict[str, Any] | None = None,
     principal: dict[str, Any] | str | None = None,

@@ -102,7 +102,7 @@ class TapStack(TerraformStack):
             package,
             uses,
         )
-        api = TaskApi(self, config, aws, encryption, function, allowed_ips)
+        api = TaskApi(self, config, aws, encryption, function=function, allowed_ips=allowed_ips)
         alarms = Alarms(
             self,
             config,

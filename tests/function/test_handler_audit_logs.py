@@ -92,7 +92,12 @@ def test_one_structured_log_line_per_request(api: Api, capsys: pytest.CaptureFix
     assert len(lines) == 2
     first, second = lines
     assert first["message"] == "request" and first["level"] == "INFO"
-    assert (first["request_id"], first["action"], first["status"], first["audited"]) == (ok.request_id, "list_tasks", 200, True)
+    assert (first["request_id"], first["action"], first["status"], first["audited"]) == (
+        ok.request_id,
+        "list_tasks",
+        200,
+        True,
+    )
     assert (second["request_id"], second["status"], second["error_code"]) == (bad.request_id, 403, "invalid_api_key")
     assert first["source_ip"] == "203.0.113.7" and first["latency_ms"] >= 0
     assert API_KEY not in json.dumps(lines)

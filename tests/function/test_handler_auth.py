@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from handler_support import API_KEY, OTHER_KEY, SECRET, Api, Aws, lambda_function, record_calls
 from auth import ApiKeyStore
 from errors import ApiError
+from handler_support import API_KEY, OTHER_KEY, SECRET, Api, Aws, lambda_function, record_calls
 
 
 class FakeClock:

@@ -12,7 +12,18 @@ import pytest
 from handler_support import Api, Aws
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-PUBLIC_FIELDS = {"id", "status", "kind", "prompt", "responses", "priority", "metadata", "created_at", "updated_at", "version"}
+PUBLIC_FIELDS = {
+    "id",
+    "status",
+    "kind",
+    "prompt",
+    "responses",
+    "priority",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "version",
+}
 
 
 def test_create_applies_defaults_and_returns_the_public_task(api: Api, aws: Aws) -> None:
@@ -39,22 +50,58 @@ def test_create_with_every_field(api: Api) -> None:
     [
         ({"responses": ["a", "b"]}, "missing_field", "task.prompt is required"),
         ({"prompt": "", "responses": ["a", "b"]}, "invalid_field", "task.prompt must be 1 to 20000 characters (got 0)"),
-        ({"prompt": "p" * 20_001, "responses": ["a", "b"]}, "invalid_field", "task.prompt must be 1 to 20000 characters (got 20001)"),
+        (
+            {"prompt": "p" * 20_001, "responses": ["a", "b"]},
+            "invalid_field",
+            "task.prompt must be 1 to 20000 characters (got 20001)",
+        ),
         ({"prompt": 5, "responses": ["a", "b"]}, "invalid_field", "task.prompt must be a string (got number)"),
         ({"prompt": "p"}, "missing_field", "task.responses is required"),
-        ({"prompt": "p", "responses": ["a"]}, "invalid_field", "task.responses must be a list of 2 to 8 strings (got 1 items)"),
+        (
+            {"prompt": "p", "responses": ["a"]},
+            "invalid_field",
+            "task.responses must be a list of 2 to 8 strings (got 1 items)",
+        ),
         ({"prompt": "p", "responses": ["r"] * 9}, "invalid_field", "(got 9 items)"),
         ({"prompt": "p", "responses": "ab"}, "invalid_field", "(got string)"),
-        ({"prompt": "p", "responses": ["a", ""]}, "invalid_field", "task.responses[1] must be 1 to 20000 characters (got 0)"),
+        (
+            {"prompt": "p", "responses": ["a", ""]},
+            "invalid_field",
+            "task.responses[1] must be 1 to 20000 characters (got 0)",
+        ),
         ({"prompt": "p", "responses": ["a", "b" * 20_001]}, "invalid_field", "task.responses[1] must be 1 to 20000"),
         ({"prompt": "p", "responses": ["a", 2]}, "invalid_field", "task.responses[1] must be a string"),
-        ({"prompt": "p", "responses": ["a", "b"], "kind": "vote"}, "invalid_field", "task.kind must be one of pairwise, ranking, rating (got 'vote')"),
-        ({"prompt": "p", "responses": ["a", "b"], "priority": 10}, "invalid_field", "task.priority must be between 0 and 9 (got 10)"),
-        ({"prompt": "p", "responses": ["a", "b"], "priority": -1}, "invalid_field", "task.priority must be between 0 and 9 (got -1)"),
-        ({"prompt": "p", "responses": ["a", "b"], "priority": 5.0}, "invalid_field", "task.priority must be an integer (got number)"),
-        ({"prompt": "p", "responses": ["a", "b"], "priority": True}, "invalid_field", "task.priority must be an integer (got boolean)"),
+        (
+            {"prompt": "p", "responses": ["a", "b"], "kind": "vote"},
+            "invalid_field",
+            "task.kind must be one of pairwise, ranking, rating (got 'vote')",
+        ),
+        (
+            {"prompt": "p", "responses": ["a", "b"], "priority": 10},
+            "invalid_field",
+            "task.priority must be between 0 and 9 (got 10)",
+        ),
+        (
+            {"prompt": "p", "responses": ["a", "b"], "priority": -1},
+            "invalid_field",
+            "task.priority must be between 0 and 9 (got -1)",
+        ),
+        (
+            {"prompt": "p", "responses": ["a", "b"], "priority": 5.0},
+            "invalid_field",
+            "task.priority must be an integer (got number)",
+        ),
+        (
+            {"prompt": "p", "responses": ["a", "b"], "priority": True},
+            "invalid_field",
+            "task.priority must be an integer (got boolean)",
+        ),
         ({"prompt": "p", "responses": ["a", "b"], "metadata": []}, "invalid_field", "task.metadata must be an object"),
-        ({"prompt": "p", "responses": ["a", "b"], "metadata": {"k": "v" * 4_100}}, "invalid_field", "task.metadata must be at most 4096 bytes as JSON (got 4108)"),
+        (
+            {"prompt": "p", "responses": ["a", "b"], "metadata": {"k": "v" * 4_100}},
+            "invalid_field",
+            "task.metadata must be at most 4096 bytes as JSON (got 4108)",
+        ),
         ({"prompt": "p", "responses": ["a", "b"], "owner": "me"}, "unknown_field", "unknown field(s) in task: owner"),
     ],
 )
@@ -66,7 +113,9 @@ def test_create_rejects_invalid_tasks_precisely(api: Api, task: dict, code: str,
 
 
 def test_create_limits_are_inclusive(api: Api) -> None:
-    task = api.create(prompt="p" * 20_000, responses=["r" * 20_000] * 2 + ["s"] * 6, priority=0, metadata={"k": "v" * 4_088})
+    task = api.create(
+        prompt="p" * 20_000, responses=["r" * 20_000] * 2 + ["s"] * 6, priority=0, metadata={"k": "v" * 4_088}
+    )
     assert len(task["responses"]) == 8 and task["priority"] == 0
 
 
@@ -76,7 +125,9 @@ def test_create_rejects_unknown_top_level_fields_and_bad_tokens(api: Api) -> Non
     assert (unknown.status, unknown.error["code"]) == (400, "unknown_field")
     assert "unknown field(s) in request: tsk" in unknown.error["message"]
     long_token = api.call("create_task", task=task, client_token="t" * 65)
-    assert long_token.status == 400 and "client_token must be 1 to 64 characters (got 65)" in long_token.error["message"]
+    assert (
+        long_token.status == 400 and "client_token must be 1 to 64 characters (got 65)" in long_token.error["message"]
+    )
     assert api.call("create_task", task="p").error["message"] == "task must be an object"
 
 
@@ -99,13 +150,17 @@ def test_client_token_replay_returns_the_original_task(api: Api, aws: Aws) -> No
 def test_client_token_replay_after_the_task_moved_on_returns_its_current_state(api: Api) -> None:
     task = api.create(client_token="t-1")
     api.claim("ann-1", task["id"])
-    again = api.call("create_task", task={"prompt": "Which answer is kinder?", "responses": ["A", "B"]}, client_token="t-1")
+    again = api.call(
+        "create_task", task={"prompt": "Which answer is kinder?", "responses": ["A", "B"]}, client_token="t-1"
+    )
     assert again.status == 200 and again.task["id"] == task["id"] and again.task["status"] == "assigned"
 
 
 def test_client_token_reuse_with_another_task_is_409(api: Api) -> None:
     api.create(client_token="t-2", priority=3)
-    response = api.call("create_task", task={"prompt": "Which answer is kinder?", "responses": ["A", "B"]}, client_token="t-2")
+    response = api.call(
+        "create_task", task={"prompt": "Which answer is kinder?", "responses": ["A", "B"]}, client_token="t-2"
+    )
     assert (response.status, response.error["code"]) == (409, "idempotency_conflict")
     assert "client_token" in response.error["message"]
 

@@ -92,7 +92,12 @@ def test_claiming_an_expired_lease_from_the_queue_costs_one_more_query(api: Api,
 def test_only_operations_the_iam_policy_grants_are_used(api: Api) -> None:
     calls = record_calls(lambda_function.runtime())
     task = api.create(client_token="x")
-    assert api.call("create_task", task={"prompt": "Which answer is kinder?", "responses": ["A", "B"]}, client_token="x").status == 200
+    assert (
+        api.call(
+            "create_task", task={"prompt": "Which answer is kinder?", "responses": ["A", "B"]}, client_token="x"
+        ).status
+        == 200
+    )
     api.call("list_tasks", status="pending", limit=1)
     api.claim("ann")
     api.call("release_task", task_id=task["id"], annotator_id="ann")

@@ -125,7 +125,10 @@ def test_submit_state_errors(api: Api) -> None:
         response = api.call(action, task_id=task["id"], annotator_id="ann-1", **extra)
         assert (response.status, response.error["code"]) == (409, "task_completed"), action
     missing = api.call(
-        "submit_feedback", task_id="00000000-0000-4000-8000-000000000000", annotator_id="ann-1", feedback={"preferred": 0}
+        "submit_feedback",
+        task_id="00000000-0000-4000-8000-000000000000",
+        annotator_id="ann-1",
+        feedback={"preferred": 0},
     )
     assert (missing.status, missing.error["code"]) == (404, "task_not_found")
 
@@ -133,11 +136,21 @@ def test_submit_state_errors(api: Api) -> None:
 @pytest.mark.parametrize(
     ("kind", "responses", "feedback", "message"),
     [
-        ("pairwise", ["a", "b"], {"ranking": [0, 1]}, "feedback.ranking does not fit task {id}: it is a pairwise task; send feedback.preferred"),
+        (
+            "pairwise",
+            ["a", "b"],
+            {"ranking": [0, 1]},
+            "feedback.ranking does not fit task {id}: it is a pairwise task; send feedback.preferred",
+        ),
         ("ranking", ["a", "b"], {"ratings": [1, 2]}, "it is a ranking task; send feedback.ranking"),
         ("rating", ["a", "b"], {"preferred": 0}, "it is a rating task; send feedback.ratings"),
         ("pairwise", ["a", "b"], {"preferred": 2}, "feedback.preferred must be a response index 0..1 (got 2)"),
-        ("ranking", ["a", "b", "c"], {"ranking": [1, 0]}, "feedback.ranking must have exactly 3 entries, one per response of task {id} (got 2)"),
+        (
+            "ranking",
+            ["a", "b", "c"],
+            {"ranking": [1, 0]},
+            "feedback.ranking must have exactly 3 entries, one per response of task {id} (got 2)",
+        ),
         ("rating", ["a", "b"], {"ratings": [3, 3, 3]}, "feedback.ratings must have exactly 2 entries"),
     ],
 )
