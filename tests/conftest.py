@@ -30,6 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: deploys to a local emulator (minutes)")
     config.addinivalue_line("markers", "terraform: runs the terraform CLI against the real provider")
     config.addinivalue_line("markers", "slow: starts synths of its own in fresh processes (seconds each)")
+    config.addinivalue_line(
+        "markers", "migration: plans the stack against the original HCL deployed to the emulator (minutes)"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,284 @@
+"""``check`` and ``adopt``: plan the stack against a deployment's state, judge it, hand the state over.
+
+Bad input is refused before anything is synthesized, planned or written: the environment,
+the state (present, complete, readable by this Terraform, from the original deployment)
+and, for ``adopt``, the destination (empty unless ``--force``, not locked).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from migration import plan as planning
+from migration import state as states
+from migration.errors import CannotJudge
+from migration.expected import Expected, load_expected
+from migration.judge import Verdict, judge
+from migration.report import json_report, text_report
+from stacks.config import ENVIRONMENTS, ConfigError, load_config
+
+PROJECT = Path(__file__).resolve().parent.parent
+#: Plans and backups of `check` and `adopt` (git-ignored).
+WORK_DIR = PROJECT / ".migration"
+#: The state bucket on an emulator when TAP_STATE_BUCKET names none.
+EMULATOR_STATE_BUCKET = "tap-stack-migration-state"
+_LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost):\d{1,5}$")
+
+
+@dataclass
+class Options:
+    env: str
+    from_state: str | None = None
+    stack_dir: Path | None = None
+    emulator: str | None = None
+    plan_out: Path | None = None
+    backup_dir: Path | None = None
+    force: bool = False
+    as_json: bool = False
+    verbose: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def check_environment(env: str) -> None:
+    if env not in ENVIRONMENTS:
+        raise CannotJudge(f"environment {env!r} is unknown", f"choose one of {', '.join(ENVIRONMENTS)}")
+
+
+def check_emulator(url: str | None) -> None:
+    if url is not None and not _LOOPBACK.match(url):
+        raise CannotJudge(f"--emulator {url} is not a loopback URL", "use http://127.0.0.1:PORT")
+
+
+def synth_environ(environ: Mapping[str, str], env: str) -> dict[str, str]:
+    """The settings main.py synthesizes with: the caller's, selecting ``env``.
+
+    Without a state bucket the backend is local, as with ``make synth``.
+    """
+    result = dict(environ)
+    selected = [s.strip() for s in result.get("TAP_ENVIRONMENTS", "").split(",") if s.strip()]
+    if selected and env not in selected:
+        result["TAP_ENVIRONMENTS"] = env
+    if not result.get("TAP_BACKEND") and not result.get("TAP_STATE_BUCKET"):
+        result["TAP_BACKEND"] = "local"
+    return result
+
+
+def output_dir(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("CDKTF_OUTDIR") or PROJECT / "cdktf.out")
+
+
+def synthesize(env: str, environ: Mapping[str, str], out: TextIO) -> Path:
+    """``python main.py --if-changed`` (skipped when no input changed); the stack's folder."""
+    settings = synth_environ(environ, env)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "main.py"), "--if-changed"],
+        cwd=PROJECT, env=settings, text=True, capture_output=True, timeout=900, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CannotJudge(
+            f"synthesizing the {env} stack failed: {last[0]}", "run python main.py to see the whole error"
+        )
+    skipped = "up to date" in result.stdout
+    print(f"synth: {'reused' if skipped else 'synthesized'} {env} stack in cdktf.out/stacks/{env}", file=out)
+    return output_dir(settings) / "stacks" / env
+
+
+def backend_location(env: str, environ: Mapping[str, str], emulator: str | None) -> states.StateLocation:
+    """Where the stack's backend keeps the state: its S3 object (on the emulator with ``--emulator``) or local file."""
+    settings = synth_environ(environ, env)
+    if emulator:
+        settings.update(
+            {"TAP_BACKEND": "s3", "TAP_STATE_BUCKET": settings.get("TAP_STATE_BUCKET") or EMULATOR_STATE_BUCKET}
+        )
+    try:
+        backend = load_config(env, settings).backend
+    except ConfigError as exc:
+        raise CannotJudge(str(exc), "fix that setting (README: Settings)") from None
+    if emulator:
+        return states.StateLocation(bucket=settings["TAP_STATE_BUCKET"], key=backend.key, region=backend.region,
+                                    endpoint=emulator)  # fmt: skip
+    if backend.kind == "local":
+        return states.StateLocation(path=output_dir(settings) / "stacks" / env / f"terraform.{env}.tfstate")
+    assert backend.bucket
+    return states.StateLocation(
+        bucket=backend.bucket, key=backend.key, region=backend.region, endpoint=backend.endpoint
+    )
+
+
+def source_location(options: Options) -> states.StateLocation:
+    if options.from_state is None:
+        return backend_location(options.env, options.environ, options.emulator)
+    region = options.environ.get("AWS_REGION") or options.environ.get("TAP_STATE_REGION") or "us-west-2"
+    return states.parse_location(options.from_state, region, options.emulator)
+
+
+@dataclass
+class Checked:
+    verdict: Verdict
+    source: states.StateLocation
+    data: bytes
+    plan_file: Path
+    header: list[str]
+
+    def show(self, options: Options, out: TextIO, brief: bool = False) -> None:
+        """The text report; ``brief``: the header and the summary line only (when all is well)."""
+        if options.as_json:
+            return
+        if brief and self.verdict.ok:
+            print("\n".join([*self.header, self.verdict.summary()]), file=out)
+        else:
+            print(text_report(self.verdict, self.header, options.verbose), file=out)
+
+
+def _terraform_environ(options: Options) -> dict[str, str]:
+    environ = dict(options.environ)
+    return planning.emulator_environment(environ) if options.emulator else environ
+
+
+def read_source(options: Options, location: states.StateLocation, expected: Expected) -> tuple[bytes, states.StateInfo]:
+    """The state's bytes, checked: complete, readable by this Terraform, holding original addresses."""
+    data = states.read_bytes(location)
+    assert data is not None
+    info = states.inspect_state(data, str(location), planning.terraform_version())
+    found = sum(1 for a in expected.originals if a in info.addresses)
+    if found == 0:
+        raise CannotJudge(
+            f"this state does not look like the original deployment: 0/{len(expected.originals)} addresses found "
+            f"in {location} ({len(info.addresses)} other resources)",
+            "pass the state of the original HCL deployment (terraform state pull > original.tfstate)",
+        )
+    return data, info
+
+
+def _backend_block(location: states.StateLocation, emulator: str | None) -> dict[str, Any] | None:
+    """How Terraform reaches the backend's own state: the stack's backend, on the emulator if any."""
+    if location.path is not None:
+        return planning.local_backend(location.path)
+    if emulator:
+        return planning.emulator_s3_backend(location.bucket, location.key, location.region, emulator)
+    return None
+
+
+def run_check(options: Options, out: TextIO, location: states.StateLocation | None = None) -> Checked:
+    """Plan the stack against the state at ``location`` (default: --from-state, else the backend's) and judge.
+
+    A ``--from-state`` state is planned from a copy; the backend's own state through the
+    stack's backend configuration, as ``terraform plan`` in the stack folder would.
+    """
+    check_environment(options.env)
+    check_emulator(options.emulator)
+    expected = load_expected()
+    via_backend = location is None and options.from_state is None
+    location = location or source_location(options)
+    data, info = read_source(options, location, expected)
+    stack_dir = options.stack_dir or synthesize(options.env, options.environ, out)
+    plan_file = options.plan_out or WORK_DIR / f"{options.env}.plan.json"
+    work = Path(tempfile.mkdtemp(prefix="tap-migration-"))
+    try:
+        if via_backend:
+            backend = _backend_block(location, options.emulator)
+        else:
+            copy = work / "state.tfstate"
+            copy.write_bytes(data)
+            backend = planning.local_backend(copy)
+        plan = planning.plan(stack_dir, work, _terraform_environ(options), backend, options.emulator)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    plan_file.parent.mkdir(parents=True, exist_ok=True)
+    plan_file.write_text(json.dumps(plan, indent=1), encoding="utf-8")
+    plan_file.chmod(0o600)
+    verdict = judge(plan, expected, frozenset(info.addresses))
+    found = sum(1 for a in expected.originals if a in info.addresses)
+    against = "the backend state" if via_backend else "a copy of"
+    header = [
+        f"check: the {options.env} stack planned against {against} {location} "
+        f"(Terraform {info.terraform_version}, serial {info.serial}, {len(info.addresses)} resources, "
+        f"{found}/{len(expected.originals)} original addresses)",
+        f"plan:  {_shown(plan_file)} (terraform show -json)",
+    ]
+    return Checked(verdict, location, data, plan_file, header)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT))
+    except ValueError:
+        return str(path)
+
+
+def check(options: Options, out: TextIO) -> int:
+    checked = run_check(options, out)
+    checked.show(options, out)
+    if options.as_json:
+        extra = {"env": options.env, "state": str(checked.source), "plan_file": str(checked.plan_file)}
+        print(json.dumps(json_report(checked.verdict, extra), indent=2), file=out)
+    return 0 if checked.verdict.ok else 1
+
+
+def _destination_resources(destination: states.StateLocation, data: bytes | None) -> int:
+    if not data:
+        return 0
+    try:
+        parsed = json.loads(data)
+        return sum(len(r.get("instances", [])) for r in parsed.get("resources", []) if r.get("mode") == "managed")
+    except (ValueError, AttributeError, TypeError):
+        return -1  # unreadable: treated as holding something
+
+
+def adopt(options: Options, out: TextIO) -> int:
+    """Check, back the source up, write it to the stack's backend, check again."""
+    return adopt_verdict(options, out)[0]
+
+
+def adopt_verdict(options: Options, out: TextIO) -> tuple[int, Verdict]:
+    """:func:`adopt`, also returning the verdict of the last check it ran."""
+    check_environment(options.env)
+    check_emulator(options.emulator)
+    if options.from_state is None:
+        raise CannotJudge("adopt needs the state to move", "pass it with --from-state FILE or s3://BUCKET/KEY")
+    source = source_location(options)
+    destination = backend_location(options.env, options.environ, options.emulator)
+    if str(source) == str(destination):
+        raise CannotJudge(f"{source} already is the {options.env} stack's backend state", "run check instead")
+    existing = states.read_bytes(destination, missing_ok=True)
+    held = _destination_resources(destination, existing)
+    if held and not options.force:
+        what = "an unreadable state" if held < 0 else f"a state with {held} resources"
+        raise CannotJudge(f"{destination} already holds {what}", "pass --force to replace it (it is backed up first)")
+    if states.lock_exists(destination):
+        raise CannotJudge(f"{destination} is locked (an apply may be running)", "wait for it to finish, then retry")
+    first = run_check(options, out, source)
+    first.show(options, out, brief=True)
+    if not first.verdict.ok:
+        print("adopt: nothing written (the check above failed)", file=out)
+        return 1, first.verdict
+    folder = options.backup_dir or WORK_DIR / "backups"
+    saved = states.backup(first.data, folder, f"{options.env}-source")
+    print(f"backup: {_shown(saved)} sha256 {states.sha256(first.data)}", file=out)
+    if existing:
+        replaced = states.backup(existing, folder, f"{options.env}-replaced-destination")
+        print(f"backup: {_shown(replaced)} sha256 {states.sha256(existing)} (the state --force replaces)", file=out)
+    states.write(destination, first.data)
+    print(f"adopt: wrote {destination} sha256 {states.sha256(first.data)}; checking it again", file=out)
+    second = run_check(replace(options, from_state=None), out)
+    second.show(options, out)
+    if second.data != first.data:
+        raise CannotJudge(f"{destination} does not hold what was written", "check the backend bucket and retry")
+    if options.as_json:
+        extra = {
+            "env": options.env, "state": str(destination), "plan_file": str(second.plan_file),
+            "backup": str(saved), "sha256": states.sha256(first.data),
+        }  # fmt: skip
+        print(json.dumps(json_report(second.verdict, extra), indent=2), file=out)
+    return (0 if second.verdict.ok else 1), second.verdict

@@ -1,0 +1,252 @@
+"""Judge a plan: is every original resource kept, and is every change an expected one?
+
+A resource change is *bad* when the plan destroys or replaces anything, creates an
+original resource anew (it was missing from the state), adds a resource the expected
+changes do not list, or updates an attribute they do not list for that address. An
+attribute counts as changed when its planned value differs from the state's (JSON
+documents compared parsed, empty values alike) or is only known after apply.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from migration.expected import Expected
+
+#: Placeholder for a value the plan only knows after apply.
+UNKNOWN = "(known after apply)"
+SENSITIVE = "(sensitive)"
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+#: Longest rendered value before it is cut.
+_WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One changed leaf: its path and both values, rendered for people."""
+
+    path: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    name: str
+    expected: bool
+    details: tuple[Detail, ...]
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    address: str
+    #: create, update, replace, destroy, or another Terraform action (forget …)
+    action: str
+    original: bool
+    expected: bool
+    attributes: tuple[AttributeChange, ...] = ()
+    replace_paths: tuple[str, ...] = ()
+    problem: str = ""
+    why: tuple[str, ...] = ()
+
+
+@dataclass
+class Verdict:
+    changes: list[ResourceChange]
+    originals: tuple[str, ...]
+    in_state: frozenset[str]
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def bad(self) -> list[ResourceChange]:
+        return [c for c in self.changes if not c.expected]
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def originals_kept(self) -> int:
+        lost = {c.address for c in self.changes if c.action not in ("update", "no-op")}
+        return sum(1 for a in self.originals if a in self.in_state and a not in lost)
+
+    @property
+    def updated_originals(self) -> list[ResourceChange]:
+        return [c for c in self.changes if c.action == "update" and c.original]
+
+    def summary(self) -> str:
+        updated = self.updated_originals
+        unexpected = sum(1 for c in updated if not c.expected)
+        expectation = "all expected" if not unexpected else f"{unexpected} not expected"
+        return (
+            f"migration: {self.originals_kept}/{len(self.originals)} original resources kept "
+            f"({len(updated)} updated in place, {expectation}), {self.count('create')} added, "
+            f"{self.count('replace')} replaced, {self.count('destroy')} destroyed"
+        )
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _render(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= _WIDTH else text[: _WIDTH - 3] + "..."
+
+
+def _leaves(before: Any, after: Any, unknown: Any, sensitive: Any, path: str) -> list[Detail]:
+    """The changed leaves below one attribute (scalars with both values; the rest summarized)."""
+    if unknown is True:
+        return [Detail(path, SENSITIVE if sensitive is True else _render(before), UNKNOWN)]
+    before, after = _normal(before), _normal(after)
+    if before in _EMPTY and after in _EMPTY:
+        return []
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(set(before) | set(after) | set(unknown if isinstance(unknown, dict) else {}))
+        return [d for key in keys for d in _leaves(before.get(key), after.get(key), _at(unknown, key),
+                                                   _at(sensitive, key), f"{path}.{key}")]  # fmt: skip
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [d for i, (b, a) in enumerate(zip(before, after, strict=True))
+                for d in _leaves(b, a, _at(unknown, i), _at(sensitive, i), f"{path}[{i}]")]  # fmt: skip
+    if before == after and not _has_unknown(unknown):
+        return []
+    return [_summarized(before, after, sensitive is True, path)]
+
+
+def _at(tree: Any, key: str | int) -> Any:
+    """The subtree of an after_unknown/sensitive tree at ``key`` (None where it has none)."""
+    if isinstance(tree, dict) and isinstance(key, str):
+        return tree.get(key)
+    if isinstance(tree, list) and isinstance(key, int) and key < len(tree):
+        return tree[key]
+    return None
+
+
+def _summarized(before: Any, after: Any, sensitive: bool, path: str) -> Detail:
+    """One differing value: scalars (and lists of scalars) in full, structures by their size."""
+    if sensitive:
+        return Detail(path, SENSITIVE, SENSITIVE)
+    if isinstance(before, list) or isinstance(after, list):
+        items = (before if isinstance(before, list) else []) + (after if isinstance(after, list) else [])
+        if all(not isinstance(x, (dict, list)) for x in items):
+            return Detail(path, _render(before or []), _render(after or []))
+        count_b = len(before) if isinstance(before, list) else 0
+        count_a = len(after) if isinstance(after, list) else 0
+        return Detail(path, f"{count_b} item(s)", f"{count_a} item(s)")
+    if isinstance(before, dict) or isinstance(after, dict):
+        return Detail(path, "{…}" if before else "none", "{…}" if after else "none")
+    return Detail(path, _render(before), _render(after))
+
+
+def _has_unknown(unknown: Any) -> bool:
+    if unknown is True:
+        return True
+    if isinstance(unknown, dict):
+        return any(_has_unknown(v) for v in unknown.values())
+    if isinstance(unknown, list):
+        return any(_has_unknown(v) for v in unknown)
+    return False
+
+
+def _merge(first: Any, second: Any) -> Any:
+    """Two sensitivity trees as one: a leaf is sensitive when either marks it so."""
+    if first is True or second is True:
+        return True
+    if isinstance(first, dict) and isinstance(second, dict):
+        return {k: _merge(first.get(k), second.get(k)) for k in set(first) | set(second)}
+    if isinstance(first, list) and isinstance(second, list):
+        return [_merge(_at(first, i), _at(second, i)) for i in range(max(len(first), len(second)))]
+    return first if first is not None else second
+
+
+def changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Detail, ...]]:
+    """Top-level attribute → its changed leaves, for one resource's planned change."""
+    before = change.get("before") or {}
+    after = change.get("after") or {}
+    unknown = change.get("after_unknown") or {}
+    sensitive = _merge(change.get("before_sensitive") or {}, change.get("after_sensitive") or {})
+    result: dict[str, tuple[Detail, ...]] = {}
+    for name in sorted(set(before) | set(after) | set(unknown)):
+        details = _leaves(before.get(name), after.get(name), _at(unknown, name), _at(sensitive, name), name)
+        if details:
+            result[name] = tuple(details)
+    return result
+
+
+def _action(actions: list[str]) -> str:
+    if actions in (["no-op"], ["read"]):
+        return "no-op"
+    if actions == ["create"]:
+        return "create"
+    if actions == ["update"]:
+        return "update"
+    if actions == ["delete"]:
+        return "destroy"
+    if "delete" in actions and "create" in actions:
+        return "replace"
+    return "+".join(actions) or "no-op"
+
+
+def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) -> Verdict:
+    """The verdict on a plan of the stack against a state holding ``in_state``."""
+    verdict = Verdict(changes=[], originals=expected.originals, in_state=in_state)
+    originals = set(expected.originals)
+    for rc in plan.get("resource_changes", []):
+        if rc.get("mode") != "managed":
+            continue
+        address = str(rc["address"])
+        change = rc.get("change", {})
+        action = _action(list(change.get("actions", [])))
+        is_original = address in originals
+        if action == "no-op":
+            verdict.kept.append(address)
+            continue
+        if action == "update":
+            allowed = expected.may_change.get(address, frozenset())
+            attributes = tuple(
+                AttributeChange(name, name in allowed, details) for name, details in changed_attributes(change).items()
+            )
+            if not attributes:
+                verdict.kept.append(address)
+                continue
+            strangers = [a.name for a in attributes if not a.expected]
+            problem = f"attribute(s) not in the expected changes: {', '.join(strangers)}" if strangers else ""
+            reasons = expected.reasons.get(address, ())
+            verdict.changes.append(
+                ResourceChange(address, action, is_original, not strangers, attributes, problem=problem, why=reasons)
+            )
+            continue
+        if action == "create":
+            if is_original:
+                problem = "an original resource missing from the state: it would be created a second time"
+            elif address in expected.added:
+                problem = ""
+            else:
+                problem = "an addition the expected changes do not list"
+            why = (expected.why_added(address),) if not problem else ()
+            verdict.changes.append(ResourceChange(address, action, is_original, not problem, problem=problem, why=why))
+            continue
+        paths = tuple(".".join(str(p) for p in path) for path in change.get("replace_paths", []) or [])
+        if action == "replace":
+            problem = "replace: destroyed and created again" + (f" (forced by {', '.join(paths)})" if paths else "")
+            attributes = tuple(AttributeChange(n, False, d) for n, d in changed_attributes(change).items())
+        elif action == "destroy":
+            problem = "destroy: in the state but not in the stack (renamed or removed?)"
+            attributes = ()
+        else:
+            problem = f"{action}: an action a move must not take"
+            attributes = ()
+        verdict.changes.append(
+            ResourceChange(address, action, is_original, False, attributes, replace_paths=paths, problem=problem)
+        )
+    return verdict

@@ -1,0 +1,143 @@
+"""``terraform plan`` of a synthesized stack, as plan JSON.
+
+The stack folder is copied to a work folder, with an override file that points the
+backend at a copy of the state to judge (or, to judge the backend's own state, keeps the
+stack's backend) and, for the emulator, every AWS endpoint at the emulator. Neither the
+synthesized stack nor any state is changed: the plan is taken with ``-lock=false`` and
+a plan never writes state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from local.terraform import TerraformMissing, run_terraform
+from migration.errors import CannotJudge
+
+#: Services whose endpoints point at the emulator (Terraform's names).
+EMULATED_SERVICES = (
+    "apigateway", "applicationautoscaling", "cloudwatch", "dynamodb", "ec2", "iam",
+    "kms", "lambda", "logs", "s3", "secretsmanager", "sns", "sts",
+)  # fmt: skip
+OVERRIDE_FILE = "zz_migration_override.tf.json"
+#: Seconds one terraform command may take.
+TIMEOUT = 900.0
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def emulator_provider(endpoint: str) -> dict[str, Any]:
+    """Provider settings that send every call of the AWS provider to the emulator."""
+    return {
+        "access_key": "test",
+        "secret_key": "test",
+        "skip_credentials_validation": True,
+        "skip_metadata_api_check": "true",
+        "skip_requesting_account_id": True,
+        "skip_region_validation": True,
+        "s3_use_path_style": True,
+        "max_retries": 2,
+        "endpoints": [{service: endpoint for service in EMULATED_SERVICES}],
+    }
+
+
+def emulator_environment(base: dict[str, str]) -> dict[str, str]:
+    """A process environment without any real AWS credentials (emulator runs only)."""
+    env = {k: v for k, v in base.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true"})
+    return env
+
+
+def terraform_version() -> str:
+    """The version of the terraform on PATH (``1.11.4``)."""
+    try:
+        result = run_terraform(["version", "-json"], Path.cwd(), timeout=60)
+    except TerraformMissing as exc:
+        raise CannotJudge(str(exc).split(":")[0], "install Terraform >= 1.10") from None
+    try:
+        return str(json.loads(result.stdout)["terraform_version"])
+    except (ValueError, KeyError):
+        raise CannotJudge("terraform version -json printed no version", "check the terraform on PATH") from None
+
+
+def first_error(output: str) -> str:
+    """Terraform's first ``Error:`` message with its detail, on one line."""
+    lines = [line.strip("│╵ ").strip() for line in _ANSI.sub("", output).splitlines()]
+    for index, line in enumerate(lines):
+        if line.startswith("Error:"):
+            detail = next((x for x in lines[index + 1 : index + 8] if x and not x.startswith("with ")), "")
+            return f"{line[6:].strip()}" + (f" ({detail})" if detail else "")
+    tail = [line for line in lines if line]
+    return tail[-1] if tail else "no output"
+
+
+def _todo_for(message: str) -> str:
+    lowered = message.lower()
+    if "credential" in lowered or "no valid credential" in lowered:
+        return "set AWS credentials that can read the deployment (AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+    if "connect" in lowered or "dial tcp" in lowered or "no such host" in lowered:
+        return "check the network connection to AWS (or that the emulator runs)"
+    return "fix the cause above and run the check again"
+
+
+def work_copy(stack_dir: Path, work: Path) -> Path:
+    """The synthesized stack copied into ``work/stack`` (without Terraform's local files)."""
+    if not (stack_dir / "cdk.tf.json").is_file():
+        raise CannotJudge(f"{stack_dir} holds no cdk.tf.json", "synthesize first (make synth) or pass the stack folder")
+    target = work / "stack"
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl", "*plan*")
+    shutil.copytree(stack_dir, target, ignore=ignore)
+    return target
+
+
+def local_backend(state_file: Path) -> dict[str, Any]:
+    """A backend block reading ``state_file``."""
+    return {"local": {"path": str(state_file.resolve())}}
+
+
+def emulator_s3_backend(bucket: str, key: str, region: str, endpoint: str) -> dict[str, Any]:
+    """The stack's S3 backend, on the emulator."""
+    return {
+        "s3": {
+            "bucket": bucket, "key": key, "region": region, "encrypt": True, "use_lockfile": True,
+            "access_key": "test", "secret_key": "test", "endpoints": {"s3": endpoint, "sts": endpoint},
+            "use_path_style": True, "skip_credentials_validation": True, "skip_region_validation": True,
+            "skip_requesting_account_id": True, "skip_metadata_api_check": True, "skip_s3_checksum": True,
+        }
+    }  # fmt: skip
+
+
+def plan(
+    stack_dir: Path,
+    work: Path,
+    env: dict[str, str],
+    backend: dict[str, Any] | None,
+    emulator: str | None = None,
+) -> dict[str, Any]:
+    """Init and plan a copy of ``stack_dir`` with ``backend`` (None: its own); ``terraform show -json`` of the plan."""
+    folder = work_copy(stack_dir, work)
+    override: dict[str, Any] = {"terraform": {"backend": backend}} if backend else {}
+    if emulator:
+        override["provider"] = {"aws": emulator_provider(emulator)}
+    (folder / OVERRIDE_FILE).write_text(json.dumps(override, indent=2), encoding="utf-8")
+    steps = (
+        ("init", ["init", "-input=false", "-no-color", "-reconfigure"]),
+        ("plan", ["plan", "-input=false", "-no-color", "-lock=false", "-out=migration.tfplan"]),
+    )
+    for name, args in steps:
+        try:
+            result = run_terraform(args, folder, env=env, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise CannotJudge(f"terraform {name} did not finish in {TIMEOUT:.0f} s", "check the network") from None
+        if result.returncode != 0:
+            message = first_error(result.stdout or "")
+            raise CannotJudge(f"terraform {name} failed: {message}", _todo_for(message))
+    shown = run_terraform(["show", "-json", "-no-color", "migration.tfplan"], folder, env=env, timeout=TIMEOUT)
+    try:
+        return dict(json.loads(shown.stdout))
+    except ValueError:
+        raise CannotJudge("terraform show -json printed no plan", "run terraform show by hand to see why") from None

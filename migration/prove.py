@@ -1,0 +1,156 @@
+"""``prove``: the whole move on the local emulator, start to finish, then nothing left behind.
+
+1. start the mended moto emulator (``local/``) on a free loopback port, in a temp folder;
+2. deploy the original HCL there (a copy of ``--original``, with the emulator as provider);
+3. ``adopt`` its state into the ``prod`` stack's backend on the emulator (check, backup,
+   write, check again);
+4. stop the emulator and delete the temp folder, then print the summary line last.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from local import emulator as moto
+from local.paths import PROJECT, LocalPaths
+from local.terraform import run_terraform
+from migration import commands
+from migration.errors import CannotJudge
+from migration.plan import emulator_environment, emulator_provider, first_error
+
+_ZIP_REFERENCE = re.compile(r'filename\s*=\s*"([^"$]+\.zip)"')
+_PLACEHOLDER_HANDLER = "def lambda_handler(event, context):\n    return {}\n"
+
+
+def check_original(folder: Path) -> list[Path]:
+    """The Terraform files of the original HCL, or a one-line refusal."""
+    if not folder.exists():
+        raise CannotJudge(f"--original {folder} does not exist", "pass the folder holding the original HCL (main.tf)")
+    if not folder.is_dir():
+        raise CannotJudge(f"--original {folder} is not a folder", "pass the folder that holds main.tf, not the file")
+    try:
+        files = sorted(p for p in folder.iterdir() if p.name.endswith((".tf", ".tf.json")) and p.is_file())
+        for path in files:
+            path.read_bytes()
+    except OSError as exc:
+        raise CannotJudge(f"cannot read --original {folder}: {exc.strerror}", "check its permissions") from None
+    if not files:
+        raise CannotJudge(f"--original {folder} holds no Terraform files (*.tf)", "pass the folder of the original HCL")
+    return files
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((moto.HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_emulator(root: Path) -> moto.RunningEmulator:
+    """The mended emulator on a free port; its pid file and log in ``root``."""
+    paths = LocalPaths(project=PROJECT, root=root, outdir=root / "cdktf.out")
+    try:
+        return moto.start_background(free_port(), paths)
+    except moto.EmulatorError as exc:
+        raise CannotJudge(f"the emulator did not start: {str(exc).splitlines()[0]}", "see docs/local.md") from None
+
+
+def stop_emulator(running: moto.RunningEmulator) -> None:
+    if not moto.stop_process(running.pid):
+        raise CannotJudge(f"the emulator (pid {running.pid}) did not stop", f"kill -9 {running.pid}")
+
+
+def _emulator_files(texts: str, endpoint: str) -> dict[str, dict[str, Any]]:
+    """Extra Terraform files that send the original to the emulator and keep its state local."""
+    provider = emulator_provider(endpoint)
+    files: dict[str, dict[str, Any]] = {}
+    if re.search(r'provider\s+"aws"', texts):
+        files["zz_migration_emulator_override.tf.json"] = {"provider": {"aws": provider}}
+    else:  # the original leaves the provider to the environment
+        files["zz_migration_emulator.tf.json"] = {"provider": {"aws": {"region": moto.REGION, **provider}}}
+    if re.search(r'backend\s+"', texts):
+        files["zz_migration_backend_override.tf.json"] = {
+            "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}}
+        }
+    return files
+
+
+def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str, str]) -> Path:
+    """Apply a copy of the original HCL to the emulator; the path of its state."""
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl")
+    shutil.copytree(original, work, ignore=ignore)
+    texts = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*.tf"))
+    for name in sorted(set(_ZIP_REFERENCE.findall(texts))):
+        package = work / name
+        if not package.exists():  # the package the original uploads by hand: a stand-in will do
+            package.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(package, "w") as archive:
+                archive.writestr("lambda_function.py", _PLACEHOLDER_HANDLER)
+    for name, content in _emulator_files(texts, endpoint).items():
+        (work / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
+    env = emulator_environment(environ)
+    for args in (["init", "-input=false", "-no-color"], ["apply", "-auto-approve", "-input=false", "-no-color"]):
+        try:
+            result = run_terraform(args, work, env=env, timeout=900)
+        except subprocess.TimeoutExpired:
+            raise CannotJudge(f"terraform {args[0]} of the original took over 900 s", "see the emulator log") from None
+        if result.returncode != 0:
+            raise CannotJudge(
+                f"terraform {args[0]} of the original HCL failed on the emulator: {first_error(result.stdout or '')}",
+                "make sure --original is the HCL the deployment was made from",
+            )
+    state = work / "terraform.tfstate"
+    if not state.is_file():
+        raise CannotJudge("the original's apply wrote no terraform.tfstate", "check the original's backend settings")
+    return state
+
+
+def create_state_bucket(running: moto.RunningEmulator, bucket: str) -> None:
+    s3 = moto.boto_client("s3", running.port)
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": moto.REGION})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = False) -> int:
+    """Deploy the original to a fresh emulator, adopt and check its state there; clean up; summary line last."""
+    check_original(original)
+    commands.check_environment(options.env)
+    stack_dir = options.stack_dir or commands.synthesize(options.env, options.environ, out)
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="tap-migration-prove-"))
+    running: moto.RunningEmulator | None = None
+    try:
+        running = start_emulator(work / "emulator")
+        print(f"prove: emulator on {running.endpoint} (pid {running.pid})", file=out)
+        step = time.monotonic()
+        state = deploy_original(original, work / "original", running.endpoint, dict(options.environ))
+        print(f"prove: original HCL from {original} deployed to the emulator in {time.monotonic() - step:.1f} s",
+              file=out)  # fmt: skip
+        adopting = replace(
+            options, from_state=str(state), stack_dir=stack_dir, emulator=running.endpoint, force=False,
+            backup_dir=work / "backups", plan_out=work / f"{options.env}.plan.json",
+        )  # fmt: skip
+        bucket = commands.backend_location(options.env, options.environ, running.endpoint).bucket
+        create_state_bucket(running, bucket)
+        code, verdict = commands.adopt_verdict(adopting, out)
+    finally:
+        if running is not None:
+            stop_emulator(running)
+        if keep:
+            print(f"prove: work folder kept: {work}", file=out)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    left = "" if running is None or moto.port_bindable(running.port) else f"; port {running.port} still in use"
+    removed = "" if keep else ", temp files removed"
+    print(f"prove: {time.monotonic() - started:.1f} s after synthesis; emulator stopped{removed}{left}", file=out)
+    print(verdict.summary(), file=out)
+    return code
