@@ -3,6 +3,7 @@
 #   make test    run the whole test suite (the command CI runs)
 #   make synth   synthesize every environment into cdktf.out/
 #   make lint    ruff check, ruff format --check, mypy --strict (scripts/lint.sh)
+#   make migration-prove ORIGINAL=DIR   move a deployment of the original HCL (in DIR) on the emulator
 
 SHELL := /bin/bash
 export PIPENV_VENV_IN_PROJECT := 1
@@ -23,8 +24,11 @@ export TAP_BACKEND
 PIPENV_VERSION := 2026.10.3
 PYTHON := .venv/bin/python
 STACK ?= prod
+# The original HCL's folder (the user's code, not in this repository) and a state to move.
+ORIGINAL ?=
+FROM_STATE ?=
 
-.PHONY: install synth test test-fast lint validate parity scan lint-workflows local local-down emulator bench clean
+.PHONY: install synth test test-fast lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -43,10 +47,10 @@ synth: .venv/.installed
 
 test: install
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH: install Terraform >= 1.10" >&2; exit 1; }
-	$(PYTHON) -m pytest
+	MIGRATION_ORIGINAL_HCL=$(ORIGINAL) $(PYTHON) -m pytest
 
 test-fast: .venv/.installed
-	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow"
+	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow and not migration"
 
 lint: .venv/.installed
 	scripts/lint.sh
@@ -54,8 +58,16 @@ lint: .venv/.installed
 validate: synth
 	cd cdktf.out/stacks/$(STACK) && terraform init -backend=false -input=false >/dev/null && terraform validate
 
-parity: synth
-	../shared/tools/plan-parity --stack-dir cdktf.out/stacks/prod
+migration-check: .venv/.installed
+	$(PYTHON) -m migration check --env $(STACK) $(if $(FROM_STATE),--from-state $(FROM_STATE))
+
+migration-adopt: .venv/.installed
+	@test -n "$(FROM_STATE)" || { echo "set FROM_STATE=FILE or s3://BUCKET/KEY: the state to move" >&2; exit 2; }
+	$(PYTHON) -m migration adopt --env $(STACK) --from-state $(FROM_STATE)
+
+migration-prove: .venv/.installed
+	@test -n "$(ORIGINAL)" || { echo "set ORIGINAL=DIR: the folder of the original HCL (e.g. ../shared/seed/)" >&2; exit 2; }
+	$(PYTHON) -m migration prove --original $(ORIGINAL)
 
 scan: synth
 	scripts/scan.sh

@@ -239,7 +239,13 @@ def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) ->
         paths = tuple(".".join(str(p) for p in path) for path in change.get("replace_paths", []) or [])
         if action == "replace":
             problem = "replace: destroyed and created again" + (f" (forced by {', '.join(paths)})" if paths else "")
-            attributes = tuple(AttributeChange(n, False, d) for n, d in changed_attributes(change).items())
+            # What forces the replacement and what else is known to change; not the values a new object recomputes.
+            forcing = {p.split(".")[0] for p in paths}
+            attributes = tuple(
+                AttributeChange(name, False, shown)
+                for name, details in changed_attributes(change).items()
+                if (shown := tuple(d for d in details if name in forcing or d.after != UNKNOWN))
+            )
         elif action == "destroy":
             problem = "destroy: in the state but not in the stack (renamed or removed?)"
             attributes = ()

@@ -89,7 +89,9 @@ def work_copy(stack_dir: Path, work: Path) -> Path:
     if not (stack_dir / "cdk.tf.json").is_file():
         raise CannotJudge(f"{stack_dir} holds no cdk.tf.json", "synthesize first (make synth) or pass the stack folder")
     target = work / "stack"
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl", "*plan*")
+    ignore = shutil.ignore_patterns(
+        ".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl", "*.tfplan", "tfplan"
+    )
     shutil.copytree(stack_dir, target, ignore=ignore)
     return target
 

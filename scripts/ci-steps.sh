@@ -9,7 +9,10 @@
 # Steps:
 #   toolchain   terraform, python3 and node are present; print their versions
 #   install     make install (pipenv sync --dev from Pipfile.lock, npm ci)
-#   test        make test: unit (incl. terraform validate of every stack and plan), handler, end-to-end
+#   test        make test: unit (incl. terraform validate of every stack and plan), handler, end-to-end,
+#               migration (with the original HCL from ../shared/seed/ when it is there)
+#   migration   make migration-prove: the original HCL (../shared/seed/, never in the repository)
+#               moved to the prod stack on the emulator; skipped, saying so, where it is absent
 #   lint        make lint: ruff check, ruff format --check, mypy --strict (after the tests, so
 #               a lint finding does not hide their result)
 #   scan        make scan: checkov over the synthesized prod stack
@@ -17,7 +20,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-STEPS=(toolchain install test lint scan workflows)
+STEPS=(toolchain install test migration lint scan workflows)
+#: The original HCL, beside the project on this workplace's machines (absent on GitHub).
+ORIGINAL=../shared/seed/
 
 step_toolchain() {
     command -v terraform >/dev/null || { echo "CI needs terraform on PATH (>= 1.10)" >&2; exit 1; }
@@ -27,7 +32,14 @@ step_toolchain() {
     node --version
 }
 step_install() { make install; }
-step_test() { make test; }
+step_test() { make test ORIGINAL="$ORIGINAL"; }
+step_migration() {
+    if [[ -f "$ORIGINAL/main.tf" ]]; then
+        make migration-prove ORIGINAL="$ORIGINAL"
+    else
+        echo "migration: no original HCL at $ORIGINAL (it is not part of the repository): proof skipped"
+    fi
+}
 step_lint() { make lint; }
 step_scan() { make scan; }
 step_workflows() { make lint-workflows; }
@@ -38,7 +50,7 @@ run_step() {
 }
 
 case "${1:-}" in
-    "" | -h | --help) sed -n '2,17p' "$0"; exit 2 ;;
+    "" | -h | --help) sed -n '2,19p' "$0"; exit 2 ;;
     --list) printf '%s\n' "${STEPS[@]}"; exit 0 ;;
     all) set -- "${STEPS[@]}" ;;
 esac

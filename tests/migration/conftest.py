@@ -1,9 +1,9 @@
 """One deployment of the original HCL on the local emulator, shared by every migration test.
 
 The original HCL is the user's code and is not part of the repository: the tests read it
-from ``TAP_ORIGINAL_HCL`` (default ``../shared/seed/`` beside the project, where CI keeps
-it). Without it the tests that need it are skipped, saying why; an explicitly set folder
-that does not exist fails them.
+from ``MIGRATION_ORIGINAL_HCL`` (``make test ORIGINAL=DIR``; default ``../shared/seed/``
+beside the project, where CI keeps it). Without it the tests that need it are skipped,
+saying why; an explicitly set folder that does not exist fails them.
 """
 
 from __future__ import annotations
@@ -59,12 +59,12 @@ def run_migration(*args: str | Path, env: dict[str, str] | None = None, timeout:
 
 @pytest.fixture(scope="session")
 def original_dir() -> Path:
-    configured = os.environ.get("TAP_ORIGINAL_HCL", "").strip()
-    folder = Path(configured) if configured else DEFAULT_ORIGINAL
+    configured = os.environ.get("MIGRATION_ORIGINAL_HCL", "").strip()
+    folder = ROOT / configured if configured else DEFAULT_ORIGINAL
     if not (folder / "main.tf").is_file():
         if configured:
-            pytest.fail(f"TAP_ORIGINAL_HCL={configured} holds no main.tf")
-        pytest.skip(f"the original HCL is not at {folder} (set TAP_ORIGINAL_HCL=DIR to run these tests)")
+            pytest.fail(f"MIGRATION_ORIGINAL_HCL={configured} holds no main.tf")
+        pytest.skip(f"the original HCL is not at {folder} (make test ORIGINAL=DIR runs these tests)")
     return folder.resolve()
 
 

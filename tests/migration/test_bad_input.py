@@ -35,6 +35,22 @@ def test_unknown_environment(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_unknown_environment_as_json(tmp_path: Path) -> None:
+    run = run_migration(*check_args("x.tfstate", tmp_path), "--env", "qa", "--json")
+    assert run.code == CANNOT_JUDGE
+    assert json.loads(run.stdout) == {
+        "ok": False, "error": "environment 'qa' is unknown", "todo": "choose one of prod, dev, local",
+    }  # fmt: skip
+    assert run.stderr.startswith("error: environment 'qa' is unknown")
+
+
+def test_no_backend_state_yet(tmp_path: Path) -> None:
+    """Without --from-state the check reads the backend's state: the local backend's file here."""
+    run = run_migration("check", "--env", "prod", env=clean_environ(CDKTF_OUTDIR=str(tmp_path / "out")))
+    refused(run, f"there is no state at {tmp_path / 'out' / 'stacks' / 'prod' / 'terraform.prod.tfstate'}")
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_state_file(tmp_path: Path) -> None:
     refused(run_migration(*check_args(tmp_path / "nope.tfstate", tmp_path)), "there is no state at")
     assert list(tmp_path.iterdir()) == []
