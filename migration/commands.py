@@ -90,8 +90,9 @@ def synthesize(env: str, environ: Mapping[str, str], out: TextIO) -> Path:
             f"synthesizing the {env} stack failed: {last[0]}", "run python main.py to see the whole error"
         )
     skipped = "up to date" in result.stdout
-    print(f"synth: {'reused' if skipped else 'synthesized'} {env} stack in cdktf.out/stacks/{env}", file=out)
-    return output_dir(settings) / "stacks" / env
+    stack_dir = output_dir(settings) / "stacks" / env
+    print(f"synth: {'reused' if skipped else 'synthesized'} {env} stack in {_shown(stack_dir)}", file=out)
+    return stack_dir
 
 
 def backend_location(env: str, environ: Mapping[str, str], emulator: str | None) -> states.StateLocation:
@@ -146,7 +147,7 @@ def _terraform_environ(options: Options) -> dict[str, str]:
     return planning.emulator_environment(environ) if options.emulator else environ
 
 
-def read_source(options: Options, location: states.StateLocation, expected: Expected) -> tuple[bytes, states.StateInfo]:
+def read_source(location: states.StateLocation, expected: Expected) -> tuple[bytes, states.StateInfo]:
     """The state's bytes, checked: complete, readable by this Terraform, holding original addresses."""
     data = states.read_bytes(location)
     assert data is not None
@@ -181,7 +182,7 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
     expected = load_expected()
     via_backend = location is None and options.from_state is None
     location = location or source_location(options)
-    data, info = read_source(options, location, expected)
+    data, info = read_source(location, expected)
     stack_dir = options.stack_dir or synthesize(options.env, options.environ, out)
     plan_file = options.plan_out or WORK_DIR / f"{options.env}.plan.json"
     work = Path(tempfile.mkdtemp(prefix="tap-migration-"))
@@ -196,7 +197,9 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
     finally:
         shutil.rmtree(work, ignore_errors=True)
     plan_file.parent.mkdir(parents=True, exist_ok=True)
-    plan_file.write_text(json.dumps(plan, indent=1), encoding="utf-8")
+    # The plan holds the state's values: readable by its owner only, from the first byte.
+    with os.fdopen(os.open(plan_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as dump:
+        json.dump(plan, dump, indent=1)
     plan_file.chmod(0o600)
     verdict = judge(plan, expected, frozenset(info.addresses))
     found = sum(1 for a in expected.originals if a in info.addresses)

@@ -100,6 +100,21 @@ def test_an_in_place_update_not_in_the_expected_changes_is_named(
     assert (match[1], match[2], match[4], match[6], match[7]) == ("25", "25", "1 not expected", "0", "0")
 
 
+def test_an_original_resource_missing_from_the_state_would_be_created_twice(
+    prod_stack_dir: Path, state_copy: Path, running_emulator: moto.RunningEmulator, tmp_path: Path
+) -> None:
+    state = json.loads(state_copy.read_text())
+    state["resources"] = [
+        r for r in state["resources"] if (r["type"], r["name"]) != ("aws_cloudwatch_metric_alarm", "apigw_4xx")
+    ]
+    state_copy.write_text(json.dumps(state))
+    run = check(prod_stack_dir, state_copy, running_emulator, tmp_path)
+    assert run.code == 1, run.output
+    assert re.search(r"NOT OK\s+add\s+aws_cloudwatch_metric_alarm\.apigw_4xx .*missing from the state", run.stdout)
+    match = summary(run)
+    assert (match[1], match[2], match[6], match[7]) == ("24", "25", "0", "0")
+
+
 def test_the_real_stack_adopts_the_original_state_and_checks_clean(
     prod_stack_dir: Path, original_state: Path, running_emulator: moto.RunningEmulator, tmp_path: Path
 ) -> None:
