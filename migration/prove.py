@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from local import clients, processes
 from local import emulator as moto
-from local.paths import PROJECT, LocalPaths
 from local.terraform import run_terraform
 from migration import commands
 from migration.errors import CannotJudge
@@ -49,24 +50,14 @@ def check_original(folder: Path) -> list[Path]:
     return files
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((moto.HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def start_emulator(root: Path) -> moto.RunningEmulator:
-    """The mended emulator on a free port; its pid file and log in ``root``."""
-    paths = LocalPaths(project=PROJECT, root=root, outdir=root / "cdktf.out")
+@contextmanager
+def emulator(root: Path) -> Iterator[moto.RunningEmulator]:
+    """A fresh mended emulator on a free port (pid file and log in ``root``), stopped on exit."""
     try:
-        return moto.start_background(free_port(), paths)
+        with moto.temporary(root) as running:
+            yield running
     except moto.EmulatorError as exc:
-        raise CannotJudge(f"the emulator did not start: {str(exc).splitlines()[0]}", "see docs/local.md") from None
-
-
-def stop_emulator(running: moto.RunningEmulator) -> None:
-    if not moto.stop_process(running.pid):
-        raise CannotJudge(f"the emulator (pid {running.pid}) did not stop", f"kill -9 {running.pid}")
+        raise CannotJudge(f"the emulator failed: {str(exc).splitlines()[0]}", "see docs/local.md") from None
 
 
 def _emulator_files(texts: str, endpoint: str) -> dict[str, dict[str, Any]]:
@@ -76,7 +67,7 @@ def _emulator_files(texts: str, endpoint: str) -> dict[str, dict[str, Any]]:
     if re.search(r'provider\s+"aws"', texts):
         files["zz_migration_emulator_override.tf.json"] = {"provider": {"aws": provider}}
     else:  # the original leaves the provider to the environment
-        files["zz_migration_emulator.tf.json"] = {"provider": {"aws": {"region": moto.REGION, **provider}}}
+        files["zz_migration_emulator.tf.json"] = {"provider": {"aws": {"region": clients.REGION, **provider}}}
     if re.search(r'backend\s+"', texts):
         files["zz_migration_backend_override.tf.json"] = {
             "terraform": {"backend": {"local": {"path": "terraform.tfstate"}}}
@@ -115,8 +106,8 @@ def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str
 
 
 def create_state_bucket(running: moto.RunningEmulator, bucket: str) -> None:
-    s3 = moto.boto_client("s3", running.port)
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": moto.REGION})
+    s3 = running.client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": clients.REGION})
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
@@ -127,29 +118,27 @@ def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = F
     stack_dir = options.stack_dir or commands.synthesize(options.env, options.environ, out)
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="tap-migration-prove-"))
-    running: moto.RunningEmulator | None = None
     try:
-        running = start_emulator(work / "emulator")
-        print(f"prove: emulator on {running.endpoint} (pid {running.pid})", file=out)
-        step = time.monotonic()
-        state = deploy_original(original, work / "original", running.endpoint, dict(options.environ))
-        print(f"prove: original HCL from {original} deployed to the emulator in {time.monotonic() - step:.1f} s",
-              file=out)  # fmt: skip
-        adopting = replace(
-            options, from_state=str(state), stack_dir=stack_dir, emulator=running.endpoint, force=False,
-            backup_dir=work / "backups", plan_out=work / f"{options.env}.plan.json",
-        )  # fmt: skip
-        bucket = commands.backend_location(options.env, options.environ, running.endpoint).bucket
-        create_state_bucket(running, bucket)
-        code, verdict = commands.adopt_verdict(adopting, out)
+        with emulator(work / "emulator") as running:
+            print(f"prove: emulator on {running.endpoint} (pid {running.pid})", file=out)
+            step = time.monotonic()
+            state = deploy_original(original, work / "original", running.endpoint, dict(options.environ))
+            took = time.monotonic() - step
+            print(f"prove: original HCL from {original} deployed to the emulator in {took:.1f} s", file=out)
+            adopting = replace(
+                options, from_state=str(state), stack_dir=stack_dir, emulator=running.endpoint, force=False,
+                backup_dir=work / "backups", plan_out=work / f"{options.env}.plan.json",
+            )  # fmt: skip
+            create_state_bucket(
+                running, commands.backend_location(options.env, options.environ, running.endpoint).bucket
+            )
+            code, verdict = commands.adopt_verdict(adopting, out)
     finally:
-        if running is not None:
-            stop_emulator(running)
         if keep:
             print(f"prove: work folder kept: {work}", file=out)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    left = "" if running is None or moto.port_bindable(running.port) else f"; port {running.port} still in use"
+    left = "" if processes.wait_port_free(running.port) else f"; port {running.port} still in use"
     removed = "" if keep else ", temp files removed"
     print(f"prove: {time.monotonic() - started:.1f} s after synthesis; emulator stopped{removed}{left}", file=out)
     print(verdict.summary(), file=out)

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from local import emulator as moto
+from local import processes
 from migration import prove
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,13 +71,10 @@ def original_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[moto.RunningEmulator]:
-    running = prove.start_emulator(tmp_path_factory.mktemp("migration-emulator"))
-    try:
+    with prove.emulator(tmp_path_factory.mktemp("migration-emulator")) as running:
         yield running
-    finally:
-        prove.stop_emulator(running)
-    assert not moto.pid_alive(running.pid)
-    assert moto.port_bindable(running.port)
+    assert not processes.pid_alive(running.pid)
+    assert processes.wait_port_free(running.port)
 
 
 @pytest.fixture(scope="session")

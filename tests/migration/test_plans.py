@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from local import clients
 from local import emulator as moto
 from migration.commands import EMULATOR_STATE_BUCKET
 from migration.expected import load_expected
@@ -119,9 +120,9 @@ def test_the_real_stack_adopts_the_original_state_and_checks_clean(
     prod_stack_dir: Path, original_state: Path, running_emulator: moto.RunningEmulator, tmp_path: Path
 ) -> None:
     """adopt from an S3 URL: check, backup (SHA-256), write to the backend key, check again through the backend."""
-    s3 = moto.boto_client("s3", running_emulator.port)
+    s3 = running_emulator.client("s3")
     for bucket in ("original-deployment-state", EMULATOR_STATE_BUCKET):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": moto.REGION})
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": clients.REGION})
     data = original_state.read_bytes()
     s3.put_object(Bucket="original-deployment-state", Key="hcl/terraform.tfstate", Body=data)
     backups = tmp_path / "backups"
