@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from contract import AUDIT_PREFIX, LOG_BUCKET_ENV
-from jsonlog import log
+from jsonlog import dumps, log
 from proxy import Request
 
 REDACTED: Final = "[REDACTED]"
@@ -33,13 +33,13 @@ def object_key(received_at: datetime, request_id: str) -> str:
 def build_record(
     request: Request,
     received_at: datetime,
-    action: str | None,
-    payload: Any,
     response: dict[str, Any],
     latency_ms: float,
+    parsed: tuple[str | None, Any],
 ) -> dict[str, Any]:
-    """``payload`` is the parsed body when it parsed, else None (then a
-    bounded excerpt of the raw body is kept instead)."""
+    """``parsed`` is (action, payload): the parsed body when it parsed, else
+    None (then a bounded excerpt of the raw body is kept instead)."""
+    action, payload = parsed
     presented = request.headers.get("x-api-key")
     identity = {k: (REDACTED if k in _SECRET_IDENTITY and v else v) for k, v in request.identity.items()}
     body: dict[str, Any] = {"bytes": len(request.body)}
@@ -83,23 +83,41 @@ class AuditWriter:
             if not self._bucket:
                 raise RuntimeError(f"{LOG_BUCKET_ENV} is not set")
             self._s3.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8"),
-                ContentType="application/json",
+                Bucket=self._bucket, Key=key, Body=dumps(record).encode("utf-8"), ContentType="application/json"
             )
             return True
         except Exception as exc:  # any failure must fall back, never fail the request
-            log(
-                "ERROR",
-                "audit write failed; record logged instead",
-                audit_fallback=True,
-                audit_key=key,
-                error=f"{type(exc).__name__}: {exc}",
-                record=record,
-            )
+            log_fallback(key, record, exc)
             return False
 
 
+def log_fallback(key: str, record: dict[str, Any], error: BaseException) -> None:
+    """The record as one log line marked ``audit_fallback`` (``log`` never raises)."""
+    log(
+        "ERROR",
+        "audit write failed; record logged instead",
+        audit_fallback=True,
+        audit_key=key,
+        error=f"{type(error).__name__}: {error}",
+        record=record,
+    )
+
+
+def minimal_record(
+    request: Request, received_at: datetime, response: dict[str, Any], latency_ms: float, error: BaseException
+) -> dict[str, Any]:
+    """What is certain about a request whose full record could not be built:
+    no headers, identity or body, only where it came from and what it got."""
+    return {
+        "request_id": request.request_id,
+        "received_at": received_at.isoformat().replace("+00:00", "Z"),
+        "status": response.get("statusCode"),
+        "latency_ms": round(latency_ms, 3),
+        "record_error": f"{type(error).__name__}: the full record could not be built",
+        "request": {"method": request.method, "path": request.path, "body": {"bytes": len(request.body)}},
+        "response": {"status_code": response.get("statusCode"), "body": response.get("body")},
+    }
+
+
 def _fingerprint(key: str | None) -> str | None:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:12] if key else None
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12] if key else None

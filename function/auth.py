@@ -15,19 +15,12 @@ import hmac
 import json
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+import errors
 import settings as s
-from errors import ApiError
 from jsonlog import log
-
-
-def _missing_key() -> ApiError:
-    return ApiError(401, "missing_api_key", "missing X-Api-Key header")
-
-
-def _wrong_key() -> ApiError:
-    return ApiError(403, "invalid_api_key", "the X-Api-Key header is not a valid API key")
 
 
 class ApiKeyStore:
@@ -49,15 +42,18 @@ class ApiKeyStore:
 
     def check(self, presented: str | None) -> None:
         """Raise 401 for no key, 403 for a wrong key; return for a valid one.
+        A value that is not valid Unicode (lone surrogates, e.g. from bytes
+        that were not UTF-8) cannot be any stored key: 403 without a read.
         A failing Secrets Manager surfaces as a botocore error (-> 503), a
         malformed secret as RuntimeError (-> 500)."""
         if not presented:
-            raise _missing_key()
-        candidate = presented.encode("utf-8")
+            raise errors.missing_api_key()
+        try:
+            candidate = presented.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.invalid_api_key() from None
         with self._lock:
-            if _since(self._read_at, self._clock) >= s.KEY_CACHE_TTL_SECONDS:
-                self._read()
-            elif (
+            if _since(self._read_at, self._clock) >= s.KEY_CACHE_TTL_SECONDS or (
                 not _matches(candidate, self._keys)
                 and _since(self._tried_at, self._clock) >= s.KEY_REFRESH_MIN_INTERVAL_SECONDS
             ):
@@ -66,7 +62,7 @@ class ApiKeyStore:
                 raise RuntimeError("api key secret is malformed")
             if _matches(candidate, self._keys):
                 return
-        raise _wrong_key()
+        raise errors.invalid_api_key()
 
     def _read(self) -> None:
         self._tried_at = self._clock()

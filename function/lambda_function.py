@@ -2,8 +2,13 @@
 
 One request flows through: method (405) -> body size (413) -> API key
 (401/403) -> JSON, action and fields (400) -> one action on the task table.
-Whatever the outcome, the request is audited to S3 and logged as one JSON line
-before the proxy response is returned.
+
+The guarantee: whatever the event, ``lambda_handler`` returns a proxy response
+of ours, writes the audit record (or its fallback log line) and logs one
+request line. Each stage -- parsing the event, building the container's
+clients, the request itself, the response, the audit, the log line -- has its
+own fallback, so a failure in one (recursion, encoding, a broken dependency,
+anything) still lets the others run.
 
 Per-container state (boto3 clients, cached API keys) lives in one ``Runtime``
 built on first use; ``reset_caches()`` drops it.
@@ -14,40 +19,58 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from dataclasses import dataclass
-from typing import Any
-
-import boto3
-from botocore.config import Config
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, assert_never
 
 import audit
+import boto3
+import errors
 import model
 import proxy
 import settings as s
 import validation as v
 from auth import ApiKeyStore
-from errors import ApiError, from_aws_error, internal_error
+from botocore.config import Config
+from commands import ClaimTask, Command, CreateTask, GetTask, ListTasks, ReleaseTask, SubmitFeedback
 from jsonlog import log
 from tasks import TaskRepository
 
-_CLIENT_CONFIG = Config(
+_CLIENT_CONFIG: Final = Config(
     connect_timeout=s.AWS_CONNECT_TIMEOUT_SECONDS,
     read_timeout=s.AWS_READ_TIMEOUT_SECONDS,
     retries={"mode": "standard", "total_max_attempts": s.AWS_MAX_ATTEMPTS},
 )
+# What the client gets when even building the response failed: no request data in it.
+_LAST_RESORT_BODY: Final = '{"error":{"code":"internal_error","message":"internal error","request_id":"%s"}}'
+_SERVER_ERROR: Final = 500
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """What one request produced, for the response, the audit and the log."""
 
     status: int
     body: dict[str, Any]
-    headers: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
     action: str | None = None
     payload: Any = None
     error_code: str | None = None
     exception: str | None = None
+
+    @classmethod
+    def failure(
+        cls, error: errors.ApiError, request_id: str, action: str | None, payload: Any, exception: str | None = None
+    ) -> Outcome:
+        return cls(error.status, error.body(request_id), dict(error.headers), action, payload, error.code, exception)
+
+    @classmethod
+    def crash(cls, exc: BaseException, request_id: str, action: str | None = None, payload: Any = None) -> Outcome:
+        """An unexpected exception: a 503 for a dependency outage, else a 500;
+        the traceback goes to the log only."""
+        error = errors.from_aws_error(exc) or errors.internal_error()
+        return cls.failure(error, request_id, action, payload, _traceback(exc))
 
 
 class Runtime:
@@ -69,31 +92,14 @@ class Runtime:
         self.tasks = TaskRepository(self.dynamodb, settings.table_name)
         self.audit = audit.AuditWriter(self.s3, settings.log_bucket)
 
-    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        started = time.perf_counter()
-        received_at = model.now()
-        request = proxy.parse_event(event if isinstance(event, dict) else {}, context)
-        outcome = self._outcome(request)
-        response = proxy.response(outcome.status, outcome.body, request.request_id, outcome.headers)
-        latency_ms = (time.perf_counter() - started) * 1000
-        record = audit.build_record(request, received_at, outcome.action, outcome.payload, response, latency_ms)
-        audited = self.audit.write(audit.object_key(received_at, request.request_id), record)
-        log(
-            "ERROR" if outcome.status >= 500 else "INFO",
-            "request",
-            request_id=request.request_id,
-            action=outcome.action,
-            status=outcome.status,
-            error_code=outcome.error_code,
-            latency_ms=round(latency_ms, 3),
-            audited=audited,
-            source_ip=request.identity.get("sourceIp"),
-            **({"exception": outcome.exception} if outcome.exception else {}),
-        )
-        return response
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        """One request on this container (``lambda_handler`` uses the shared one)."""
+        return _serve(event, context, lambda: self)
 
-    def _outcome(self, request: proxy.Request) -> Outcome:
-        outcome = Outcome(0, {}, {})
+    def outcome(self, request: proxy.Request) -> Outcome:
+        """Run the checks and the action; never raises."""
+        action: str | None = None
+        payload: Any = None
         try:
             missing = self.settings.missing()
             if missing:
@@ -101,36 +107,32 @@ class Runtime:
             proxy.require_post(request)
             proxy.require_size(request)
             self.keys.check(proxy.api_key(request))
-            outcome.payload = proxy.json_payload(request)
-            outcome.action = v.action_name(outcome.payload)
-            command = v.parse_command(outcome.payload)
-            outcome.status, outcome.body = self._dispatch(command)
-            return outcome
-        except ApiError as exc:
-            error = exc
-        except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a response
-            error = from_aws_error(exc) or internal_error()
-            outcome.exception = "".join(traceback.format_exception(exc)).rstrip()
-        outcome.status, outcome.headers = error.status, dict(error.headers)
-        outcome.body, outcome.error_code = error.body(request.request_id), error.code
-        return outcome
+            payload = proxy.json_payload(request)
+            action = v.action_name(payload)
+            status, body = self._dispatch(v.parse_command(payload))
+            return Outcome(status, body, {}, action, payload)
+        except errors.ApiError as error:
+            return Outcome.failure(error, request.request_id, action, payload)
+        except Exception as exc:  # the one place that turns any failure into a response
+            return Outcome.crash(exc, request.request_id, action, payload)
 
-    def _dispatch(self, command: v.Command) -> tuple[int, dict[str, Any]]:
+    def _dispatch(self, command: Command) -> tuple[int, dict[str, Any]]:
         match command:
-            case v.CreateTask():
+            case CreateTask():
                 status, task = self.tasks.create(command)
                 return status, {"task": task}
-            case v.GetTask():
+            case GetTask():
                 return 200, {"task": self.tasks.get(command.task_id)}
-            case v.ListTasks():
+            case ListTasks():
                 return 200, self.tasks.list(command)
-            case v.ClaimTask():
+            case ClaimTask():
                 return 200, {"task": self.tasks.claim(command)}
-            case v.SubmitFeedback():
+            case SubmitFeedback():
                 return 200, {"task": self.tasks.submit(command)}
-            case v.ReleaseTask():
+            case ReleaseTask():
                 return 200, {"task": self.tasks.release(command)}
-        raise TypeError(f"no handler for {type(command).__name__}")
+            case _:
+                assert_never(command)
 
 
 _runtime: Runtime | None = None
@@ -140,7 +142,7 @@ _runtime_lock = threading.Lock()
 def runtime() -> Runtime:
     """The container's Runtime, built on first use rather than at import so
     tests and the local server can set the environment first."""
-    global _runtime
+    global _runtime  # noqa: PLW0603 - the one per-container object
     with _runtime_lock:
         if _runtime is None:
             _runtime = Runtime(s.Settings.from_env())
@@ -154,10 +156,89 @@ def reset_caches() -> None:
     secret. Use it when keys were revoked and even a 5-minute TTL is too long
     (e.g. from an operator-triggered invocation), and between test cases.
     """
-    global _runtime
+    global _runtime  # noqa: PLW0603 - the one per-container object
     with _runtime_lock:
         _runtime = None
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return runtime().handle(event, context)
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+    return _serve(event, context, runtime)
+
+
+def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dict[str, Any]:
+    started = time.perf_counter()
+    received_at = model.now()
+    request, outcome = _parse(event, context)
+    container: Runtime | None = None
+    try:
+        container = container_of()
+    except Exception as exc:  # e.g. no region: answer and log it, do not crash
+        outcome = outcome or Outcome.crash(exc, request.request_id)
+    if outcome is None and container is not None:
+        outcome = container.outcome(request)
+    assert outcome is not None  # one of the branches above always sets it
+    response, outcome = _respond(request, outcome)
+    latency_ms = (time.perf_counter() - started) * 1000
+    record = _record(request, received_at, outcome, response, latency_ms)
+    audited = _store(container, audit.object_key(received_at, request.request_id), record)
+    log(
+        "ERROR" if outcome.status >= _SERVER_ERROR else "INFO",
+        "request",
+        request_id=request.request_id,
+        action=outcome.action,
+        status=response["statusCode"],
+        error_code=outcome.error_code,
+        latency_ms=round(latency_ms, 3),
+        audited=audited,
+        source_ip=request.identity.get("sourceIp"),
+        **({"exception": outcome.exception} if outcome.exception else {}),
+    )
+    return response
+
+
+def _parse(event: Any, context: Any) -> tuple[proxy.Request, Outcome | None]:
+    try:
+        return proxy.parse_event(event, context), None
+    except Exception as exc:  # an event we cannot read is still answered and audited
+        request = proxy.bare_request(context)
+        return request, Outcome.crash(exc, request.request_id)
+
+
+def _respond(request: proxy.Request, outcome: Outcome) -> tuple[dict[str, Any], Outcome]:
+    """The proxy response, and the outcome it reports (a crash when the body
+    could not be serialized: then a fixed 500 answers instead)."""
+    try:
+        return proxy.response(outcome.status, outcome.body, request.request_id, outcome.headers), outcome
+    except Exception as exc:  # e.g. RecursionError while serializing
+        crash = Outcome.crash(exc, request.request_id, outcome.action, outcome.payload)
+        fixed = {
+            "statusCode": crash.status,
+            "headers": {**proxy.JSON_HEADERS, "X-Request-Id": request.request_id},
+            "body": _LAST_RESORT_BODY % request.request_id,
+            "isBase64Encoded": False,
+        }
+        return fixed, crash
+
+
+def _record(
+    request: proxy.Request, received_at: datetime, outcome: Outcome, response: dict[str, Any], latency_ms: float
+) -> dict[str, Any]:
+    try:
+        return audit.build_record(request, received_at, response, latency_ms, (outcome.action, outcome.payload))
+    except Exception as exc:  # keep what is certain about the request
+        return audit.minimal_record(request, received_at, response, latency_ms, exc)
+
+
+def _store(container: Runtime | None, key: str, record: dict[str, Any]) -> bool:
+    """True when the record reached S3; otherwise it was logged (audit_fallback)."""
+    if container is None:
+        audit.log_fallback(key, record, RuntimeError("no S3 client: the container failed to start"))
+        return False
+    return container.audit.write(key, record)
+
+
+def _traceback(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception(exc)).rstrip()
+    except Exception:  # e.g. a RecursionError while formatting
+        return f"{type(exc).__name__} (traceback unavailable)"

@@ -15,7 +15,7 @@ import re
 from typing import Any, Final
 
 import model
-from errors import invalid_field
+import errors
 
 _KEYS: Final = ("created_at", "id", "status")
 _TIMESTAMP: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
@@ -31,7 +31,7 @@ def encode(last_evaluated_key: dict[str, dict[str, Any]] | None) -> str | None:
 
 def decode(token: str, status: str) -> dict[str, str]:
     """Return the plain key (attribute -> string) or raise a 400."""
-    rejected = invalid_field("next_token", f"is not a token returned by list_tasks for status {status!r}")
+    rejected = errors.invalid_field("next_token", f"is not a token returned by list_tasks for status {status!r}")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)

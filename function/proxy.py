@@ -3,7 +3,8 @@
 Parsing never raises: a ``Request`` is built for every event, however broken,
 because even rejected requests are audited. The checks that can reject a
 request before dispatch (405, 413, 401, 400 for the body) are separate
-functions so the handler can apply them in the documented order.
+functions so the handler can apply them in the documented order. The body's
+input rules (docs/api.md, "Input rules") live in ``json_payload``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,22 @@ import binascii
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import errors
 import settings as s
-from errors import ApiError, bad_request
+from jsonlog import dumps
 
 _SAFE_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 JSON_HEADERS: Final = {"Content-Type": "application/json"}
+# One JSON token a nesting scan cares about: a whole string (possibly
+# unterminated) or a structural character. Numbers and literals are skipped.
+_TOKEN: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{},:]', re.DOTALL)
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_FIELD_NAME_CHARS: Final = 200
 
 
 @dataclass(frozen=True)
@@ -34,44 +43,51 @@ class Request:
     identity: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_event(event: dict[str, Any], context: Any) -> Request:
-    context_ids = event.get("requestContext") or {}
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def parse_event(event: Any, context: Any) -> Request:
+    """Whatever the event holds: fields of the wrong type count as absent."""
+    event = event if isinstance(event, Mapping) else {}
+    context_ids = _mapping(event.get("requestContext"))
     headers: dict[str, str] = {}
-    for name, values in (event.get("multiValueHeaders") or {}).items():
-        if values:
-            headers[str(name).lower()] = str(values[-1])
-    for name, value in (event.get("headers") or {}).items():
+    for name, values in _mapping(event.get("multiValueHeaders")).items():
+        last = values[-1] if isinstance(values, (list, tuple)) and values else values
+        if last is not None and last != []:
+            headers[_text(name).lower()] = _text(last)
+    for name, value in _mapping(event.get("headers")).items():
         if value is not None:
-            headers[str(name).lower()] = str(value)
+            headers[_text(name).lower()] = _text(value)
     body, body_error = _body(event)
     return Request(
         request_id=_request_id(context_ids.get("requestId"), getattr(context, "aws_request_id", None)),
-        method=str(event.get("httpMethod") or ""),
-        path=str(event.get("path") or ""),
+        method=_text(event.get("httpMethod") or ""),
+        path=_text(event.get("path") or ""),
         headers=headers,
         body=body,
         body_error=body_error,
-        identity=dict(context_ids.get("identity") or {}),
+        identity=dict(_mapping(context_ids.get("identity"))),
     )
+
+
+def bare_request(context: Any) -> Request:
+    """The request to answer and audit when even ``parse_event`` failed."""
+    return Request(_request_id(None, getattr(context, "aws_request_id", None)), "", "", {}, b"", None)
 
 
 def require_post(request: Request) -> None:
     if request.method.upper() != "POST":
-        raise ApiError(
-            405,
-            "method_not_allowed",
-            f"method {request.method or '(none)'} is not allowed; use POST",
-            {"Allow": "POST"},
-        )
+        raise errors.method_not_allowed(request.method)
 
 
 def require_size(request: Request) -> None:
     if len(request.body) > s.MAX_BODY_BYTES:
-        raise ApiError(
-            413,
-            "payload_too_large",
-            f"request body is {len(request.body)} bytes; the limit is {s.MAX_BODY_BYTES} bytes (256 KB)",
-        )
+        raise errors.payload_too_large(len(request.body), s.MAX_BODY_BYTES)
 
 
 def api_key(request: Request) -> str | None:
@@ -79,36 +95,77 @@ def api_key(request: Request) -> str | None:
 
 
 def json_payload(request: Request) -> Any:
+    """The parsed body, after the input rules: UTF-8, at most
+    ``MAX_NESTING_DEPTH`` levels (checked before parsing), no duplicate keys,
+    no lone surrogate escapes."""
     if request.body_error:
-        raise bad_request("invalid_json", request.body_error)
+        raise errors.invalid_json(request.body_error)
     if not request.body.strip():
-        raise bad_request("invalid_json", "request body is empty; send a JSON object with an action")
+        raise errors.invalid_json("request body is empty; send a JSON object with an action")
     try:
-        return json.loads(request.body.decode("utf-8"), parse_constant=_reject_constant)
+        text = request.body.decode("utf-8")
     except UnicodeDecodeError:
-        raise bad_request("invalid_json", "request body is not valid UTF-8") from None
+        raise errors.invalid_json("request body is not valid UTF-8") from None
+    too_deep = _too_deep(text)
+    if too_deep is not None:
+        raise errors.invalid_field(
+            _field_name(too_deep),
+            f"is nested too deeply: a request body may nest objects and arrays at most {s.MAX_NESTING_DEPTH} levels",
+        )
+    try:
+        payload = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_object)
+    except DuplicateKeyError as exc:
+        raise errors.invalid_json(f"request body has the key {errors.quoted(exc.key)} twice in one object") from None
     except json.JSONDecodeError as exc:
-        raise bad_request(
-            "invalid_json", f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise errors.invalid_json(
+            f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    except (ValueError, RecursionError) as exc:
-        raise bad_request("invalid_json", f"request body is not valid JSON: {exc}") from None
+    except ValueError as exc:
+        raise errors.invalid_json(f"request body is not valid JSON: {exc}") from None
+    if "\\u" in text:  # only an escape can produce a lone surrogate in valid UTF-8
+        bad = _lone_surrogate(payload)
+        if bad is not None:
+            raise errors.invalid_field(
+                _field_name(bad), "must be valid Unicode: it contains a lone surrogate escape (\\ud800-\\udfff)"
+            )
+    return payload
 
 
-def response(status: int, body: dict[str, Any], request_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def response(
+    status: int, body: dict[str, Any], request_id: str, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {**JSON_HEADERS, "X-Request-Id": request_id, **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "body": dumps(body),
         "isBase64Encoded": False,
     }
 
 
-def _body(event: dict[str, Any]) -> tuple[bytes, str | None]:
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    """A header name or value as text. Bytes that are not UTF-8 keep their
+    bad bytes as lone surrogates, so they can never match a key."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def _body(event: Mapping[str, Any]) -> tuple[bytes, str | None]:
     raw = event.get("body")
     if raw is None:
         return b"", None
-    text = raw if isinstance(raw, str) else json.dumps(raw)
+    if isinstance(raw, (bytes, bytearray)):
+        text = bytes(raw).decode("utf-8", "surrogateescape")
+    elif isinstance(raw, str):
+        text = raw
+    else:
+        return _text(raw).encode("utf-8", "surrogatepass"), "request body must be a string in the event"
     if not event.get("isBase64Encoded"):
         return text.encode("utf-8", "surrogatepass"), None
     try:
@@ -118,11 +175,91 @@ def _body(event: dict[str, Any]) -> tuple[bytes, str | None]:
         return text.encode("utf-8", "surrogatepass"), "request body is marked base64 but is not valid base64"
 
 
+def _too_deep(text: str) -> list[str | int] | None:
+    """The path to the first object or array nested deeper than the limit,
+    found by a scan that needs no recursion (so it works at any depth)."""
+    if text.count("[") + text.count("{") <= s.MAX_NESTING_DEPTH:
+        return None
+    kinds: list[str] = []
+    path: list[str | int] = []  # per open container: the current key or index
+    last = ""
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        char = token[0]
+        if char == '"':
+            last = token
+        elif char in "[{":
+            if len(kinds) >= s.MAX_NESTING_DEPTH:
+                return path
+            kinds.append(char)
+            path.append(0 if char == "[" else "")
+        elif char in "]}":
+            if kinds:
+                kinds.pop()
+                path.pop()
+        elif char == ":" and kinds and kinds[-1] == "{":
+            path[-1] = _key_text(last)
+        elif char == "," and kinds and kinds[-1] == "[":
+            path[-1] = int(path[-1]) + 1
+    return None
+
+
+def _key_text(token: str) -> str:
+    try:
+        key = json.loads(token)
+    except ValueError:
+        return token.strip('"')
+    return key if isinstance(key, str) else token
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKeyError(key)
+            seen.add(key)
+    return result
+
+
+def _lone_surrogate(payload: Any) -> list[str | int] | None:
+    """The path of the first string or key holding a lone surrogate."""
+    pending: list[tuple[Any, list[str | int]]] = [(payload, [])]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if _SURROGATE.search(key):
+                    return [*path, key]
+                pending.append((item, [*path, key]))
+        elif isinstance(value, list):
+            pending.extend((item, [*path, i]) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def _field_name(path: list[str | int]) -> str:
+    """``task.metadata.a[0]``; keys that are not identifiers are quoted."""
+    name = "request body" if path and isinstance(path[0], int) else ""
+    for part in path:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        elif _IDENTIFIER.fullmatch(part):
+            name += f".{part}" if name else part
+        else:
+            name += f"[{errors.quoted(part)}]"
+    name = name or "request body"
+    return name if len(name) <= _MAX_FIELD_NAME_CHARS else name[:_MAX_FIELD_NAME_CHARS] + "..."
+
+
 def _request_id(api_gateway_id: Any, lambda_id: Any) -> str:
     """API Gateway's id first: it is what the client sees (x-amzn-RequestId)
     and it names the audit object, so it must be safe in an S3 key."""
     for candidate in (api_gateway_id, lambda_id):
-        if isinstance(candidate, str) and _SAFE_REQUEST_ID.match(candidate):
+        if isinstance(candidate, str) and _SAFE_REQUEST_ID.fullmatch(candidate):
             return candidate
     return str(uuid.uuid4())
 

@@ -29,6 +29,8 @@ MIN_LIST_LIMIT = 1
 MAX_LIST_LIMIT = 100
 DEFAULT_LIST_LIMIT = 25
 MAX_NEXT_TOKEN_CHARS = 2_048
+# Objects and arrays in a request body, the body itself counting as level 1.
+MAX_NESTING_DEPTH = 32
 
 LEASE_DURATION = timedelta(minutes=30)
 

@@ -24,8 +24,9 @@ from typing import Any, Callable, Final
 import model
 import paging
 import settings as s
-from errors import ApiError, conflict, invalid_field, not_found
-from validation import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
+import errors
+from commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
+from errors import ApiError
 
 _NAME_TOKEN: Final = re.compile(r"#(\w+)")
 
@@ -101,16 +102,10 @@ class TaskRepository:
         if token_reason.get("Code") == "ConditionalCheckFailed" and "Item" in token_reason:
             existing = model.from_item(token_reason["Item"])
             if existing["fingerprint"] != fingerprint:
-                raise conflict(
-                    "idempotency_conflict",
-                    "client_token was already used with a different task; use a new client_token",
-                )
+                raise errors.idempotency_conflict()
             return self.get(existing["task_id"])
         if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
-            raise conflict(
-                "write_conflict",
-                "a concurrent request with the same client_token is in progress; retry the request",
-            )
+            raise errors.write_conflict("a concurrent request with the same client_token is in progress")
         raise RuntimeError(f"unexpected transaction cancellation: {reasons!r}")
 
     # -- reads -------------------------------------------------------------
@@ -118,7 +113,7 @@ class TaskRepository:
     def get(self, task_id: str) -> dict[str, Any]:
         item = self._db.get_item(TableName=self._table, Key=_key(task_id), ConsistentRead=True).get("Item")
         if not model.is_task(item):
-            raise not_found("task_not_found", f"task {task_id} does not exist")
+            raise errors.task_not_found(task_id)
         return model.public_task(item)  # type: ignore[arg-type]
 
     def list(self, cmd: ListTasks) -> dict[str, Any]:
@@ -186,7 +181,7 @@ class TaskRepository:
             )
             expected = model.ASSIGNED
         if not candidates:
-            raise not_found("no_task_available", "no task is available to claim: none pending and no expired lease")
+            raise errors.no_task_available()
         condition = "#status = :expected AND #version = :version"
         if expected == model.ASSIGNED:
             condition += " AND #lease_expires_at < :now"
@@ -198,10 +193,7 @@ class TaskRepository:
             result = self._update(candidate["id"], update, condition, attempt)
             if not isinstance(result, Rejected):
                 return result
-        raise conflict(
-            "claim_contention",
-            f"other annotators claimed the {min(len(candidates), s.CLAIM_ATTEMPTS)} tasks tried first; retry the claim",
-        )
+        raise errors.claim_contention(min(len(candidates), s.CLAIM_ATTEMPTS))
 
     def _candidates(self, key_condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
         page = self._db.query(
@@ -304,24 +296,21 @@ def _refusal(task_id: str, current: dict[str, Any] | None, annotator: str, verb:
     """Why this task's current state refuses the change; None when the state
     itself was fine (for submit: the feedback does not fit the task)."""
     if current is None:
-        return not_found("task_not_found", f"task {task_id} does not exist")
+        return errors.task_not_found(task_id)
     status = current["status"]
     if status == model.COMPLETED:
-        return conflict("task_completed", f"cannot {verb} task {task_id}: it is already completed")
+        return errors.task_completed(task_id, verb)
     if status == model.ASSIGNED and current.get("assignee") != annotator:
-        return conflict(
-            "task_assigned",
-            f"cannot {verb} task {task_id}: it is claimed by another annotator until {current.get('lease_expires_at')}",
-        )
+        return errors.task_assigned(task_id, verb, current.get("lease_expires_at"))
     if status == model.PENDING and verb != "claim":
-        return conflict("task_not_claimed", f"cannot {verb} task {task_id}: it is not claimed; claim it first")
+        return errors.task_not_claimed(task_id, verb)
     return None
 
 
 def _changed(task_id: str) -> ApiError:
     """The condition failed yet the returned state would have passed it: the
     task changed in between. Retrying is safe."""
-    return conflict("write_conflict", f"task {task_id} changed during the request; retry the request")
+    return errors.write_conflict(f"task {task_id} changed during the request")
 
 
 def _feedback_error(cmd: SubmitFeedback, current: dict[str, Any]) -> ApiError:
@@ -330,12 +319,12 @@ def _feedback_error(cmd: SubmitFeedback, current: dict[str, Any]) -> ApiError:
     count = len(current["responses"])
     expected_field = {model.PAIRWISE: "preferred", model.RANKING: "ranking", model.RATING: "ratings"}[kind]
     if kind != fb.kind:
-        return invalid_field(
+        return errors.invalid_field(
             f"feedback.{fb.field}", f"does not fit task {cmd.task_id}: it is a {kind} task; send feedback.{expected_field}"
         )
     if fb.field == "preferred":
-        return invalid_field("feedback.preferred", f"must be a response index 0..{count - 1} (got {fb.value})")
-    return invalid_field(
+        return errors.invalid_field("feedback.preferred", f"must be a response index 0..{count - 1} (got {fb.value})")
+    return errors.invalid_field(
         f"feedback.{fb.field}",
         f"must have exactly {count} entries, one per response of task {cmd.task_id} (got {fb.min_responses()})",
     )
