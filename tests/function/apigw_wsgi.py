@@ -91,7 +91,7 @@ def _without_stage(path: str) -> str:
     """``/prod/lambda`` -> ``/lambda``: the event's ``path`` is the resource
     path, without the stage of the server URL."""
     parts = path.strip("/").split("/")
-    return "/" + parts[-1] if len(parts) == 2 else path  # noqa: PLR2004 - stage and resource
+    return "/" + parts[-1] if len(parts) == 2 else path  # stage and resource
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, list[str]]:

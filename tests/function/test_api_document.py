@@ -8,13 +8,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import errors  # the handler's module (handler_support puts function/ on the path)
+import handler_support  # noqa: F401 - imported for its sys.path set-up
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
-
-import errors  # the handler's module (handler_support puts function/ on the path)
-import handler_support  # noqa: F401 - imported for its sys.path set-up
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
@@ -104,7 +103,9 @@ def test_the_request_schemas_carry_the_documented_limits() -> None:
     closed = [name for name, schema in schemas.items() if schema.get("type") == "object" and "properties" in schema]
     assert all(schemas[name].get("additionalProperties") is False for name in closed if name != "GatewayError")
     mapping = schemas["Request"]["discriminator"]["mapping"]
-    assert all(schemas[ref.rsplit("/", 1)[1]]["properties"]["action"]["const"] == action for action, ref in mapping.items())
+    assert all(
+        schemas[ref.rsplit("/", 1)[1]]["properties"]["action"]["const"] == action for action, ref in mapping.items()
+    )
 
 
 def test_every_error_code_is_in_the_document_and_the_docs_under_its_status() -> None:
