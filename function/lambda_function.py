@@ -24,15 +24,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, assert_never
 
-import audit
 import boto3
+from botocore.config import Config
+
+import audit
 import errors
 import model
 import proxy
 import settings as s
 import validation as v
 from auth import ApiKeyStore
-from botocore.config import Config
 from commands import ClaimTask, Command, CreateTask, GetTask, ListTasks, ReleaseTask, SubmitFeedback
 from jsonlog import log
 from tasks import TaskRepository

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Final
 
+import errors
 import model
 import paging
 import settings as s
-import errors
 from commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 from errors import ApiError
 

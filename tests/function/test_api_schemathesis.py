@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 import schemathesis
 import werkzeug
-from apigw_wsgi import SPEC_PATH, ApiGatewayProxy
-from handler_support import API_KEY, Aws, lambda_function
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, StopReason, events
 from schemathesis.python import wsgi as schemathesis_wsgi
+
+from apigw_wsgi import SPEC_PATH, ApiGatewayProxy
+from handler_support import API_KEY, Aws, lambda_function
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")

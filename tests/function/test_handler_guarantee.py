@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from handler_support import API_KEY, BUCKET, Api, Aws, LambdaContext, lambda_function
 
 

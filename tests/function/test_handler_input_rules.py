@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from handler_support import API_KEY, Api, Aws, lambda_function, record_calls
 
 DEPTH = 32  # docs/api.md, "Input rules"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from handler_support import API_KEY, Aws, LambdaContext, lambda_function
 
 EVENTS = sorted((Path(__file__).parent / "events").glob("*.json"))
