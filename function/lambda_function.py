@@ -175,9 +175,8 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
         container = container_of()
     except Exception as exc:  # e.g. no region: answer and log it, do not crash
         outcome = outcome or Outcome.crash(exc, request.request_id)
-    if outcome is None and container is not None:
-        outcome = container.outcome(request)
-    assert outcome is not None  # one of the branches above always sets it
+    else:
+        outcome = outcome or container.outcome(request)
     response, outcome = _respond(request, outcome)
     latency_ms = (time.perf_counter() - started) * 1000
     record = _record(request, received_at, outcome, response, latency_ms)
@@ -211,7 +210,9 @@ def _respond(request: proxy.Request, outcome: Outcome) -> tuple[dict[str, Any], 
     try:
         return proxy.response(outcome.status, outcome.body, request.request_id, outcome.headers), outcome
     except Exception as exc:  # e.g. RecursionError while serializing
-        crash = Outcome.crash(exc, request.request_id, outcome.action, outcome.payload)
+        crash = Outcome.failure(
+            errors.internal_error(), request.request_id, outcome.action, outcome.payload, _traceback(exc)
+        )
         fixed = {
             "statusCode": crash.status,
             "headers": {**proxy.JSON_HEADERS, "X-Request-Id": request.request_id},
