@@ -125,7 +125,7 @@ class Runtime:
             case GetTask():
                 return 200, {"task": self.tasks.get(command.task_id)}
             case ListTasks():
-                return 200, self.tasks.list(command)
+                return 200, self.tasks.list_page(command)
             case ClaimTask():
                 return 200, {"task": self.tasks.claim(command)}
             case SubmitFeedback():

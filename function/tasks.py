@@ -17,9 +17,10 @@ import json
 import random
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Final
+from typing import Any, Final
 
 import errors
 import model
@@ -68,7 +69,7 @@ class TaskRepository:
             "queue_key": queue_key,
             "pending_key": queue_key,
         }
-        put = {
+        put: dict[str, Any] = {
             "TableName": self._table,
             "Item": model.to_attribute_values(values),
             "ConditionExpression": "attribute_not_exists(#id)",
@@ -114,9 +115,9 @@ class TaskRepository:
         item = self._db.get_item(TableName=self._table, Key=_key(task_id), ConsistentRead=True).get("Item")
         if not model.is_task(item):
             raise errors.task_not_found(task_id)
-        return model.public_task(item)  # type: ignore[arg-type]
+        return model.public_task(item)
 
-    def list(self, cmd: ListTasks) -> dict[str, Any]:
+    def list_page(self, cmd: ListTasks) -> dict[str, Any]:
         """Newest first within one status: a Query on the status-created
         index, never a Scan."""
         query: dict[str, Any] = {
@@ -151,7 +152,13 @@ class TaskRepository:
             "SET #status = :assigned, #assignee = :me, #lease_expires_at = :lease, "
             "#queue_key = :queue_key, #updated_at = :now, #version = #version + :one"
         )
-        values = {":assigned": model.ASSIGNED, ":me": annotator, ":lease": lease, ":now": model.timestamp(at), ":one": 1}
+        values = {
+            ":assigned": model.ASSIGNED,
+            ":me": annotator,
+            ":lease": lease,
+            ":now": model.timestamp(at),
+            ":one": 1,
+        }
         return update, values
 
     def _claim_by_id(self, annotator: str, task_id: str) -> dict[str, Any]:
@@ -289,7 +296,7 @@ def _claim_order(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     peers = [c for c in rest if c["queue_key"].split("#", 1)[0] == rank]
     later = [c for c in rest if c["queue_key"].split("#", 1)[0] != rank]
     random.shuffle(peers)
-    return ([head] + peers + later)[: s.CLAIM_ATTEMPTS]
+    return [head, *peers, *later][: s.CLAIM_ATTEMPTS]
 
 
 def _refusal(task_id: str, current: dict[str, Any] | None, annotator: str, verb: str) -> ApiError | None:
@@ -320,7 +327,8 @@ def _feedback_error(cmd: SubmitFeedback, current: dict[str, Any]) -> ApiError:
     expected_field = {model.PAIRWISE: "preferred", model.RANKING: "ranking", model.RATING: "ratings"}[kind]
     if kind != fb.kind:
         return errors.invalid_field(
-            f"feedback.{fb.field}", f"does not fit task {cmd.task_id}: it is a {kind} task; send feedback.{expected_field}"
+            f"feedback.{fb.field}",
+            f"does not fit task {cmd.task_id}: it is a {kind} task; send feedback.{expected_field}",
         )
     if fb.field == "preferred":
         return errors.invalid_field("feedback.preferred", f"must be a response index 0..{count - 1} (got {fb.value})")
