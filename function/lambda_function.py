@@ -29,6 +29,7 @@ from botocore.config import Config
 
 import audit
 import errors
+import metrics
 import model
 import proxy
 import settings as s
@@ -168,6 +169,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dict[str, Any]:
     started = time.perf_counter()
+    metrics.begin()
     received_at = model.now()
     request, outcome = _parse(event, context)
     container: Runtime | None = None
@@ -192,6 +194,14 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
         audited=audited,
         source_ip=request.identity.get("sourceIp"),
         **({"exception": outcome.exception} if outcome.exception else {}),
+        **metrics.RequestMetrics(
+            getattr(context, "function_name", None),
+            outcome.action,
+            response["statusCode"],
+            latency_ms,
+            outcome.error_code,
+            audited,
+        ).emf_fields(),
     )
     return response
 

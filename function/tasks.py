@@ -19,10 +19,11 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import errors
+import metrics
 import model
 import paging
 import settings as s
@@ -181,6 +182,7 @@ class TaskRepository:
         expired first. A lost race moves on to the next candidate."""
         update, values = self._assign(annotator)
         candidates = self._candidates("#status = :status", {":status": model.PENDING})
+        metrics.note(metrics.OLDEST_PENDING_AGE, _oldest_age_seconds(candidates, self._clock()))
         expected = model.PENDING
         if not candidates:
             candidates = self._candidates(
@@ -192,14 +194,17 @@ class TaskRepository:
         condition = "#status = :expected AND #version = :version"
         if expected == model.ASSIGNED:
             condition += " AND #lease_expires_at < :now"
-        for candidate in _claim_order(candidates):
+        order = _claim_order(candidates)
+        for lost, candidate in enumerate(order):
             attempt = dict(values)
             attempt[":expected"] = expected
             attempt[":version"] = candidate["version"]
             attempt[":queue_key"] = model.assigned_queue_key(values[":lease"], candidate["id"])
             result = self._update(candidate["id"], update, condition, attempt)
             if not isinstance(result, Rejected):
+                metrics.note(metrics.CLAIM_LOST_RACES, lost)
                 return result
+        metrics.note(metrics.CLAIM_LOST_RACES, len(order))
         raise errors.claim_contention(min(len(candidates), s.CLAIM_ATTEMPTS))
 
     def _candidates(self, key_condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -297,6 +302,16 @@ def _claim_order(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     later = [c for c in rest if c["queue_key"].split("#", 1)[0] != rank]
     random.shuffle(peers)
     return [head, *peers, *later][: s.CLAIM_ATTEMPTS]
+
+
+def _oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:
+    """Age of the oldest of the pending candidates a claim read (their queue keys
+    carry ``created_at``; the head of the queue is always among them); 0 when none."""
+    if not pending:
+        return 0.0
+    oldest = min(c["queue_key"].split("#")[1] for c in pending)
+    created = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return round(max((now - created).total_seconds(), 0.0), 3)
 
 
 def _refusal(task_id: str, current: dict[str, Any] | None, annotator: str, verb: str) -> ApiError | None:

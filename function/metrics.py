@@ -1,0 +1,104 @@
+"""CloudWatch Embedded Metric Format (EMF) for the request log line.
+
+CloudWatch Logs turns a log line that carries an ``_aws`` block into metrics, so the
+handler publishes its metrics by writing fields into the one JSON line it already logs
+per request: no PutMetricData call, no extra latency, no extra IAM action.
+
+Code on the request path records what it observed with ``note(name, value)``; the
+observations live in a context variable that ``begin()`` resets per request, so the
+threaded local API server keeps requests apart. ``RequestMetrics.emf_fields`` turns one request
+into the fields to merge into its log line. Namespace, dimensions and metrics are listed
+in docs/api.md ("Metrics").
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final
+
+NAMESPACE: Final = "TapStack/TaskApi"
+#: Actions reported under their own name; anything else a client sends is "other",
+#: so a caller cannot create metric streams (dimension values) at will.
+ACTIONS: Final = frozenset({"create_task", "get_task", "list_tasks", "claim_task", "submit_feedback", "release_task"})
+NO_ACTION: Final = "none"
+OTHER_ACTION: Final = "other"
+UNKNOWN_SERVICE: Final = "unknown"
+
+#: Observations code on the request path may report (metric name -> unit).
+CLAIM_LOST_RACES: Final = "ClaimLostRaces"
+OLDEST_PENDING_AGE: Final = "OldestPendingTaskAgeSeconds"
+_OBSERVED_UNITS: Final = {CLAIM_LOST_RACES: "Count", OLDEST_PENDING_AGE: "Seconds"}
+
+_observed: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("tap_metrics", default=None)
+
+
+def begin() -> None:
+    """Start a request: drop whatever the previous one on this thread observed."""
+    _observed.set({})
+
+
+def note(name: str, value: float) -> None:
+    """Record one observation of the current request (the last value wins)."""
+    observed = _observed.get()
+    if observed is None:
+        observed = {}
+        _observed.set(observed)
+    observed[name] = value
+
+
+def action_dimension(action: str | None) -> str:
+    if action is None:
+        return NO_ACTION
+    return action if action in ACTIONS else OTHER_ACTION
+
+
+@dataclass(frozen=True)
+class RequestMetrics:
+    """What one request contributes: ``service`` is the function's name (the Lambda
+    context's ``function_name``), the rest comes from the request's outcome."""
+
+    service: str | None
+    action: str | None
+    status: int
+    latency_ms: float
+    error_code: str | None
+    audited: bool
+
+    def emf_fields(self) -> dict[str, Any]:
+        """The EMF block and metric values, as top-level fields of the log line.
+
+        Every request counts once in ``Requests`` and in exactly one of ``Status2xx``
+        (any status below 400), ``Status4xx`` and ``Status5xx``; the dimension sets are
+        ``[Service]`` and ``[Service, Action]``.
+        """
+        values: dict[str, float] = {
+            "Requests": 1,
+            "Latency": round(self.latency_ms, 3),
+            "Status2xx": int(self.status < HTTPStatus.BAD_REQUEST),
+            "Status4xx": int(HTTPStatus.BAD_REQUEST <= self.status < HTTPStatus.INTERNAL_SERVER_ERROR),
+            "Status5xx": int(self.status >= HTTPStatus.INTERNAL_SERVER_ERROR),
+            "ClaimContention": int(self.error_code == "claim_contention"),
+            "AuditFallbacks": int(not self.audited),
+        }
+        units = dict.fromkeys(values, "Count") | {"Latency": "Milliseconds"}
+        for name, value in (_observed.get() or {}).items():
+            values[name] = value
+            units[name] = _OBSERVED_UNITS.get(name, "None")
+        return {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": NAMESPACE,
+                        "Dimensions": [["Service"], ["Service", "Action"]],
+                        "Metrics": [{"Name": name, "Unit": units[name]} for name in values],
+                    }
+                ],
+            },
+            "Service": self.service or UNKNOWN_SERVICE,
+            "Action": action_dimension(self.action),
+            **values,
+        }
