@@ -1,0 +1,7 @@
+"""``python -m tap``: run the command line."""
+
+import sys
+
+from tap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,194 @@
+"""The ``tap`` command line: one subcommand per API action, plus ``import`` and ``export``.
+
+Answers go to stdout as JSON; progress and errors go to stderr. Exit status: 0 success,
+1 the API refused the request (or an import rejected or could not create some lines),
+2 bad input or set-up (file, flags, URL, key, credentials), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from tap.client import ApiClient, CallFailed
+from tap.exporter import ExportStateError, run_export, state_path
+from tap.importer import Importer, ImportStopped, Summary
+from tap.target import TargetError, TargetOptions, resolve
+
+OK: Final = 0
+REFUSED: Final = 1
+BAD_INPUT: Final = 2
+INTERRUPTED: Final = 130
+STATUSES: Final = ("pending", "assigned", "completed")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tap", description="Drive the TAP task API.")
+    parser.add_argument("--url", help="API URL (default: TAP_API_URL, --stack, or the running make local)")
+    parser.add_argument("--api-key", help="API key (default: TAP_API_KEY, --stack, or the running make local)")
+    parser.add_argument("--stack", help="read URL and key from this deployed stack (prod, dev, local)")
+    parser.add_argument("--region", help="AWS region for signing (default: from the URL, then AWS_REGION)")
+    signing = parser.add_mutually_exclusive_group()
+    signing.add_argument(
+        "--sign",
+        dest="sign",
+        action="store_const",
+        const="always",
+        default="auto",
+        help="always SigV4-sign (default: sign unless the URL is on loopback)",
+    )
+    signing.add_argument("--no-sign", dest="sign", action="store_const", const="never", help="never sign")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = sub.add_parser("create", help="create_task")
+    create.add_argument("--prompt", required=True)
+    create.add_argument(
+        "--response", dest="responses", action="append", required=True, help="a candidate response (repeat: 2-8)"
+    )
+    create.add_argument("--kind", choices=("pairwise", "ranking", "rating"))
+    create.add_argument("--priority", type=int)
+    create.add_argument("--metadata", type=_json_object, help="a JSON object")
+    create.add_argument("--client-token")
+    get = sub.add_parser("get", help="get_task")
+    get.add_argument("task_id")
+    listing = sub.add_parser("list", help="list_tasks (one page)")
+    listing.add_argument("--status", choices=STATUSES, default="pending")
+    listing.add_argument("--limit", type=_positive)
+    listing.add_argument("--next-token")
+    claim = sub.add_parser("claim", help="claim_task")
+    claim.add_argument("--annotator", required=True)
+    claim.add_argument("--task-id")
+    submit = sub.add_parser("submit", help="submit_feedback")
+    submit.add_argument("task_id")
+    submit.add_argument("--annotator", required=True)
+    submit.add_argument("--feedback", type=_json_object, required=True, help="e.g. '{\"preferred\": 1}'")
+    release = sub.add_parser("release", help="release_task")
+    release.add_argument("task_id")
+    release.add_argument("--annotator", required=True)
+
+    importing = sub.add_parser("import", help="create a task per line of a JSONL file (idempotent)")
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--concurrency", type=_positive, default=8)
+    importing.add_argument("--rejects", type=Path, help="where rejected lines go (default: FILE.rejected.jsonl)")
+    exporting = sub.add_parser("export", help="write every task of a status as JSONL (resumable)")
+    exporting.add_argument("--status", choices=STATUSES, default="completed")
+    exporting.add_argument("--output", "-o", type=Path, required=True)
+    exporting.add_argument("--page-size", type=_positive, default=100)
+    return parser  # fmt: skip
+
+
+def _action(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "create":
+        task = {"prompt": args.prompt, "responses": args.responses}
+        task |= {
+            k: v
+            for k, v in (("kind", args.kind), ("priority", args.priority), ("metadata", args.metadata))
+            if v is not None
+        }
+        return {"action": "create_task", "task": task} | (
+            {"client_token": args.client_token} if args.client_token else {}
+        )
+    fields: dict[str, Any] = {
+        "get": {"action": "get_task", "task_id": getattr(args, "task_id", None)},
+        "list": {"action": "list_tasks", "status": getattr(args, "status", None),
+                 "limit": getattr(args, "limit", None), "next_token": getattr(args, "next_token", None)},
+        "claim": {"action": "claim_task", "annotator_id": getattr(args, "annotator", None),
+                  "task_id": getattr(args, "task_id", None)},
+        "submit": {"action": "submit_feedback", "task_id": getattr(args, "task_id", None),
+                   "annotator_id": getattr(args, "annotator", None), "feedback": getattr(args, "feedback", None)},
+        "release": {"action": "release_task", "task_id": getattr(args, "task_id", None),
+                    "annotator_id": getattr(args, "annotator", None)},
+    }[args.command]  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _import(client: ApiClient, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        print(f"tap: cannot read {path}: {'no such file' if not path.exists() else 'not a file'}", file=sys.stderr)
+        return BAD_INPUT
+    rejects = args.rejects or path.with_name(path.name + ".rejected.jsonl")
+    summary = Summary()
+    try:
+        Importer(client, path, rejects, args.concurrency, summary).run()
+    except ImportStopped as exc:
+        _print_summary(summary, rejects, stopped=True)
+        print(f"tap: import stopped: {exc} -- nothing created is lost; re-run to continue", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        _print_summary(summary, rejects, stopped=True)
+        print("tap: import interrupted -- re-run the same command to continue (nothing is created twice)",
+              file=sys.stderr)  # fmt: skip
+        return INTERRUPTED
+    _print_summary(summary, rejects, stopped=False)
+    return REFUSED if summary.rejected or summary.failed else OK
+
+
+def _print_summary(summary: Summary, rejects: Path, stopped: bool) -> None:
+    for number, reason in sorted(summary.rejected):
+        print(f"line {number}: {reason}", file=sys.stderr)
+    print(f"{'so far: ' if stopped else ''}{summary.detail()} (of {summary.lines} lines)", file=sys.stderr)
+    if summary.rejected:
+        print(f"rejected lines written to {rejects}", file=sys.stderr)
+    if summary.failed:
+        print(f"{summary.failed} lines failed after retries (API busy or unavailable): re-run to retry them",
+              file=sys.stderr)  # fmt: skip
+
+
+def _export(client: ApiClient, args: argparse.Namespace) -> int:
+    try:
+        result = run_export(client, args.status, args.output, args.page_size)
+    except ExportStateError as exc:
+        print(f"tap: {exc}", file=sys.stderr)
+        return BAD_INPUT
+    except OSError as exc:
+        print(f"tap: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"tap: export interrupted -- run the same command again to resume ({state_path(args.output)})",
+              file=sys.stderr)  # fmt: skip
+        return INTERRUPTED
+    resumed = f", resumed after {result.resumed_from}" if result.resumed_from else ""
+    print(f"exported {result.written} {args.status} tasks to {args.output}{resumed}", file=sys.stderr)
+    return OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        client = resolve(TargetOptions(args.url, args.api_key, args.stack, args.region, args.sign))
+        if args.command == "import":
+            return _import(client, args)
+        if args.command == "export":
+            return _export(client, args)
+        answer = client.call(_action(args))
+    except (TargetError, CallFailed) as exc:
+        line = exc.line() if isinstance(exc, CallFailed) else str(exc)
+        print(f"tap: {line}", file=sys.stderr)
+        return REFUSED if isinstance(exc, CallFailed) and exc.code else BAD_INPUT
+    except KeyboardInterrupt:
+        print("tap: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    json.dump(answer.body, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return OK

@@ -1,0 +1,192 @@
+"""One POST to the task API: SigV4-signed through botocore (or not, for the local server),
+with ``X-Api-Key``, over a keep-alive connection per thread.
+
+Every failure becomes a ``CallFailed`` whose message is one line: the API's own error
+(status, code, message, request id), API Gateway's (status and message), or why the
+server could not be reached.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+#: Answers worth retrying: the request changed nothing, or repeating it is safe.
+_TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+_TRANSIENT_CODES: Final = frozenset({"write_conflict", "claim_contention", "dependency_unavailable"})
+TIMEOUT_SECONDS: Final = 30.0
+
+
+class CallFailed(Exception):
+    """A request that did not get an answer from the task API's handler worth keeping."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        transient: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.transient = transient
+
+    def line(self) -> str:
+        """The failure as one line: ``403 invalid_api_key: … (request id …)``."""
+        head = " ".join(str(part) for part in (self.status, self.code) if part)
+        text = f"{head}: {self}" if head else str(self)
+        return f"{text} (request id {self.request_id})" if self.request_id else text
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response of the handler: its status, JSON body and request id."""
+
+    status: int
+    body: dict[str, Any]
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Signer:
+    """SigV4 for API Gateway's ``execute-api`` with the caller's credentials."""
+
+    credentials: Credentials
+    region: str
+
+    def headers(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        SigV4Auth(self.credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
+        return dict(request.headers.items())
+
+
+class ApiClient:
+    """Sends actions to one API URL; safe to share between threads."""
+
+    def __init__(self, url: str, api_key: str, signer: Signer | None, timeout: float = TIMEOUT_SECONDS) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise CallFailed(f"API URL {url!r} is not an http(s) URL")
+        self.url = url
+        self._parts = parts
+        self._key = api_key
+        self._signer = signer
+        self._timeout = timeout
+        self._local = threading.local()
+
+    def call(self, payload: dict[str, Any]) -> Answer:
+        """POST one action; a non-2xx answer raises ``CallFailed``."""
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json", "X-Api-Key": self._key}
+        if self._signer is not None:
+            headers = self._signer.headers(self.url, body, headers)
+        status, request_id, raw = self._post(body, headers)
+        return _answer(status, request_id, raw)
+
+    def call_with_retries(self, payload: dict[str, Any], attempts: int = 5) -> Answer:
+        """``call``, retrying transient failures with exponential backoff and jitter.
+
+        Only for requests that are safe to repeat (reads, creates with a client_token).
+        """
+        for attempt in range(attempts):
+            try:
+                return self.call(payload)
+            except CallFailed as failure:
+                if not failure.transient or attempt == attempts - 1:
+                    raise
+                time.sleep(min(0.2 * 2**attempt, 5.0) * (0.5 + random.random()))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str | None, bytes]:
+        path = self._parts.path or "/"
+        for reuse in (True, False):
+            connection = self._connection(fresh=not reuse)
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                raw = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                connection.close()
+                if reuse:
+                    continue  # the server closed an idle keep-alive connection: open a new one
+                raise CallFailed(f"{self.url} closed the connection", transient=True) from None
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                self._local.connection = None
+                raise _unreachable(self.url, exc) from None
+            return response.status, response.getheader("x-amzn-RequestId"), raw
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def _connection(self, fresh: bool) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None or fresh:
+            host, port = self._parts.hostname or "", self._parts.port
+            if self._parts.scheme == "https":
+                connection = http.client.HTTPSConnection(host, port, timeout=self._timeout)
+            else:
+                connection = http.client.HTTPConnection(host, port, timeout=self._timeout)
+            self._local.connection = connection
+        return connection
+
+
+def _unreachable(url: str, exc: Exception) -> CallFailed:
+    if isinstance(exc, ConnectionRefusedError):
+        return CallFailed(f"cannot connect to {url}: connection refused (is the API running at this URL?)")
+    if isinstance(exc, socket.gaierror):
+        return CallFailed(f"cannot resolve the host of {url}: {exc.strerror or exc}")
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return CallFailed(f"{url} did not answer within {TIMEOUT_SECONDS:.0f} s", transient=True)
+    if isinstance(exc, ssl.SSLError):
+        return CallFailed(f"TLS to {url} failed: {exc.reason or exc}")
+    return CallFailed(f"cannot reach {url}: {exc}")
+
+
+def _answer(status: int, request_id: str | None, raw: bytes) -> Answer:
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        excerpt = raw[:200].decode("utf-8", "replace").strip() or "(empty body)"
+        raise CallFailed(
+            f"the URL did not answer like the task API (HTTP {status}): {excerpt}",
+            status=status,
+            request_id=request_id,
+            transient=status in _TRANSIENT_STATUSES,
+        )
+    error = body.get("error")
+    if isinstance(error, dict):
+        code = str(error.get("code") or "error")
+        raise CallFailed(
+            str(error.get("message") or "(no message)"),
+            status=status,
+            code=code,
+            request_id=str(error.get("request_id") or request_id or "") or None,
+            transient=status in _TRANSIENT_STATUSES or code in _TRANSIENT_CODES,
+        )
+    if status >= HTTPStatus.BAD_REQUEST:
+        # API Gateway's own answers (missing or expired signature, throttling, a wrong path).
+        raise CallFailed(
+            f"gateway: {body.get('message') or body.get('Message') or json.dumps(body)[:200]}",
+            status=status,
+            request_id=request_id,
+            transient=status in _TRANSIENT_STATUSES,
+        )
+    return Answer(status, body, request_id)
