@@ -103,6 +103,8 @@ class StackConfig:
     secret_recovery_window_days: int = 30
     deletion_protection: bool = True
     alarm_email: str | None = None
+    #: Alarm when a claim sees a pending task older than this (seconds); see stacks/monitoring.py.
+    pending_task_age_alarm_seconds: int = 3600
     #: Base URL of a local AWS emulator every provider endpoint points at; None on AWS.
     emulator_endpoint: str | None = None
 
@@ -233,6 +235,11 @@ def validate(config: StackConfig) -> StackConfig:
         )
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
+    if not 60 <= config.pending_task_age_alarm_seconds <= 14 * 86400:
+        raise ConfigError(
+            f"{env}: pending_task_age_alarm_seconds={config.pending_task_age_alarm_seconds} must be 60-1209600 "
+            "(one minute to two weeks)"
+        )
     if config.alarm_email is not None and not _EMAIL_RE.match(config.alarm_email):
         raise ConfigError(f"{env}: alarm_email={config.alarm_email!r} is not an e-mail address")
     try:

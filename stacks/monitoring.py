@@ -2,7 +2,9 @@
 
 The original's two API Gateway alarms keep their names and thresholds but now notify an
 SNS topic (encrypted, with an optional e-mail subscription). Alarms on function errors
-and throttles and on table throttling cover the failures the API alarms cannot see.
+and throttles and on table throttling cover the failures the API alarms cannot see, and
+one on the age of the oldest pending task (reported by claims, see function/metrics.py)
+says that work is piling up.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from stacks.config import StackConfig
+from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
 
@@ -90,3 +93,24 @@ class Alarms(Construct):
                 ok_actions=[self.topic.arn],
                 tags=aws.tags,
             )
+        self.by_address["oldest_pending_task_age"] = CloudwatchMetricAlarm(
+            self,
+            "aws_cloudwatch_metric_alarm.oldest_pending_task_age",
+            alarm_name=f"{config.name_prefix}_oldest_pending_task_age",
+            comparison_operator="GreaterThanThreshold",
+            evaluation_periods=1,
+            metric_name=OLDEST_PENDING_METRIC,
+            namespace=HANDLER_NAMESPACE,
+            period=300,
+            statistic="Maximum",
+            threshold=config.pending_task_age_alarm_seconds,
+            # The age is reported by claims; with no claim there is no data, which is not a breach.
+            treat_missing_data="notBreaching",
+            alarm_description=(
+                f"A claim saw a pending task older than {config.pending_task_age_alarm_seconds} s: work is piling up"
+            ),
+            dimensions={"Service": function_name},
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            tags=aws.tags,
+        )

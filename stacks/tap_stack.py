@@ -40,6 +40,7 @@ from stacks.config import (
     StackConfig,
 )
 from stacks.context import AwsContext
+from stacks.dashboard import Dashboard, Watched
 from stacks.database import TaskTable
 from stacks.monitoring import Alarms
 from stacks.naming import AddressRegistry
@@ -112,6 +113,7 @@ class TapStack(TerraformStack):
             function_name=function.function.function_name,
             table_name=table.table.name,
         )
+        Dashboard(self, config, aws, Watched(api.rest_api.name, function.function.function_name, table.table.name))
         self._outputs(api, function, uses, alarms)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
