@@ -22,7 +22,7 @@ class ProgressLine:
         self.out = out if out is not None else sys.stderr
         self.started = time.monotonic()
         self._tty = bool(getattr(self.out, "isatty", lambda: False)())
-        self._last = 0.0
+        self._last = 0.0 if self._tty else self.started
         self._drawn = False
 
     def update(self, done: int, detail: str = "", *, force: bool = False) -> None:

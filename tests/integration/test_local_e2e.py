@@ -34,6 +34,8 @@ from local.processes import free_port, port_bindable
 from local.session import Session, SessionError
 from local.terraform import TerraformMissing, terraform_binary
 
+import tap_scenario
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 DEPLOY_SECONDS = 780
@@ -294,3 +296,36 @@ def test_every_request_is_audited_in_the_bucket(deployment: Deployment) -> None:
         assert record["request_id"] == request_id and record["status"] == status
         assert record["caller"]["source_ip"] == "127.0.0.1"
         assert key not in json.dumps(record), "the API key must be redacted from the audit record"
+
+
+def test_tap_import_again_claim_submit_export(deployment: Deployment, tmp_path: Path) -> None:
+    """The tap command on make local: 120 tasks and 3 bad lines imported twice, 3 judged, exported."""
+    tap_scenario.round_trip(deployment.session.api_url, deployment.session.api_key, tmp_path, count=120)
+
+
+def test_tap_one_subcommand_per_action(deployment: Deployment) -> None:
+    tap_scenario.single_actions(deployment.session.api_url, deployment.session.api_key)
+
+
+def test_tap_export_resumes_after_an_interruption(deployment: Deployment, tmp_path: Path) -> None:
+    tap_scenario.interrupted_export_resumes(deployment.session.api_url, deployment.session.api_key, tmp_path)
+
+
+def test_tap_bad_key_and_wrong_url_are_one_line(deployment: Deployment, tmp_path: Path) -> None:
+    tap_scenario.bad_key_and_wrong_url(deployment.session.api_url, deployment.session.api_key, tmp_path)
+
+
+def test_request_log_lines_carry_embedded_metrics(deployment: Deployment) -> None:
+    url, key = deployment.session.api_url, deployment.session.api_key
+    task = {"prompt": "metrics", "responses": ["a", "b"], "priority": 9}
+    assert _post(url, {"action": "create_task", "task": task}, key)[0] == HTTPStatus.CREATED
+    claimed = _post(url, {"action": "claim_task", "annotator_id": "e2e-metrics"}, key)
+    assert claimed[0] == HTTPStatus.OK, claimed
+    assert _post(url, {"action": "list_tasks"})[0] == HTTPStatus.UNAUTHORIZED
+    text = deployment.output.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith('{"timestamp"')]
+    emf = {line["request_id"]: line for line in lines if line.get("message") == "request" and "_aws" in line}
+    assert {line["Service"] for line in emf.values()} == {deployment.session.function_name}
+    claim = emf[claimed[1]]
+    assert claim["Action"] == "claim_task" and claim["Status2xx"] == 1 and claim["OldestPendingTaskAgeSeconds"] >= 0
+    assert {"create_task", "none"} <= {line["Action"] for line in emf.values()}

@@ -1,0 +1,179 @@
+"""The ``tap`` command against a served API: import, import again, claim and submit a few,
+export, compare. Used by test_local_e2e.py (on the deployed local platform) and by
+bench/tap_bench.py (with 10,000 lines, timed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local.paths import PROJECT
+from tap.exporter import RECORD_FIELDS
+
+KINDS = ("pairwise", "ranking", "rating")
+FEEDBACK = {"pairwise": {"preferred": 1}, "ranking": {"ranking": [1, 0]}, "rating": {"ratings": [3, 6]}}
+#: Exit statuses of tap (see docs/cli.md) and how far an export runs before the Ctrl-C.
+INTERRUPTED, BAD_INPUT, INTERRUPT_AFTER = 130, 2, 20
+_SUMMARY = re.compile(r"created (\d+) · already there (\d+) · rejected (\d+)")
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def counts(self) -> tuple[int, int, int]:
+        """(created, already there, rejected) from the import's last summary line."""
+        found = _SUMMARY.findall(self.stderr)
+        assert found, self.stderr
+        created, existing, rejected = found[-1]
+        return int(created), int(existing), int(rejected)
+
+
+def tap(url: str, key: str, *args: str, timeout: float = 1800) -> Run:
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "tap", "--url", url, "--api-key", key, *args],
+        cwd=PROJECT, text=True, capture_output=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    return Run(result.returncode, result.stdout, result.stderr, time.perf_counter() - started)
+
+
+def task_lines(count: int, run_id: str) -> list[dict[str, Any]]:
+    """``count`` distinct tasks tagged with ``run_id`` (kinds and priorities mixed)."""
+    return [
+        {"prompt": f"{run_id} prompt {i}: which reply is clearer?", "responses": [f"reply A{i}", f"reply B{i}"],
+         "kind": KINDS[i % 3], "priority": i % 10, "metadata": {"run": run_id, "line": i}}
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def write_jsonl(path: Path, tasks: list[dict[str, Any]], extra: dict[int, str] | None = None) -> None:
+    """The tasks one per line; ``extra`` inserts raw lines before the given 0-based task index."""
+    lines = []
+    for i, task in enumerate(tasks):
+        if extra and i in extra:
+            lines.append(extra[i])
+        lines.append(json.dumps(task))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def exported(path: Path, run_id: str) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in records if r["metadata"].get("run") == run_id]
+
+
+def claim_and_submit(url: str, key: str, task_ids: list[str], kinds: dict[str, str]) -> dict[str, str]:
+    """Claim each task by id and submit a judgement; returns task id -> annotator."""
+    annotators = {}
+    for n, task_id in enumerate(task_ids):
+        annotator = f"annotator-{n}"
+        claimed = tap(url, key, "claim", "--annotator", annotator, "--task-id", task_id)
+        assert claimed.returncode == 0, claimed.stderr
+        assert json.loads(claimed.stdout)["task"]["assignee"] == annotator
+        feedback = json.dumps(FEEDBACK[kinds[task_id]])
+        submitted = tap(url, key, "submit", task_id, "--annotator", annotator, "--feedback", feedback)
+        assert submitted.returncode == 0, submitted.stderr
+        annotators[task_id] = annotator
+    return annotators
+
+
+def new_run_id() -> str:
+    return f"run-{uuid.uuid4().hex[:12]}"
+
+
+def round_trip(url: str, key: str, tmp_path: Path, count: int) -> None:
+    """``count`` tasks and 3 bad lines imported twice, 3 tasks judged, both statuses exported."""
+    run_id = new_run_id()
+    tasks = task_lines(count, run_id)
+    source = tmp_path / "tasks.jsonl"
+    bad = {7: "not json", 30: '{"prompt": "no responses"}', 50: '{"prompt": "p", "responses": ["only one"]}', 60: ""}
+    write_jsonl(source, tasks, bad)
+    number = {text: n for n, text in enumerate(source.read_text().splitlines(), start=1)}
+
+    first = tap(url, key, "import", str(source))
+    assert first.returncode == 1 and first.counts() == (count, 0, 3), first.stderr
+    assert f"line {number['not json']}: not JSON: Expecting value at column 1" in first.stderr
+    assert f"line {number[bad[30]]}: missing field: responses" in first.stderr
+    assert re.search(
+        rf"line {number[bad[50]]}: 400 invalid_field: task.responses .*\(request id [0-9a-f-]+\)", first.stderr
+    )
+    rejected = source.with_name("tasks.jsonl.rejected.jsonl").read_text().splitlines()
+    assert sorted(rejected) == sorted(bad[i] for i in (7, 30, 50))
+    again = tap(url, key, "import", str(source), "--concurrency", "3")
+    assert again.counts() == (0, count, 3), again.stderr
+
+    pending = tmp_path / "pending.jsonl"
+    assert tap(url, key, "export", "--status", "pending", "-o", str(pending)).returncode == 0
+    by_line = {r["metadata"]["line"]: r for r in exported(pending, run_id)}
+    assert sorted(by_line) == list(range(count)), "every imported task exactly once"
+    for i, task in enumerate(tasks):
+        assert {k: by_line[i][k] for k in task} == task and by_line[i]["feedback"] is None
+
+    judged = [by_line[i]["task_id"] for i in range(3)]
+    annotators = claim_and_submit(url, key, judged, {by_line[i]["task_id"]: tasks[i]["kind"] for i in range(3)})
+    completed = tmp_path / "completed.jsonl"
+    assert tap(url, key, "export", "-o", str(completed)).returncode == 0
+    records = {r["task_id"]: r for r in exported(completed, run_id)}
+    assert sorted(records) == sorted(judged)
+    for i, task_id in enumerate(judged):
+        record = records[task_id]
+        assert list(record) == list(RECORD_FIELDS)
+        assert (record["status"], record["prompt"], record["responses"]) == (
+            "completed",
+            tasks[i]["prompt"],
+            tasks[i]["responses"],
+        )
+        assert record["feedback"] == FEEDBACK[tasks[i]["kind"]] and record["annotator"] == annotators[task_id]
+        assert record["completed_at"] >= record["created_at"]
+
+
+def interrupted_export_resumes(url: str, key: str, tmp_path: Path) -> None:
+    """Ctrl-C an export of the pending tasks midway; the same command again completes it:
+    every task once, as a fresh export lists them."""
+    output = tmp_path / "resumed.jsonl"
+    state = tmp_path / "resumed.jsonl.export-state.json"
+    options = f"export --status pending --page-size 5 -o {output}".split()
+    command = [sys.executable, "-m", "tap", "--url", url, "--api-key", key, *options]
+    process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.is_file() and json.loads(state.read_text() or "{}").get("count", 0) >= INTERRUPT_AFTER:
+            process.send_signal(signal.SIGINT)
+            break
+        time.sleep(0.01)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == INTERRUPTED and "run the same command again to resume" in stderr, stderr
+    assert state.is_file()
+    resumed = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300, check=False)
+    assert resumed.returncode == 0 and "resumed after" in resumed.stderr, resumed.stderr
+    assert not state.exists()
+    fresh = tmp_path / "fresh.jsonl"
+    assert tap(url, key, "export", "--status", "pending", "-o", str(fresh)).returncode == 0
+    ids = [json.loads(line)["task_id"] for line in output.read_text().splitlines()]
+    assert len(ids) == len(set(ids)), "no task written twice"
+    assert ids == [json.loads(line)["task_id"] for line in fresh.read_text().splitlines()]
+
+
+def bad_key_and_wrong_url(url: str, key: str, tmp_path: Path) -> None:
+    """A key not in the secret stops an import at once; a wrong path is one line."""
+    source = tmp_path / "tasks.jsonl"
+    write_jsonl(source, task_lines(5, new_run_id()))
+    refused = tap(url, "revoked-key", "import", str(source))
+    assert refused.returncode == BAD_INPUT and "Traceback" not in refused.stderr
+    assert re.search(r"tap: import stopped: 403 invalid_api_key: .*\(request id [0-9a-f-]+\)", refused.stderr)
+    assert "created 0 · already there 0" in refused.stderr
+    single = tap(url, "revoked-key", "list")
+    assert single.returncode == 1 and single.stderr.count("\n") == 1 and "403 invalid_api_key" in single.stderr
+    wrong = tap(url.replace("/lambda", "/lambada"), key, "list")
+    assert wrong.returncode == BAD_INPUT and wrong.stderr.startswith("tap: 404: gateway: Not Found"), wrong.stderr
