@@ -19,6 +19,8 @@ in-process ``mock_aws`` user may call it too). Each mend is applied once, howeve
   endpoints).
 * A bucket's ``EventBridgeConfiguration``, which moto stores but leaves out of
   ``GetBucketNotificationConfiguration``, is returned, so a second apply changes nothing.
+* DynamoDB transactions snapshot the items they touch instead of deep-copying whole tables
+  (``local/dynamodb_mend.py``), so their cost does not grow with the table.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
+
+from local.dynamodb_mend import patch_transactions
 
 #: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
 _AAS_TAGS: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
@@ -61,6 +65,7 @@ def apply() -> None:
         if not getattr(target, _MENDED, False):
             mend()
             setattr(target, _MENDED, True)
+    patch_transactions()
 
 
 def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
