@@ -88,6 +88,7 @@ bench: .venv/.installed
 	$(PYTHON) bench/synth_bench.py
 	$(PYTHON) bench/handler_bench.py
 	$(PYTHON) bench/local_load.py --deploy
+	$(PYTHON) bench/tap_bench.py --deploy
 
 clean:
 	rm -rf cdktf.out build .pytest_cache

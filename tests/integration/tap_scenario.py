@@ -177,3 +177,24 @@ def bad_key_and_wrong_url(url: str, key: str, tmp_path: Path) -> None:
     assert single.returncode == 1 and single.stderr.count("\n") == 1 and "403 invalid_api_key" in single.stderr
     wrong = tap(url.replace("/lambda", "/lambada"), key, "list")
     assert wrong.returncode == BAD_INPUT and wrong.stderr.startswith("tap: 404: gateway: Not Found"), wrong.stderr
+
+
+def single_actions(url: str, key: str) -> None:
+    """create, get, claim, release and list, one subcommand each, answers as the API's JSON."""
+    token = new_run_id()
+    prompt = f"{token} single"
+    create = [*f"create --kind ranking --priority 9 --client-token {token}".split(), "--prompt", prompt]
+    created = tap(url, key, *create, "--response", "A", "--response", "B", "--response", "C", "--metadata", '{"n": 1}')
+    assert created.returncode == 0, created.stderr
+    task = json.loads(created.stdout)["task"]
+    assert (task["prompt"], task["kind"], task["priority"], task["metadata"]) == (prompt, "ranking", 9, {"n": 1})
+    fetched = json.loads(tap(url, key, "get", task["id"]).stdout)["task"]
+    assert fetched == task
+    claimed = json.loads(tap(url, key, "claim", "--annotator", "solo", "--task-id", task["id"]).stdout)["task"]
+    assert claimed["status"] == "assigned"
+    taken = tap(url, key, "release", task["id"], "--annotator", "someone-else")
+    assert taken.returncode == 1 and taken.stderr.startswith("tap: 409 task_assigned: cannot release task")
+    released = json.loads(tap(url, key, "release", task["id"], "--annotator", "solo").stdout)["task"]
+    assert released["status"] == "pending" and "assignee" not in released
+    page = json.loads(tap(url, key, "list", "--status", "pending", "--limit", "100").stdout)
+    assert task["id"] in [t["id"] for t in page["tasks"]]
