@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,6 +177,9 @@ def _export(client: ApiClient, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Ctrl-C stops an import or export cleanly even when SIGINT was inherited as ignored
+    # (a job started in the background), as the resume instructions rely on.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         client = resolve(TargetOptions(args.url, args.api_key, args.stack, args.region, args.sign))
         if args.command == "import":
