@@ -27,6 +27,12 @@ ENVIRONMENT: Final = (TABLE_ENV, LOG_BUCKET_ENV, API_KEY_SECRET_ENV)
 #: lifecycle moves exactly these objects to cheaper storage.
 AUDIT_PREFIX: Final = "audit/"
 
+#: The handler's metrics (Embedded Metric Format, function/metrics.py): their namespace, the
+#: dimension naming the function, and the metric the pending-task alarm watches.
+METRICS_NAMESPACE: Final = "TapStack/TaskApi"
+METRICS_SERVICE_DIMENSION: Final = "Service"
+OLDEST_PENDING_METRIC: Final = "OldestPendingTaskAgeSeconds"
+
 #: The table's partition key; every key attribute (table and indexes) is a string.
 HASH_KEY: Final = "id"
 KEY_ATTRIBUTE_TYPE: Final = "S"

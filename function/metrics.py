@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
 
-NAMESPACE: Final = "TapStack/TaskApi"
+from contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
+
+NAMESPACE: Final = METRICS_NAMESPACE
 #: Actions reported under their own name; anything else a client sends is "other",
 #: so a caller cannot create metric streams (dimension values) at will.
 ACTIONS: Final = frozenset({"create_task", "get_task", "list_tasks", "claim_task", "submit_feedback", "release_task"})
@@ -29,7 +31,7 @@ UNKNOWN_SERVICE: Final = "unknown"
 
 #: Observations code on the request path may report (metric name -> unit).
 CLAIM_LOST_RACES: Final = "ClaimLostRaces"
-OLDEST_PENDING_AGE: Final = "OldestPendingTaskAgeSeconds"
+OLDEST_PENDING_AGE: Final = OLDEST_PENDING_METRIC
 _OBSERVED_UNITS: Final = {CLAIM_LOST_RACES: "Count", OLDEST_PENDING_AGE: "Seconds"}
 
 _observed: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("tap_metrics", default=None)
@@ -93,12 +95,12 @@ class RequestMetrics:
                 "CloudWatchMetrics": [
                     {
                         "Namespace": NAMESPACE,
-                        "Dimensions": [["Service"], ["Service", "Action"]],
+                        "Dimensions": [[METRICS_SERVICE_DIMENSION], [METRICS_SERVICE_DIMENSION, "Action"]],
                         "Metrics": [{"Name": name, "Unit": units[name]} for name in values],
                     }
                 ],
             },
-            "Service": self.service or UNKNOWN_SERVICE,
+            METRICS_SERVICE_DIMENSION: self.service or UNKNOWN_SERVICE,
             "Action": action_dimension(self.action),
             **values,
         }

@@ -16,13 +16,12 @@ from typing import Any, Final
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
+from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.database import INDEXES
 
-#: The handler's EMF namespace (function/metrics.py NAMESPACE; a unit test keeps them equal).
-HANDLER_NAMESPACE: Final = "TapStack/TaskApi"
-OLDEST_PENDING_METRIC: Final = "OldestPendingTaskAgeSeconds"
+HANDLER_NAMESPACE: Final = METRICS_NAMESPACE
 PERIOD: Final = 60
 _WIDTH: Final = 8
 _HEIGHT: Final = 6
@@ -61,7 +60,7 @@ def dashboard_body(
     """The dashboard as CloudWatch's JSON body (names may be Terraform references)."""
     api = ["ApiName", api_name]
     fn = ["FunctionName", function_name]
-    service = ["Service", function_name]
+    service = [METRICS_SERVICE_DIMENSION, function_name]
     parts = [("table", ["TableName", table_name])] + [
         (index.name, ["TableName", table_name, "GlobalSecondaryIndexName", index.name]) for index in INDEXES
     ]
@@ -77,7 +76,8 @@ def dashboard_body(
         for name in ("ReadThrottleEvents", "WriteThrottleEvents")
     ]
     search = (
-        f'SEARCH(\'{{{HANDLER_NAMESPACE},Service,Action}} Service="{function_name}" MetricName="Requests"\', '
+        f"SEARCH('{{{HANDLER_NAMESPACE},{METRICS_SERVICE_DIMENSION},Action}} "
+        f'{METRICS_SERVICE_DIMENSION}="{function_name}" MetricName="Requests"\', '
         f"'Sum', {PERIOD})"
     )
     widgets = [

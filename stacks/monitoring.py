@@ -16,8 +16,8 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
 from stacks.config import StackConfig
-from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
 
@@ -100,7 +100,7 @@ class Alarms(Construct):
             comparison_operator="GreaterThanThreshold",
             evaluation_periods=1,
             metric_name=OLDEST_PENDING_METRIC,
-            namespace=HANDLER_NAMESPACE,
+            namespace=METRICS_NAMESPACE,
             period=300,
             statistic="Maximum",
             threshold=config.pending_task_age_alarm_seconds,
@@ -109,7 +109,7 @@ class Alarms(Construct):
             alarm_description=(
                 f"A claim saw a pending task older than {config.pending_task_age_alarm_seconds} s: work is piling up"
             ),
-            dimensions={"Service": function_name},
+            dimensions={METRICS_SERVICE_DIMENSION: function_name},
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
             tags=aws.tags,
