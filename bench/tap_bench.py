@@ -181,14 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="tap-bench-") as work:
             rows = measure(target.url, target.session.api_key, args.lines, args.concurrency, Path(work))
+        # Reported before the private copy is destroyed: deleting tens of thousands of audit
+        # objects from the emulator's bucket takes many minutes.
+        report = markdown(rows, args.lines, args.concurrency, started)
+        print(report, flush=True)
+        if not args.no_write:
+            REPORT.write_text(report)
+            print(f"written to {REPORT.relative_to(ROOT)}", flush=True)
     finally:
         target.close()
-    report = markdown(rows, args.lines, args.concurrency, started)
-    print(report)
-    if not args.no_write:
-        REPORT.write_text(report)
-        print(f"written to {REPORT.relative_to(ROOT)}")
-    print(json.dumps([{"step": r[0], "items": r[1], "seconds": round(r[2], 2)} for r in rows]))
     return 0
 
 
