@@ -92,6 +92,12 @@ def claim_and_submit(url: str, key: str, task_ids: list[str], kinds: dict[str, s
     return annotators
 
 
+def _row(rows: list[tuple[str, int, float, str]], step: str, items: int, seconds: float, result: str) -> None:
+    """Record a measured step and show it at once (a later step may still fail)."""
+    rows.append((step, items, seconds, result))
+    print(f"measured: {step}: {items} items in {seconds:.1f} s ({items / seconds:.0f}/s): {result}", flush=True)
+
+
 def _check(run: Run, what: str) -> Run:
     if run.returncode != 0:
         raise SystemExit(f"bench: {what} failed (exit {run.returncode}):\n{run.stderr[-2000:]}")
@@ -104,16 +110,16 @@ def measure(url: str, key: str, lines: int, concurrency: int, work: Path) -> lis
     tasks = task_lines(lines, run_id)
     source = work / "tasks.jsonl"
     source.write_text("".join(json.dumps(task) + "\n" for task in tasks))
-    rows = []
+    rows: list[tuple[str, int, float, str]] = []
     first = _check(tap(url, key, "import", str(source), "--concurrency", str(concurrency)), "import")
     created, existing, rejected = first.counts()
     # A request retried after its answer was lost finds its task already there: still one task.
     assert created + existing == lines and rejected == 0, first.stderr
     retried = f", already there {existing} (retried after a lost answer)" if existing else ""
-    rows.append(("import (first run)", lines, first.seconds, f"created {created}{retried}"))
+    _row(rows, "import (first run)", lines, first.seconds, f"created {created}{retried}")
     again = _check(tap(url, key, "import", str(source), "--concurrency", str(concurrency)), "import again")
     assert again.counts() == (0, lines, 0), again.stderr
-    rows.append(("import again (same file)", lines, again.seconds, f"created 0, already there {lines}"))
+    _row(rows, "import again (same file)", lines, again.seconds, f"created 0, already there {lines}")
 
     pending = work / "pending.jsonl"
     before = _check(tap(url, key, "export", "--status", "pending", "-o", str(pending)), "export pending")
@@ -121,7 +127,7 @@ def measure(url: str, key: str, lines: int, concurrency: int, work: Path) -> lis
     assert sorted(by_line) == list(range(lines)), "the pending export must hold every imported task once"
     assert all({k: by_line[i][k] for k in task} == task for i, task in enumerate(tasks)), "export differs from file"
     total = len(pending.read_text().splitlines())
-    rows.append(("export --status pending", total, before.seconds, f"all {lines} imported tasks, equal to the file"))
+    _row(rows, "export --status pending", total, before.seconds, f"all {lines} imported tasks, equal to the file")
 
     judged = [by_line[i]["task_id"] for i in range(JUDGED)]
     annotators = claim_and_submit(url, key, judged, {by_line[i]["task_id"]: tasks[i]["kind"] for i in range(JUDGED)})
@@ -133,7 +139,7 @@ def measure(url: str, key: str, lines: int, concurrency: int, work: Path) -> lis
         assert records[task_id]["feedback"] == FEEDBACK[tasks[i]["kind"]]
         assert records[task_id]["annotator"] == annotators[task_id]
     done = len(completed.read_text().splitlines())
-    rows.append(("export --status completed", done, after.seconds, f"the {JUDGED} judged tasks with feedback"))
+    _row(rows, "export --status completed", done, after.seconds, f"the {JUDGED} judged tasks with feedback")
     return rows
 
 

@@ -3,7 +3,7 @@
 #
 #   ruff check            rules and per-file ignores (each with its reason) in pyproject.toml
 #   ruff format --check   formatting, same settings
-#   mypy --strict         on each typed package: stacks/ function/ local/ migration/ (a folder
+#   mypy --strict         on each typed package: stacks/ function/ local/ migration/ tap/ (a folder
 #                         that does not exist is skipped)
 #
 # Every part runs even when an earlier one fails, so one run shows all findings; the exit
@@ -14,7 +14,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PYTHON="${PYTHON:-.venv/bin/python}"
-TYPED=(stacks function local migration)
+TYPED=(stacks function local migration tap)
 
 failed=()
 run() {

@@ -29,6 +29,8 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 
 ENVIRONMENTS = ("prod", "dev", "local")
+#: Allowed thresholds of the oldest-pending-task alarm, seconds: one minute to two weeks.
+PENDING_AGE_ALARM_RANGE = (60, 14 * 86400)
 DEFAULT_REGION = "us-west-2"
 DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_STATE_BUCKET = "tap-stack-local-tfstate"
@@ -235,7 +237,8 @@ def validate(config: StackConfig) -> StackConfig:
         )
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
-    if not 60 <= config.pending_task_age_alarm_seconds <= 14 * 86400:
+    low, high = PENDING_AGE_ALARM_RANGE
+    if not low <= config.pending_task_age_alarm_seconds <= high:
         raise ConfigError(
             f"{env}: pending_task_age_alarm_seconds={config.pending_task_age_alarm_seconds} must be 60-1209600 "
             "(one minute to two weeks)"

@@ -7,8 +7,9 @@ from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
-import model
 import pytest
+
+import model
 from handler_support import BUCKET, TABLE, Api, Aws, LambdaContext, lambda_function
 
 HOUR = 3600

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tap_scenario
 
 from local import deploy
 from local.clients import client
@@ -33,8 +34,6 @@ from local.paths import PROJECT, LocalPaths
 from local.processes import free_port, port_bindable
 from local.session import Session, SessionError
 from local.terraform import TerraformMissing, terraform_binary
-
-import tap_scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

@@ -98,7 +98,7 @@ def test_import_of_only_bad_lines_sends_nothing(tmp_path: Path) -> None:
     assert "line 6: missing field: prompt" in result.stderr
     assert "created 0 · already there 0 · rejected 5 (of 5 lines)" in result.stderr
     rejects = tmp_path / "bad.jsonl.rejected.jsonl"
-    assert rejects.read_text().splitlines()[0] == "not json" and len(rejects.read_text().splitlines()) == 5  # noqa: PLR2004
+    assert rejects.read_text().splitlines()[0] == "not json" and len(rejects.read_text().splitlines()) == 5
 
 
 def test_export_state_of_another_status_is_refused(tmp_path: Path) -> None:
@@ -115,6 +115,6 @@ def test_line_format_and_token() -> None:
     task = parse_line(b'{"responses": ["a", "b"], "prompt": "p", "priority": 3}')
     assert client_token(task) == client_token(parse_line(b'{"prompt":"p","priority":3,"responses":["a","b"]}'))
     assert client_token(task) != client_token(parse_line(b'{"prompt":"p","priority":4,"responses":["a","b"]}'))
-    assert client_token(task).startswith("tap-import-") and len(client_token(task)) == 51  # noqa: PLR2004
+    assert client_token(task).startswith("tap-import-") and len(client_token(task)) == 51
     with pytest.raises(ValueError, match="missing fields: prompt, responses"):
         parse_line(b"{}")

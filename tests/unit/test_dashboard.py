@@ -66,7 +66,7 @@ def test_api_and_lambda_widgets(prod_stack: dict[str, Any]) -> None:
         ("AWS/Lambda", "ConcurrentExecutions", ("FunctionName", FUNCTION), "Maximum")
     ]
     for properties in widgets.values():
-        assert properties["region"] == "${var.aws_region}" and properties["period"] == 60  # noqa: PLR2004
+        assert properties["region"] == "${var.aws_region}" and properties["period"] == 60
 
 
 def test_dynamodb_capacity_and_throttles_for_the_table_and_each_index(prod_stack: dict[str, Any]) -> None:
