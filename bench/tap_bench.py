@@ -122,7 +122,12 @@ def measure(url: str, key: str, lines: int, concurrency: int, work: Path) -> lis
     _row(rows, "import again (same file)", lines, again.seconds, f"created 0, already there {lines}")
 
     pending = work / "pending.jsonl"
-    before = _check(tap(url, key, "export", "--status", "pending", "-o", str(pending)), "export pending")
+    before = tap(url, key, "export", "--status", "pending", "-o", str(pending))
+    if before.returncode != 0:
+        # Reported, not hidden: the rest needs the export (see docs/benchmarks.md on the emulator).
+        reason = before.stderr.strip().splitlines()[-1] if before.stderr.strip() else f"exit {before.returncode}"
+        _row(rows, "export --status pending", 0, before.seconds, f"failed: {reason}")
+        return rows
     by_line = {r["metadata"]["line"]: r for r in exported(pending, run_id)}
     assert sorted(by_line) == list(range(lines)), "the pending export must hold every imported task once"
     assert all({k: by_line[i][k] for k in task} == task for i, task in enumerate(tasks)), "export differs from file"
