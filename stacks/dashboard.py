@@ -123,7 +123,7 @@ class Watched:
 class Dashboard(Construct):
     """``aws_cloudwatch_dashboard.main``: ``<name_prefix>_overview``."""
 
-    def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext, watched: Watched) -> None:
+    def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext, *, watched: Watched) -> None:
         super().__init__(scope, "dashboard")
         body = dashboard_body(
             aws.region,

@@ -113,7 +113,9 @@ class TapStack(TerraformStack):
             function_name=function.function.function_name,
             table_name=table.table.name,
         )
-        Dashboard(self, config, aws, Watched(api.rest_api.name, function.function.function_name, table.table.name))
+        Dashboard(
+            self, config, aws, watched=Watched(api.rest_api.name, function.function.function_name, table.table.name)
+        )
         self._outputs(api, function, uses, alarms)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
