@@ -61,7 +61,7 @@ def tap(url: str, key: str, *args: str) -> Run:
     """``python -m tap`` as a separate process, timed."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "tap", "--url", url, "--api-key", key, *args],
+        [sys.executable, "-m", "tap", "--url", url, f"--api-key={key}", *args],
         cwd=ROOT, text=True, capture_output=True, timeout=3600, check=False,
     )  # fmt: skip
     return Run(result.returncode, result.stdout, result.stderr, time.perf_counter() - started)

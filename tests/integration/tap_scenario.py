@@ -43,7 +43,7 @@ class Run:
 def tap(url: str, key: str, *args: str, timeout: float = 1800) -> Run:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "tap", "--url", url, "--api-key", key, *args],
+        [sys.executable, "-m", "tap", "--url", url, f"--api-key={key}", *args],
         cwd=PROJECT, text=True, capture_output=True, timeout=timeout, check=False,
     )  # fmt: skip
     return Run(result.returncode, result.stdout, result.stderr, time.perf_counter() - started)
@@ -151,7 +151,7 @@ def interrupted_export_resumes(url: str, key: str, tmp_path: Path) -> None:
     output = tmp_path / "resumed.jsonl"
     state = tmp_path / "resumed.jsonl.export-state.json"
     options = f"export --status pending --page-size 5 -o {output}".split()
-    command = [sys.executable, "-m", "tap", "--url", url, "--api-key", key, *options]
+    command = [sys.executable, "-m", "tap", "--url", url, f"--api-key={key}", *options]
     process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:

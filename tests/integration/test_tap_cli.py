@@ -118,3 +118,12 @@ def test_line_format_and_token() -> None:
     assert client_token(task).startswith("tap-import-") and len(client_token(task)) == 51
     with pytest.raises(ValueError, match="missing fields: prompt, responses"):
         parse_line(b"{}")
+
+
+def test_a_key_starting_with_a_dash_goes_after_an_equals_sign(tmp_path: Path) -> None:
+    """Generated keys may start with "-"; ``--api-key=KEY`` (or TAP_API_KEY) passes them."""
+    url = f"http://127.0.0.1:{_closed_port()}/lambda"
+    split = tap("--url", url, "--api-key", "-Xk3", "list", tmp=tmp_path)
+    assert split.returncode == BAD_INPUT and "argument --api-key: expected one argument" in split.stderr
+    joined = tap("--url", url, "--api-key=-Xk3", "list", tmp=tmp_path)
+    assert _one_line(joined).startswith(f"tap: cannot connect to {url}")
