@@ -16,10 +16,9 @@ from typing import Any, Final
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
-from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
+from function.contract import INDEXES, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
 from stacks.config import StackConfig
 from stacks.context import AwsContext
-from stacks.database import INDEXES
 
 HANDLER_NAMESPACE: Final = METRICS_NAMESPACE
 PERIOD: Final = 60

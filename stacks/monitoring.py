@@ -19,6 +19,7 @@ from constructs import Construct
 from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
 from stacks.config import StackConfig
 from stacks.context import AwsContext
+from stacks.dashboard import Watched
 from stacks.secrets import Encryption
 
 
@@ -44,11 +45,10 @@ class Alarms(Construct):
         aws: AwsContext,
         encryption: Encryption,
         *,
-        api_name: str,
-        function_name: str,
-        table_name: str,
+        watched: Watched,
     ) -> None:
         super().__init__(scope, "monitoring")
+        api_name, function_name, table_name = watched.api_name, watched.function_name, watched.table_name
         self.topic = SnsTopic(
             self, "aws_sns_topic.alarms", name=f"{config.name_prefix}_alarms", kms_master_key_id=encryption.key.arn
         )

@@ -104,18 +104,9 @@ class TapStack(TerraformStack):
             uses,
         )
         api = TaskApi(self, config, aws, encryption, function=function, allowed_ips=allowed_ips)
-        alarms = Alarms(
-            self,
-            config,
-            aws,
-            encryption,
-            api_name=api.rest_api.name,
-            function_name=function.function.function_name,
-            table_name=table.table.name,
-        )
-        Dashboard(
-            self, config, aws, watched=Watched(api.rest_api.name, function.function.function_name, table.table.name)
-        )
+        watched = Watched(api.rest_api.name, function.function.function_name, table.table.name)
+        alarms = Alarms(self, config, aws, encryption, watched=watched)
+        Dashboard(self, config, aws, watched=watched)
         self._outputs(api, function, uses, alarms)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:

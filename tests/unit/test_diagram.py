@@ -56,6 +56,7 @@ TYPE_NODES: dict[str, tuple[str, ...]] = {
     "aws_kms_key": ("kms",),
     "aws_kms_alias": ("kms",),
     "aws_cloudwatch_metric_alarm": ("alarms",),
+    "aws_cloudwatch_dashboard": ("dashboard",),
     "aws_sns_topic": ("sns",),
     "aws_sns_topic_subscription": ("sns",),
 }
