@@ -28,15 +28,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for entry in (ROOT / "function", ROOT / "tests" / "function"):
+for entry in (ROOT / "function", ROOT / "bench"):
     if str(entry) not in sys.path:
         sys.path.insert(0, str(entry))
 
 import boto3  # noqa: E402
-import model  # noqa: E402
+from handler_bench import table_kwargs  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
-from table_from_stack import REFERENCE_TABLE, create_table_kwargs  # noqa: E402
+
+import model  # noqa: E402
 from tasks import TaskRepository  # noqa: E402
 from validation import ClaimTask, CreateTask, NewTask  # noqa: E402
 
@@ -90,7 +91,7 @@ def run(claimers: int, rounds: int, backlog: int, seed: int) -> dict[str, Any]:
     landed = Landed()
     with mock_aws():
         setup = boto3.client("dynamodb")
-        setup.create_table(**create_table_kwargs(REFERENCE_TABLE, TABLE))
+        setup.create_table(**table_kwargs(TABLE))
         creator = TaskRepository(setup, TABLE)
         for i in range(claimers * (backlog + rounds)):
             task = NewTask(f"p{i}", ("a", "b"), model.PAIRWISE, rng.choice(PRIORITIES), {})

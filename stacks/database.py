@@ -32,7 +32,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
-from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, Index, key_attributes
+from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, TTL_ATTRIBUTE, Index, key_attributes
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
@@ -40,8 +40,6 @@ from stacks.secrets import Encryption
 MIN_CAPACITY = 5
 MAX_CAPACITY = 100
 TARGET_UTILIZATION = 70.0
-#: Epoch-seconds attribute DynamoDB's TTL deletes items by (the handler's ``model.TOKEN_EXPIRY``).
-TTL_ATTRIBUTE = "expires_at"
 #: What Terraform leaves to autoscaling; ``INDEX_BLOCKS`` too unless index changes are on.
 CAPACITY = ["read_capacity", "write_capacity"]
 INDEX_BLOCKS = ["global_secondary_index", "attribute"]
