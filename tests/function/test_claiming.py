@@ -16,12 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
-import claiming  # function/claiming.py (handler_support put function/ on the path)
 import pytest
+from moto.dynamodb.models import DynamoDBBackend
+
+import claiming  # function/claiming.py (handler_support put function/ on the path)
 import settings
 from errors import ApiError
 from handler_support import TABLE, Api, Aws
-from moto.dynamodb.models import DynamoDBBackend
 from tasks import TaskRepository
 from validation import ClaimTask
 
