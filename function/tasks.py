@@ -14,6 +14,7 @@ falling back to expired leases), submit 1, release 1.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import time
@@ -250,7 +251,7 @@ class TaskRepository:
         metrics.note(metrics.CLAIM_LOST_RACES, writes)
         raise errors.claim_contention(writes)
 
-    def _queue(self, key_condition: str, values: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    def _queue(self, key_condition: str, values: dict[str, Any], limit: int) -> builtins.list[dict[str, Any]]:
         """The first ``limit`` claim candidates in queue order (id, version, queue_key)."""
         page = self._db.query(
             TableName=self._table,
