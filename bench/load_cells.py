@@ -76,6 +76,13 @@ class Cell:
     latencies_ms: list[float]
     statuses: dict[int, int]
     wall_seconds: float
+    #: Ids of the tasks successful claims were given.
+    claimed: list[str] = field(default_factory=list)
+
+    @property
+    def twice(self) -> int:
+        """Tasks handed to more than one successful claim of this row."""
+        return len(self.claimed) - len(set(self.claimed))
 
     @property
     def ok(self) -> int:
@@ -112,6 +119,7 @@ def run_cell(row: Row, make_sender: Callable[[], Sender], pool: Pool) -> Cell:
     """``row.requests`` requests spread over ``row.clients`` threads; stops early after ``row.max_seconds``."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    claimed: list[str] = []
     lock = threading.Lock()
     counter = iter(range(row.requests))
     deadline = time.monotonic() + row.max_seconds
@@ -134,6 +142,9 @@ def run_cell(row: Row, make_sender: Callable[[], Sender], pool: Pool) -> Cell:
                 statuses[status] = statuses.get(status, 0) + 1
             if row.action == "create" and status == HTTPStatus.CREATED and body:
                 pool.add(body["task"]["id"])
+            if row.action == "claim" and status == HTTPStatus.OK and body:
+                with lock:
+                    claimed.append(body["task"]["id"])
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(row.clients)]
     for thread in threads:
@@ -143,7 +154,7 @@ def run_cell(row: Row, make_sender: Callable[[], Sender], pool: Pool) -> Cell:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
-    return Cell(row.action, row.clients, row.path, tasks_before, latencies, statuses, wall)
+    return Cell(row.action, row.clients, row.path, tasks_before, latencies, statuses, wall, claimed)
 
 
 def http_sender_factory(url: str, key: str) -> Callable[[], Sender]:

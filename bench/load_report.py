@@ -85,7 +85,11 @@ def contention_lines(cells: Sequence[Cell]) -> list[str]:
         f"{c.statuses.get(HTTPStatus.CONFLICT, 0) / len(c.latencies_ms):.0%} at {c.clients} client(s) ({c.path})"
         for c in claims
     ]
-    return [f"Claims answered `409 claim_contention`: {'; '.join(parts)}.", ""]
+    twice = sum(c.twice for c in claims)
+    return [
+        f"Claims answered `409 claim_contention`: {'; '.join(parts)}. Tasks handed to two successful claims: {twice}.",
+        "",
+    ]
 
 
 def markdown(cells: Sequence[Cell], actions: Sequence[str], run: RunInfo) -> str:

@@ -1,7 +1,7 @@
 """Local end-to-end load benchmark: latency (p50/p95/p99) and throughput of the task API.
 
-For create, claim and get at 1, 8 and 32 concurrent clients it sends a bounded number of
-requests two ways and writes both into one Markdown table:
+For create, claim and get at 1, 8, 32 and 128 concurrent clients it sends a bounded number
+of requests two ways and writes both into one Markdown table:
 
 * ``http``: over loopback HTTP with keep-alive (``http.client``, one connection per client
   thread) to the local API server, which calls the handler, which calls the emulator;
@@ -17,6 +17,11 @@ cores), so these are numbers for the local platform, not for AWS. See docs/capac
     .venv/bin/python bench/local_load.py --deploy
     # quick run: fewer requests
     .venv/bin/python bench/local_load.py --requests 60 --no-write
+    # claims only, into another file
+    .venv/bin/python bench/local_load.py --deploy --actions claim --out /tmp/claims.md
+
+Before each claim row the queue is filled (unmeasured) with PENDING_PER_CLIENT tasks per
+client plus the row's requests, so claimers never run out of pending work.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ from local.paths import LocalPaths, local_paths  # noqa: E402
 from local.processes import free_port  # noqa: E402
 from local.session import Session  # noqa: E402
 
-CONCURRENCY = (1, 8, 32)
+CONCURRENCY = (1, 8, 32, 128)
+PENDING_PER_CLIENT = 4
 ACTIONS = ("create", "claim", "get")
 PATHS = ("http", "in-process")
 REPORT = ROOT / "docs" / "benchmarks-local.md"
@@ -133,7 +139,9 @@ class Target:
             self.deployed = None
 
 
-def measure(target: Target, requests: int, max_seconds: float) -> list[Cell]:
+def measure(
+    target: Target, requests: int, max_seconds: float, actions: list[str], concurrency: list[int]
+) -> list[Cell]:
     session = target.session
     handler = load_handler(environ=session.handler_env)
     factories = {
@@ -148,11 +156,14 @@ def measure(target: Target, requests: int, max_seconds: float) -> list[Cell]:
         for path in PATHS:
             for action in ("create", "get"):  # warm-up: clients, key cache, connections
                 run_cell(Row(action, 2, path, 10, 30), factories[path], pool)
-    print(f"measuring {len(ACTIONS) * len(CONCURRENCY) * len(PATHS)} rows of up to {requests} requests …", flush=True)
-    for clients in CONCURRENCY:
-        for action in ACTIONS:
+    print(f"measuring {len(actions) * len(concurrency) * len(PATHS)} rows of up to {requests} requests …", flush=True)
+    for clients in concurrency:
+        for action in actions:
             for path in PATHS:
                 with contextlib.redirect_stdout(sink):
+                    if action == "claim":  # fill the queue first (not measured)
+                        fill = Row("create", 8, "in-process", PENDING_PER_CLIENT * clients + requests, max_seconds)
+                        run_cell(fill, factories["in-process"], pool)
                     cell = run_cell(Row(action, clients, path, requests, max_seconds), factories[path], pool)
                 sink.seek(0)
                 sink.truncate()
@@ -160,7 +171,8 @@ def measure(target: Target, requests: int, max_seconds: float) -> list[Cell]:
                 print(
                     f"  {action:6} clients={clients:<3} {path:10} n={len(cell.latencies_ms):<4} "
                     f"p50={cell.percentile(50):7.1f} ms p95={cell.percentile(95):7.1f} ms "
-                    f"p99={cell.percentile(99):7.1f} ms {cell.throughput:6.1f} req/s non-2xx={cell.rejected}",
+                    f"p99={cell.percentile(99):7.1f} ms {cell.throughput:6.1f} req/s non-2xx={cell.rejected} "
+                    f"twice={cell.twice}",
                     flush=True,
                 )
     cells.sort(key=lambda c: (ACTIONS.index(c.action), c.clients, PATHS.index(c.path)))
@@ -172,24 +184,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deploy", action="store_true", help="deploy a private copy, measure, destroy it")
     parser.add_argument("--requests", type=int, default=300, help="requests per row (default %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="time limit per row (default %(default)s)")
-    parser.add_argument("--no-write", action="store_true", help=f"print the table only; leave {REPORT.name} alone")
+    parser.add_argument("--no-write", action="store_true", help="print the table only; write no file")
+    parser.add_argument("--out", type=Path, default=REPORT, help="report file (default docs/benchmarks-local.md)")
+    parser.add_argument("--actions", default=",".join(ACTIONS), help="comma-separated (default %(default)s)")
+    parser.add_argument("--clients", default=",".join(map(str, CONCURRENCY)), help="comma-separated client counts")
     args = parser.parse_args(argv)
     if args.requests < 1:
         parser.error("--requests must be at least 1")
+    actions = [a for a in args.actions.split(",") if a]
+    if not actions or set(actions) - set(ACTIONS):
+        parser.error(f"--actions {args.actions!r}: choose from {', '.join(ACTIONS)}")
+    try:
+        concurrency = [int(c) for c in args.clients.split(",")]
+    except ValueError:
+        concurrency = []
+    if not concurrency or min(concurrency) < 1:
+        parser.error(f"--clients {args.clients!r} is not a comma-separated list of positive integers")
 
     target = Target(args.deploy)
     try:
         started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
         began = time.monotonic()
-        cells = measure(target, args.requests, args.max_seconds)
-        report = markdown(cells, ACTIONS, RunInfo(args.requests, started, time.monotonic() - began))
+        cells = measure(target, args.requests, args.max_seconds, actions, concurrency)
+        report = markdown(cells, actions, RunInfo(args.requests, started, time.monotonic() - began))
     finally:
         target.close()
     print()
     print(report)
     if not args.no_write:
-        REPORT.write_text(report)
-        print(f"written to {REPORT.relative_to(ROOT)}")
+        args.out.write_text(report)
+        print(f"written to {args.out}")
     return 0
 
 

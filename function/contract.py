@@ -59,6 +59,9 @@ QUEUE_INDEX: Final = Index(
 )
 INDEXES: Final = (CREATED_INDEX, QUEUE_INDEX)
 
+#: The table's TTL attribute (epoch seconds): idempotency-token items carry their expiry in it.
+TTL_ATTRIBUTE: Final = "expires_at"
+
 
 def key_attributes() -> tuple[str, ...]:
     """Every attribute the table must declare: its key, then each index key once."""

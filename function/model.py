@@ -30,6 +30,9 @@ KINDS: Final = (PAIRWISE, RANKING, RATING)
 CREATED_INDEX: Final = contract.CREATED_INDEX.name
 QUEUE_INDEX: Final = contract.QUEUE_INDEX.name
 TOKEN_PREFIX: Final = "token#"
+# Idempotency-token items carry their expiry here (epoch seconds): the table's TTL
+# attribute, so DynamoDB deletes them once the replay window is over.
+TOKEN_EXPIRY: Final = contract.TTL_ATTRIBUTE
 # Task ids are lowercase UUIDs; anything else (e.g. a "token#..." id) is
 # rejected before it can reach the table.
 TASK_ID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -34,13 +34,24 @@ MAX_NESTING_DEPTH = 32
 
 LEASE_DURATION = timedelta(minutes=30)
 
-# Claiming reads this many queue candidates in one Query and writes to at most
-# CLAIM_ATTEMPTS of them: the head of the queue first, then, after a lost race,
-# random others of the same priority. Concurrent claimers thus spread over the
-# oldest tasks instead of all losing the same race, and a claim still costs at
-# most one Query plus CLAIM_ATTEMPTS conditional writes.
-CLAIM_CANDIDATES = 10
-CLAIM_ATTEMPTS = 3
+# How long a client_token replays the task it created; after that the token is free
+# and the same token creates a new task. Token items expire from the table (TTL)
+# at the end of the window.
+TOKEN_REPLAY_WINDOW = timedelta(hours=24)
+
+# Claiming the next task (see claiming.py and docs/api.md, "Races"): a container that
+# has not lost a race for CLAIM_CONTENTION_MEMORY_SECONDS writes to the head of the
+# queue; one that has draws among the first `spread` candidates, where each lost race
+# doubles the spread (to at least CLAIM_SPREAD_AFTER_LOSS, at most CLAIM_SPREAD_MAX).
+# The Query reads max(CLAIM_MIN_CANDIDATES, spread) candidates, and a claim makes at
+# most CLAIM_MAX_CALLS DynamoDB calls before answering 409 claim_contention.
+CLAIM_MIN_CANDIDATES = 16
+CLAIM_SPREAD_AFTER_LOSS = 256
+CLAIM_SPREAD_MAX = 1024
+CLAIM_SPREAD_PER_CLAIMER = 8
+CLAIM_CONTENTION_MEMORY_SECONDS = 5.0
+CLAIM_CONTENTION_MEMORY_CLAIMS = 10
+CLAIM_MAX_CALLS = 5
 
 # API keys: full re-read every 5 minutes, and an early re-read (at most every
 # 30 s) when a key we do not know arrives, so a freshly added key works fast

@@ -7,21 +7,24 @@ error (``ReturnValuesOnConditionCheckFailure=ALL_OLD``), so telling the caller
 *why* (404 vs which 409) costs no extra read.
 
 AWS calls per action (audit write not included): create 1, create replay 2,
-get 1, list 1, claim by id 1, claim next 2 (+1 per lost race, +1 Query when
+get 1, list 1, claim by id 1, claim next 2 (a lost race adds a write and, while
+the budget allows, a fresh Query; at most ``CLAIM_MAX_CALLS``, +1 Query when
 falling back to expired leases), submit 1, release 1.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
-import random
 import re
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import claiming
 import errors
 import metrics
 import model
@@ -42,10 +45,17 @@ class Rejected:
 
 
 class TaskRepository:
-    def __init__(self, client: Any, table: str, clock: Callable[[], datetime] = model.now) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        clock: Callable[[], datetime] = model.now,
+        spread: claiming.Spread | None = None,
+    ) -> None:
         self._db = client
         self._table = table
         self._clock = clock
+        self._spread = spread or claiming.Spread()
 
     # -- create ------------------------------------------------------------
 
@@ -53,7 +63,8 @@ class TaskRepository:
         """201 with the new task, or 200 with the existing one when the same
         ``client_token`` already created the same task."""
         task_id = str(uuid.uuid4())
-        at = model.timestamp(self._clock())
+        moment = self._clock()
+        at = model.timestamp(moment)
         new = cmd.task
         queue_key = model.pending_queue_key(new.priority, at, task_id)
         values = {
@@ -87,10 +98,14 @@ class TaskRepository:
                     "fingerprint": new.fingerprint(),
                     "task_id": task_id,
                     "created_at": at,
+                    model.TOKEN_EXPIRY: int((moment + s.TOKEN_REPLAY_WINDOW).timestamp()),
                 }
             ),
-            "ConditionExpression": "attribute_not_exists(#id)",
-            "ExpressionAttributeNames": {"#id": "id"},
+            # A token older than the replay window is free again, whether or not
+            # DynamoDB's TTL sweep (which may lag by days) has deleted it yet.
+            "ConditionExpression": "attribute_not_exists(#id) OR #created_at < :window_start",
+            "ExpressionAttributeNames": {"#id": "id", "#created_at": "created_at"},
+            "ExpressionAttributeValues": {":window_start": {"S": model.timestamp(moment - s.TOKEN_REPLAY_WINDOW)}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         try:
@@ -143,7 +158,11 @@ class TaskRepository:
     def claim(self, cmd: ClaimTask) -> dict[str, Any]:
         if cmd.task_id is not None:
             return self._claim_by_id(cmd.annotator_id, cmd.task_id)
-        return self._claim_next(cmd.annotator_id)
+        began = time.monotonic()
+        try:
+            return self._claim_next(cmd.annotator_id)
+        finally:
+            self._spread.took(time.monotonic() - began)
 
     def _assign(self, annotator: str) -> tuple[str, dict[str, Any]]:
         """The SET clause and values shared by every kind of claim."""
@@ -178,36 +197,62 @@ class TaskRepository:
         return result
 
     def _claim_next(self, annotator: str) -> dict[str, Any]:
-        """Highest priority, oldest pending task; else the task whose lease
-        expired first. A lost race moves on to the next candidate."""
+        """Highest priority, oldest pending task; else the task whose lease expired
+        first. Which candidate each write tries is ``claiming.Spread``'s choice: the
+        head unless this container has been losing races, then a random one among
+        the first ``width``. A lost race widens the window and, while the call budget
+        allows, reads the queue afresh before drawing again."""
         update, values = self._assign(annotator)
-        candidates = self._candidates("#status = :status", {":status": model.PENDING})
+        width = self._spread.width()
+        limit = max(s.CLAIM_MIN_CANDIDATES, width)
+        key_condition, key_values = "#status = :status", {":status": model.PENDING}
+        candidates = self._queue(key_condition, key_values, limit)
         metrics.note(metrics.OLDEST_PENDING_AGE, _oldest_age_seconds(candidates, self._clock()))
-        expected = model.PENDING
+        calls, expected = 1, model.PENDING
         if not candidates:
-            candidates = self._candidates(
-                "#status = :status AND #queue_key < :now", {":status": model.ASSIGNED, ":now": values[":now"]}
-            )
-            expected = model.ASSIGNED
+            key_condition = "#status = :status AND #queue_key < :now"
+            key_values = {":status": model.ASSIGNED, ":now": values[":now"]}
+            candidates = self._queue(key_condition, key_values, limit)
+            calls, expected = 2, model.ASSIGNED
         if not candidates:
             raise errors.no_task_available()
         condition = "#status = :expected AND #version = :version"
         if expected == model.ASSIGNED:
             condition += " AND #lease_expires_at < :now"
-        order = _claim_order(candidates)
-        for lost, candidate in enumerate(order):
+        tried: set[int] = set()
+        writes = 0
+        while calls < s.CLAIM_MAX_CALLS:
+            index = self._spread.pick(candidates, tried, width)
+            if index is None:
+                break
+            tried.add(index)
+            candidate = candidates[index]
             attempt = dict(values)
             attempt[":expected"] = expected
             attempt[":version"] = candidate["version"]
             attempt[":queue_key"] = model.assigned_queue_key(values[":lease"], candidate["id"])
             result = self._update(candidate["id"], update, condition, attempt)
+            calls += 1
+            writes += 1
             if not isinstance(result, Rejected):
-                metrics.note(metrics.CLAIM_LOST_RACES, lost)
+                if writes == 1:
+                    self._spread.won_first_time()
+                metrics.note(metrics.CLAIM_LOST_RACES, writes - 1)
                 return result
-        metrics.note(metrics.CLAIM_LOST_RACES, len(order))
-        raise errors.claim_contention(min(len(candidates), s.CLAIM_ATTEMPTS))
+            width = self._spread.lost()
+            if calls + 2 <= s.CLAIM_MAX_CALLS:
+                # A fresh read without the tasks others took meanwhile, as wide as the
+                # contention just seen; then draw again.
+                limit = max(s.CLAIM_MIN_CANDIDATES, width)
+                fresh = self._queue(key_condition, key_values, limit)
+                width = self._spread.observed(_taken(candidates, fresh, complete=len(fresh) < limit))
+                candidates, tried = fresh, set()
+                calls += 1
+        metrics.note(metrics.CLAIM_LOST_RACES, writes)
+        raise errors.claim_contention(writes)
 
-    def _candidates(self, key_condition: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    def _queue(self, key_condition: str, values: dict[str, Any], limit: int) -> builtins.list[dict[str, Any]]:
+        """The first ``limit`` claim candidates in queue order (id, version, queue_key)."""
         page = self._db.query(
             TableName=self._table,
             IndexName=model.QUEUE_INDEX,
@@ -216,7 +261,7 @@ class TaskRepository:
             ExpressionAttributeNames=_names(key_condition + " #id #version #queue_key"),
             ExpressionAttributeValues=model.to_attribute_values(values),
             ScanIndexForward=True,
-            Limit=s.CLAIM_CANDIDATES,
+            Limit=limit,
         )
         return [model.from_item(item) for item in page.get("Items", [])]
 
@@ -291,19 +336,6 @@ class TaskRepository:
         return model.public_task(response["Attributes"])
 
 
-def _claim_order(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The candidates to write to, in order: the queue's head, then random others
-    of the head's priority (queue keys start with the inverted priority), then the
-    rest in queue order. Without contention the head wins, so the oldest task of
-    the highest priority is claimed; under contention the losers scatter."""
-    head, rest = candidates[0], candidates[1:]
-    rank = head["queue_key"].split("#", 1)[0]
-    peers = [c for c in rest if c["queue_key"].split("#", 1)[0] == rank]
-    later = [c for c in rest if c["queue_key"].split("#", 1)[0] != rank]
-    random.shuffle(peers)
-    return [head, *peers, *later][: s.CLAIM_ATTEMPTS]
-
-
 def _oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:
     """Age of the oldest of the pending candidates a claim read (their queue keys
     carry ``created_at``; the head of the queue is always among them); 0 when none."""
@@ -312,6 +344,14 @@ def _oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:
     oldest = min(c["queue_key"].split("#")[1] for c in pending)
     created = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     return round(max((now - created).total_seconds(), 0.0), 3)
+
+
+def _taken(before: list[dict[str, Any]], after: list[dict[str, Any]], complete: bool) -> int:
+    """How many candidates of an earlier read are gone from a later one, counting only
+    those the later read reached (all of them when it reached the end of the queue)."""
+    present = {c["id"] for c in after}
+    horizon = None if complete or not after else after[-1]["queue_key"]
+    return sum(1 for c in before if c["id"] not in present and (horizon is None or c["queue_key"] <= horizon))
 
 
 def _refusal(task_id: str, current: dict[str, Any] | None, annotator: str, verb: str) -> ApiError | None:

@@ -21,6 +21,10 @@ in-process ``mock_aws`` user may call it too). Each mend is applied once, howeve
   ``GetBucketNotificationConfiguration``, is returned, so a second apply changes nothing.
 * DynamoDB transactions snapshot the items they touch instead of deep-copying whole tables
   (``local/dynamodb_mend.py``), so their cost does not grow with the table.
+* DynamoDB operations are served one at a time: moto checks a write's condition and applies
+  it as separate steps, which under the threaded server lets two conditional writes on one
+  item both pass. DynamoDB applies each write atomically per item, and the task API's races
+  (two annotators claiming one task) rely on it.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ import fnmatch
 import json
 import os
 import re
+import threading
 from typing import Any
 
 from moto.apigateway.models import RestAPI
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core.exceptions import JsonRESTError
+from moto.dynamodb.models import DynamoDBBackend
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
@@ -56,16 +62,17 @@ _MENDED = "_tap_mended"
 def apply() -> None:
     """Mend moto in this process: call before the first request is served."""
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    patch_transactions()  # first, so that the atomic DynamoDB operations below include it
     for mend, target in (
         (_mend_application_autoscaling_tags, ApplicationAutoScalingResponse),
         (_mend_apigateway_policy, RestAPI),
         (_mend_s3_bucket_policy_conditions, FakeBucket),
         (_mend_s3_eventbridge_notification, S3Response),
+        (_mend_dynamodb_atomic_operations, DynamoDBBackend),
     ):
         if not getattr(target, _MENDED, False):
             mend()
             setattr(target, _MENDED, True)
-    patch_transactions()
 
 
 def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
@@ -232,3 +239,17 @@ def _mend_s3_eventbridge_notification() -> None:
         return status, headers, text
 
     _replace(S3Response, get_bucket_notification=get_bucket_notification)
+
+
+def _mend_dynamodb_atomic_operations() -> None:
+    lock = threading.RLock()
+    methods = {}
+    for name in ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query", "scan"):
+        original = getattr(DynamoDBBackend, name)
+
+        def atomic(self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        methods[name] = atomic
+    _replace(DynamoDBBackend, **methods)

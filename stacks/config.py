@@ -104,6 +104,9 @@ class StackConfig:
     log_retention_days: int = 365
     secret_recovery_window_days: int = 30
     deletion_protection: bool = True
+    #: Let this deploy add, change or remove the table's GSIs. Off, Terraform ignores the
+    #: index blocks (and their capacity, which autoscaling owns) after the table exists.
+    table_index_changes: bool = False
     alarm_email: str | None = None
     #: Alarm when a claim sees a pending task older than this (seconds); see stacks/monitoring.py.
     pending_task_age_alarm_seconds: int = 3600
@@ -282,6 +285,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         enforce_ip_allowlist=_flag(environ, "TAP_ENFORCE_IP_ALLOWLIST", config.enforce_ip_allowlist),
         manage_api_gateway_account=_flag(environ, "TAP_MANAGE_APIGW_ACCOUNT", config.manage_api_gateway_account),
         api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
+        table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
     )
     return validate(config)
 

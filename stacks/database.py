@@ -3,9 +3,14 @@
 The table keeps the original's key, billing mode and autoscaling (5 to 100 units at a 70 %
 target). It gains two sparse global secondary indexes the task API needs so that it
 never scans (listing by status, claiming the next task), each with its own autoscaling,
-plus the point-in-time recovery and deletion protection the design promised. The
-table's own capacity is left to autoscaling: Terraform ignores drift in it, so an apply
-no longer resets a scaled-up table to 5 units.
+plus the point-in-time recovery and deletion protection the design promised, and a TTL
+that expires idempotency-token items.
+
+Capacity belongs to autoscaling, so an apply must never lower it: Terraform ignores the
+table's own capacity and -- unless ``table_index_changes`` is on for this deploy -- the
+index blocks, because it cannot ignore the capacity inside one index block without
+ignoring the block (the approach of terraform-aws-modules/dynamodb-table's
+``ignore_changes_global_secondary_index``). Indexes are created with the table either way.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTableGlobalSecondaryIndex,
     DynamodbTablePointInTimeRecovery,
     DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
 )
 from constructs import Construct
 
-from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, Index, key_attributes
+from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, TTL_ATTRIBUTE, Index, key_attributes
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
@@ -34,6 +40,9 @@ from stacks.secrets import Encryption
 MIN_CAPACITY = 5
 MAX_CAPACITY = 100
 TARGET_UTILIZATION = 70.0
+#: What Terraform leaves to autoscaling; ``INDEX_BLOCKS`` too unless index changes are on.
+CAPACITY = ["read_capacity", "write_capacity"]
+INDEX_BLOCKS = ["global_secondary_index", "attribute"]
 
 
 def address_stem(index: Index) -> str:
@@ -72,8 +81,11 @@ class TaskTable(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=encryption.key.arn),
             deletion_protection_enabled=config.deletion_protection,
+            ttl=DynamodbTableTtl(attribute_name=TTL_ATTRIBUTE, enabled=True),
             tags=aws.tags,
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["read_capacity", "write_capacity"]),
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=CAPACITY if config.table_index_changes else CAPACITY + INDEX_BLOCKS
+            ),
         )
         table_resource = f"table/{self.table.name}"
         # The original's four resources keep their addresses and arguments.

@@ -75,6 +75,7 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
             "TAP_LAMBDA_IN_VPC": "false",
             "TAP_ENFORCE_IP_ALLOWLIST": "false",
             "TAP_ALARM_EMAIL": "ops@example.com",
+            "TAP_TABLE_INDEX_CHANGES": "true",
         },
     )
     result["switched_off_json"] = Testing.synth(TapStack(Testing.app(), switched, lambda_package))

@@ -106,6 +106,8 @@ def test_the_table_has_the_contract_key_and_indexes(stack: dict[str, Any]) -> No
     assert synthesized == {
         i.name: (i.hash_key, i.range_key, i.projection_type, i.non_key_attributes) for i in contract.INDEXES
     }
+    # DynamoDB deletes idempotency-token items by the attribute the handler writes their expiry to.
+    assert table["ttl"] == {"attribute_name": contract.TTL_ATTRIBUTE, "enabled": True}
 
 
 def test_audit_records_land_where_the_policy_and_the_lifecycle_expect(stack: dict[str, Any]) -> None:

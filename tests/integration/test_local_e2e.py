@@ -28,12 +28,13 @@ from typing import Any
 import pytest
 import tap_scenario
 
+from function import contract
 from local import deploy
 from local.clients import client
 from local.paths import PROJECT, LocalPaths
 from local.processes import free_port, port_bindable
 from local.session import Session, SessionError
-from local.terraform import TerraformMissing, terraform_binary
+from local.terraform import TerraformMissing, run_terraform, terraform_binary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -328,3 +329,43 @@ def test_request_log_lines_carry_embedded_metrics(deployment: Deployment) -> Non
     claim = emf[claimed[1]]
     assert claim["Action"] == "claim_task" and claim["Status2xx"] == 1 and claim["OldestPendingTaskAgeSeconds"] >= 0
     assert {"create_task", "none"} <= {line["Action"] for line in emf.values()}
+
+
+def _planned_table_change(paths: LocalPaths) -> dict[str, Any]:
+    """``terraform plan`` of the deployed stack: the planned change of the task table."""
+    env = deploy.terraform_environment()
+    args = ["plan", "-input=false", "-no-color", "-lock=false", "-out=check.tfplan"]
+    plan = run_terraform(args, paths.stack_dir, env)
+    assert plan.returncode == 0, plan.stdout[-4000:]
+    shown = run_terraform(["show", "-json", "check.tfplan"], paths.stack_dir, env)
+    assert shown.returncode == 0, shown.stdout[-2000:]
+    changes = json.loads(shown.stdout)["resource_changes"]
+    return next(c["change"] for c in changes if c["address"] == "aws_dynamodb_table.data")
+
+
+def test_autoscaled_index_capacity_survives_the_next_deploy(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raise the indexes' capacity out of band, as autoscaling does, and plan again: the table
+    is left as it is. The same plan with index changes switched on would set it back to 5."""
+    raised = {"ReadCapacityUnits": 40, "WriteCapacityUnits": 30}
+    deployment.client("dynamodb").update_table(
+        TableName=deployment.session.outputs.dynamodb_table_name,
+        GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": index.name, "ProvisionedThroughput": raised}} for index in contract.INDEXES
+        ],
+    )
+
+    change = _planned_table_change(deployment.paths)
+    assert change["actions"] == ["no-op"], change
+    before = change["before"]["global_secondary_index"]
+    assert {(i["read_capacity"], i["write_capacity"]) for i in before} == {(40, 30)}  # the refresh saw it
+
+    monkeypatch.setenv("TAP_TABLE_INDEX_CHANGES", "true")
+    allowed = LocalPaths(project=PROJECT, root=deployment.paths.root, outdir=deployment.paths.root / "index-changes")
+    deploy.synthesize(deployment.session.endpoint, allowed)
+    deploy.terraform_init(allowed)
+    change = _planned_table_change(allowed)
+    assert change["actions"] == ["update"], change
+    after = change["after"]["global_secondary_index"]
+    assert {(i["read_capacity"], i["write_capacity"]) for i in after} == {(5, 5)}

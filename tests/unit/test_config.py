@@ -26,6 +26,7 @@ BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket"}
         ("prod", {**BUCKET, "TAP_BACKEND": "consul"}, "TAP_BACKEND"),
         ("prod", {**BUCKET, "TAP_LAMBDA_IN_VPC": "maybe"}, "TAP_LAMBDA_IN_VPC"),
         ("prod", {**BUCKET, "TAP_API_CACHE": "2"}, "TAP_API_CACHE"),
+        ("prod", {**BUCKET, "TAP_TABLE_INDEX_CHANGES": "now"}, "TAP_TABLE_INDEX_CHANGES"),
         ("prod", {**BUCKET, "TAP_ALARM_EMAIL": "not-an-email"}, "alarm_email"),
         ("local", {"TAP_EMULATOR_ENDPOINT": "http://10.0.0.5:4566"}, "TAP_EMULATOR_ENDPOINT"),
         ("staging", BUCKET, "environment 'staging'"),
@@ -70,6 +71,8 @@ def test_an_empty_allowlist_is_fine_when_not_enforced() -> None:
 def test_switches_accept_the_usual_spellings() -> None:
     assert load_config("prod", {**BUCKET, "TAP_LAMBDA_IN_VPC": "off"}).lambda_in_vpc is False
     assert load_config("dev", {**BUCKET, "TAP_API_CACHE": "Yes"}).api_cache_enabled is True
+    assert load_config("prod", BUCKET).table_index_changes is False
+    assert load_config("prod", {**BUCKET, "TAP_TABLE_INDEX_CHANGES": "true"}).table_index_changes is True
 
 
 def test_environment_defaults() -> None:

@@ -133,6 +133,8 @@ def test_9_vpc_placement_and_allowlist_are_switches(switched_off_stack: dict[str
     assert "lambda_vpc_access" not in resources["aws_iam_role_policy_attachment"]
     assert "aws_api_gateway_rest_api_policy" not in resources
     assert "policy" not in resources["terraform_data"]["api_revision"]["triggers_replace"]["revision"]
+    table = resources["aws_dynamodb_table"]["data"]
+    assert table["lifecycle"]["ignore_changes"] == ["read_capacity", "write_capacity"]  # index changes allowed
     checks = switched_off_stack["variable"]["lambda_allowed_ips"]["validation"]
     assert not any("length(var.lambda_allowed_ips) > 0" in c["condition"] for c in checks)
 
@@ -142,7 +144,7 @@ def test_10_promised_protections_exist(prod_stack: dict[str, Any]) -> None:
     table = resource(prod_stack, "aws_dynamodb_table.data")
     assert table["point_in_time_recovery"] == {"enabled": True}
     assert table["deletion_protection_enabled"] is True
-    assert table["lifecycle"]["ignore_changes"] == ["read_capacity", "write_capacity"]
+    assert table["ttl"] == {"attribute_name": "expires_at", "enabled": True}
     block = resource(prod_stack, "aws_s3_bucket_public_access_block.lambda_logs")
     assert all(
         block[k] is True
@@ -203,3 +205,18 @@ def test_everything_stored_is_encrypted_with_the_stack_key(prod_stack: dict[str,
     sse = resource(prod_stack, "aws_s3_bucket_server_side_encryption_configuration.lambda_logs")["rule"][0]
     assert sse["apply_server_side_encryption_by_default"] == {"sse_algorithm": "aws:kms", "kms_master_key_id": key}
     assert resource(prod_stack, "aws_kms_key.main")["enable_key_rotation"] is True
+
+
+def test_autoscaled_capacity_survives_deploys(prod_stack: dict[str, Any], dev_stack: dict[str, Any]) -> None:
+    """Original: an apply reset scaled-up capacity to 5. The table's capacity and, unless index
+    changes are switched on for a deploy, the index blocks (with their capacity) are ignored;
+    the indexes themselves are still declared, so a new table gets them."""
+    for stack in (prod_stack, dev_stack):
+        table = resource(stack, "aws_dynamodb_table.data")
+        assert table["lifecycle"]["ignore_changes"] == [
+            "read_capacity",
+            "write_capacity",
+            "global_secondary_index",
+            "attribute",
+        ]
+        assert {i["name"] for i in table["global_secondary_index"]} == {"status-created-index", "status-queue-index"}

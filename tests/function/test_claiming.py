@@ -1,0 +1,158 @@
+"""Claiming the next task under contention: which task, how many calls, which ordering bound.
+
+The contention memory (``claiming.Spread``) is checked with a hand-driven clock; the lost-race
+path runs the real repository against moto with a rival claim injected right before the
+claimer's write; the ordering bound is checked with real threads on a moto whose DynamoDB
+operations are made atomic (as the real service is per item; see
+test_handler_concurrency.py), recording the order in which claims landed.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from moto.dynamodb.models import DynamoDBBackend
+
+import claiming  # function/claiming.py (handler_support put function/ on the path)
+import settings
+from errors import ApiError
+from handler_support import TABLE, Api, Aws
+from tasks import TaskRepository
+from validation import ClaimTask
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_container_that_has_not_lost_a_race_takes_the_head() -> None:
+    spread = claiming.Spread(clock=Clock())
+    assert spread.width() == 1
+    assert spread.pick(["a", "b", "c"], set(), 1) == 0
+    assert spread.pick(["a", "b", "c"], {0}, 1) is None  # one candidate at width 1: nothing else to try
+
+
+def test_lost_races_widen_the_spread_and_quiet_narrows_it_back_to_the_head() -> None:
+    clock = Clock()
+    spread = claiming.Spread(clock=clock)
+    assert spread.lost() == settings.CLAIM_SPREAD_AFTER_LOSS
+    assert spread.lost() == min(settings.CLAIM_SPREAD_MAX, 2 * settings.CLAIM_SPREAD_AFTER_LOSS)
+    spread.observed(taken=10_000)
+    assert spread.width() == settings.CLAIM_SPREAD_MAX  # never wider than the documented bound
+    spread.won_first_time()
+    assert spread.width() == settings.CLAIM_SPREAD_MAX - settings.CLAIM_SPREAD_MAX // 16
+    clock.now += settings.CLAIM_CONTENTION_MEMORY_SECONDS + 0.1
+    assert spread.width() == 1
+
+
+def test_slow_claims_are_remembered_longer() -> None:
+    clock = Clock()
+    spread = claiming.Spread(clock=clock)
+    spread.took(2.0)  # e.g. an overloaded emulator
+    spread.lost()
+    clock.now += settings.CLAIM_CONTENTION_MEMORY_SECONDS + 1
+    assert spread.width() > 1
+    clock.now += settings.CLAIM_CONTENTION_MEMORY_CLAIMS * 2.0
+    assert spread.width() == 1
+
+
+def test_draws_stay_inside_the_window_and_never_repeat() -> None:
+    spread = claiming.Spread(clock=Clock(), rng=random.Random(1))
+    candidates = list(range(100))
+    tried: set[int] = set()
+    window = 10
+    for _ in range(window):
+        index = spread.pick(candidates, tried, window)
+        assert index is not None and index < window and index not in tried
+        tried.add(index)
+    assert spread.pick(candidates, tried, window) is None
+
+
+def test_a_lost_race_reads_the_queue_again_and_takes_another_task(api: Api, aws: Aws) -> None:
+    ids = [api.create(prompt=f"p{i}")["id"] for i in range(5)]
+    rival = TaskRepository(boto3.client("dynamodb"), TABLE)
+    client = boto3.client("dynamodb")
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+
+    rivals: list[str] = []
+
+    def rival_claims_first(params: dict[str, Any], **_: Any) -> None:
+        if not rivals:  # just before our first write, someone else takes that task
+            rivals.append(rival.claim(ClaimTask("rival", params["Key"]["id"]["S"]))["id"])
+
+    client.meta.events.register("before-parameter-build.dynamodb.UpdateItem", rival_claims_first)
+    spread = claiming.Spread()
+    task = TaskRepository(client, TABLE, spread=spread).claim(ClaimTask("me", None))
+    assert calls == ["Query", "UpdateItem", "Query", "UpdateItem"]
+    assert task["assignee"] == "me" and task["id"] in ids[1:]
+    assert rivals == [ids[0]]  # the head went to the rival
+    assert spread.width() >= settings.CLAIM_SPREAD_AFTER_LOSS
+
+
+@pytest.fixture
+def landed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Each moto DynamoDB operation made atomic; ids of successful claims in landing order."""
+    order: list[str] = []
+    lock = threading.RLock()
+    for name in ("get_item", "put_item", "update_item", "query", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def atomic(self: Any, *args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            with lock:
+                result = _original(self, *args, **kwargs)
+                if _name == "update_item" and result.to_json()["Attributes"].get("assignee"):
+                    key = kwargs["key"] if "key" in kwargs else args[1]
+                    order.append(key["id"]["S"])
+                return result
+
+        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+    yield order
+
+
+def test_under_contention_a_claim_gets_one_of_the_first_spread_max_pending_tasks(
+    api: Api, aws: Aws, landed: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented bound, with a small maximum so that it binds: a claimed task is among
+    the first CLAIM_SPREAD_MAX pending tasks when its claim read the queue, hence also when
+    its write landed (no task is created meanwhile)."""
+    monkeypatch.setattr(settings, "CLAIM_SPREAD_MAX", 6)
+    monkeypatch.setattr(settings, "CLAIM_SPREAD_AFTER_LOSS", 4)
+    tasks = [api.create(prompt=f"p{i}", priority=i % 3) for i in range(60)]
+    order = sorted(tasks, key=lambda t: (-t["priority"], t["created_at"]))
+    pending = [t["id"] for t in order]
+    claimers = 12
+    repositories = [TaskRepository(boto3.client("dynamodb"), TABLE) for _ in range(claimers)]
+    barrier = threading.Barrier(claimers)
+
+    def claim_three(index: int) -> list[str]:
+        barrier.wait()
+        outcomes = []
+        for _ in range(3):
+            try:
+                outcomes.append(repositories[index].claim(ClaimTask(f"ann-{index}", None))["id"])
+            except ApiError as exc:
+                outcomes.append(exc.code)
+        return outcomes
+
+    with ThreadPoolExecutor(max_workers=claimers) as pool:
+        outcomes = [o for result in pool.map(claim_three, range(claimers)) for o in result]
+    won = [o for o in outcomes if o in pending]
+    assert set(outcomes) - set(won) <= {"claim_contention"}
+    assert sorted(won) == sorted(landed) and len(set(won)) == len(won)
+    ranks = []
+    for task_id in landed:
+        ranks.append(pending.index(task_id))
+        pending.remove(task_id)
+    assert max(ranks) < settings.CLAIM_SPREAD_MAX, ranks
+    assert max(ranks) > 0  # contention did spread the claims
