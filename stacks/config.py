@@ -14,8 +14,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal, Mapping
+from typing import Literal
 
 BackendKind = Literal["s3", "local"]
 
@@ -196,32 +197,18 @@ def _emulator_endpoint(environ: Mapping[str, str]) -> str:
     return url
 
 
-def validate(config: StackConfig) -> StackConfig:
-    """Reject settings AWS would refuse, naming the setting; return the config unchanged."""
+#: Inclusive ranges AWS accepts (secret recovery: 0 is also allowed, meaning "delete at once").
+SECRET_RECOVERY_DAYS = (7, 30)
+LAMBDA_MEMORY_MB = (128, 10240)
+#: API Gateway waits at most 29 s for its integration.
+LAMBDA_TIMEOUT_SECONDS = (1, 29)
+VPC_PREFIX_LENGTHS = (16, 24)
+
+
+def _check_names(config: StackConfig) -> None:
     env = config.environment
     if not re.match(REGION_PATTERN, config.aws_region):
         raise ConfigError(f"{env}: aws_region={config.aws_region!r} is not an AWS region name")
-    if config.lambda_runtime not in SUPPORTED_RUNTIMES:
-        raise ConfigError(
-            f"{env}: lambda_runtime={config.lambda_runtime!r} is not supported; use one of {', '.join(SUPPORTED_RUNTIMES)}"
-        )
-    if config.log_retention_days not in LOG_RETENTION_DAYS:
-        raise ConfigError(
-            f"{env}: log_retention_days={config.log_retention_days} is not a period CloudWatch Logs accepts "
-            f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
-        )
-    window = config.secret_recovery_window_days
-    if window != 0 and not 7 <= window <= 30:
-        raise ConfigError(f"{env}: secret_recovery_window_days={window} must be 0 or 7-30")
-    if config.enforce_ip_allowlist and not config.lambda_allowed_ips:
-        raise ConfigError(
-            f"{env}: lambda_allowed_ips is empty while enforce_ip_allowlist is on: nobody could call the API"
-        )
-    for ip in config.lambda_allowed_ips:
-        try:
-            ipaddress.ip_network(ip, strict=False)
-        except ValueError:
-            raise ConfigError(f"{env}: lambda_allowed_ips entry {ip!r} is not an IP address or CIDR block") from None
     if not is_bucket_name(config.lambda_log_bucket_name):
         raise ConfigError(
             f"{env}: lambda_log_bucket_name={config.lambda_log_bucket_name!r} is not a valid S3 bucket name"
@@ -232,28 +219,73 @@ def validate(config: StackConfig) -> StackConfig:
         )
     if not re.match(SECRET_PATTERN, config.api_key_secret_name):
         raise ConfigError(f"{env}: api_key_secret_name={config.api_key_secret_name!r} is not a valid secret name")
-    if not 128 <= config.lambda_memory_mb <= 10240:
-        raise ConfigError(f"{env}: lambda_memory_mb={config.lambda_memory_mb} must be 128-10240")
-    if not 1 <= config.lambda_timeout_seconds <= 29:
+    if config.alarm_email is not None and not _EMAIL_RE.match(config.alarm_email):
+        raise ConfigError(f"{env}: alarm_email={config.alarm_email!r} is not an e-mail address")
+
+
+def _check_function(config: StackConfig) -> None:
+    env = config.environment
+    if config.lambda_runtime not in SUPPORTED_RUNTIMES:
         raise ConfigError(
-            f"{env}: lambda_timeout_seconds={config.lambda_timeout_seconds} must be 1-29 (API Gateway waits 29 s)"
+            f"{env}: lambda_runtime={config.lambda_runtime!r} is not supported; "
+            f"use one of {', '.join(SUPPORTED_RUNTIMES)}"
+        )
+    low, high = LAMBDA_MEMORY_MB
+    if not low <= config.lambda_memory_mb <= high:
+        raise ConfigError(f"{env}: lambda_memory_mb={config.lambda_memory_mb} must be {low}-{high}")
+    low, high = LAMBDA_TIMEOUT_SECONDS
+    if not low <= config.lambda_timeout_seconds <= high:
+        raise ConfigError(
+            f"{env}: lambda_timeout_seconds={config.lambda_timeout_seconds} must be {low}-{high} "
+            f"(API Gateway waits {high} s)"
         )
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
+
+
+def _check_operations(config: StackConfig) -> None:
+    env = config.environment
+    if config.log_retention_days not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            f"{env}: log_retention_days={config.log_retention_days} is not a period CloudWatch Logs accepts "
+            f"({', '.join(map(str, LOG_RETENTION_DAYS))})"
+        )
+    window = config.secret_recovery_window_days
+    low, high = SECRET_RECOVERY_DAYS
+    if window != 0 and not low <= window <= high:
+        raise ConfigError(f"{env}: secret_recovery_window_days={window} must be 0 or {low}-{high}")
     low, high = PENDING_AGE_ALARM_RANGE
     if not low <= config.pending_task_age_alarm_seconds <= high:
         raise ConfigError(
-            f"{env}: pending_task_age_alarm_seconds={config.pending_task_age_alarm_seconds} must be 60-1209600 "
+            f"{env}: pending_task_age_alarm_seconds={config.pending_task_age_alarm_seconds} must be {low}-{high} "
             "(one minute to two weeks)"
         )
-    if config.alarm_email is not None and not _EMAIL_RE.match(config.alarm_email):
-        raise ConfigError(f"{env}: alarm_email={config.alarm_email!r} is not an e-mail address")
+
+
+def _check_network(config: StackConfig) -> None:
+    env = config.environment
+    if config.enforce_ip_allowlist and not config.lambda_allowed_ips:
+        raise ConfigError(
+            f"{env}: lambda_allowed_ips is empty while enforce_ip_allowlist is on: nobody could call the API"
+        )
+    for ip in config.lambda_allowed_ips:
+        try:
+            ipaddress.ip_network(ip, strict=False)
+        except ValueError:
+            raise ConfigError(f"{env}: lambda_allowed_ips entry {ip!r} is not an IP address or CIDR block") from None
     try:
         network = ipaddress.ip_network(config.vpc_cidr)
     except ValueError:
         raise ConfigError(f"{env}: vpc_cidr={config.vpc_cidr!r} is not a CIDR block") from None
-    if network.version != 4 or not 16 <= network.prefixlen <= 24:
-        raise ConfigError(f"{env}: vpc_cidr={config.vpc_cidr!r} must be an IPv4 block from /16 to /24")
+    low, high = VPC_PREFIX_LENGTHS
+    if network.version != 4 or not low <= network.prefixlen <= high:  # noqa: PLR2004 (IPv4)
+        raise ConfigError(f"{env}: vpc_cidr={config.vpc_cidr!r} must be an IPv4 block from /{low} to /{high}")
+
+
+def validate(config: StackConfig) -> StackConfig:
+    """Reject settings AWS would refuse, naming the setting; return the config unchanged."""
+    for check in (_check_names, _check_function, _check_operations, _check_network):
+        check(config)
     return config
 
 

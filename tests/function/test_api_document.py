@@ -45,14 +45,14 @@ def _examples() -> list[tuple[str, int | None, Any]]:
         status_line = _STATUS_LINE.match(match["before"].strip())
         if status_line:
             found.append(("response", int(status_line["status"]), value))
+        elif value.get("message") == "request":  # a log line (it names its action too)
+            found.append(("log", None, value))
         elif "action" in value and "request_id" not in value:
             found.append(("request", None, value))
         elif set(value) == {"error"}:
             found.append(("response", errors.STATUS[value["error"]["code"]], value))
         elif {"request_id", "received_at", "caller"} <= set(value):
             found.append(("audit", None, value))
-        elif value.get("message") == "request":
-            found.append(("log", None, value))
         else:
             pytest.fail(f"docs/api.md has a JSON example this test does not know: {match['body'][:80]}")
     return found
