@@ -25,7 +25,8 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import settings as s
 
@@ -90,3 +91,21 @@ class Spread:
             return 0
         window = [i for i in range(min(width, len(candidates))) if i not in tried]
         return self._rng.choice(window) if window else None
+
+
+def oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:
+    """Age of the oldest of the pending candidates a claim read (their queue keys
+    carry ``created_at``; the head of the queue is always among them); 0 when none."""
+    if not pending:
+        return 0.0
+    oldest = min(c["queue_key"].split("#")[1] for c in pending)
+    created = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return round(max((now - created).total_seconds(), 0.0), 3)
+
+
+def taken(before: list[dict[str, Any]], after: list[dict[str, Any]], complete: bool) -> int:
+    """How many candidates of an earlier read are gone from a later one, counting only
+    those the later read reached (all of them when it reached the end of the queue)."""
+    present = {c["id"] for c in after}
+    horizon = None if complete or not after else after[-1]["queue_key"]
+    return sum(1 for c in before if c["id"] not in present and (horizon is None or c["queue_key"] <= horizon))

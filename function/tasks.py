@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import claiming
@@ -207,7 +207,7 @@ class TaskRepository:
         limit = max(s.CLAIM_MIN_CANDIDATES, width)
         key_condition, key_values = "#status = :status", {":status": model.PENDING}
         candidates = self._queue(key_condition, key_values, limit)
-        metrics.note(metrics.OLDEST_PENDING_AGE, _oldest_age_seconds(candidates, self._clock()))
+        metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, self._clock()))
         calls, expected = 1, model.PENDING
         if not candidates:
             key_condition = "#status = :status AND #queue_key < :now"
@@ -245,7 +245,7 @@ class TaskRepository:
                 # contention just seen; then draw again.
                 limit = max(s.CLAIM_MIN_CANDIDATES, width)
                 fresh = self._queue(key_condition, key_values, limit)
-                width = self._spread.observed(_taken(candidates, fresh, complete=len(fresh) < limit))
+                width = self._spread.observed(claiming.taken(candidates, fresh, complete=len(fresh) < limit))
                 candidates, tried = fresh, set()
                 calls += 1
         metrics.note(metrics.CLAIM_LOST_RACES, writes)
@@ -334,24 +334,6 @@ class TaskRepository:
             current = model.from_item(old) if model.is_task(old) else None
             return Rejected(current)
         return model.public_task(response["Attributes"])
-
-
-def _oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:
-    """Age of the oldest of the pending candidates a claim read (their queue keys
-    carry ``created_at``; the head of the queue is always among them); 0 when none."""
-    if not pending:
-        return 0.0
-    oldest = min(c["queue_key"].split("#")[1] for c in pending)
-    created = datetime.strptime(oldest, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return round(max((now - created).total_seconds(), 0.0), 3)
-
-
-def _taken(before: list[dict[str, Any]], after: list[dict[str, Any]], complete: bool) -> int:
-    """How many candidates of an earlier read are gone from a later one, counting only
-    those the later read reached (all of them when it reached the end of the queue)."""
-    present = {c["id"] for c in after}
-    horizon = None if complete or not after else after[-1]["queue_key"]
-    return sum(1 for c in before if c["id"] not in present and (horizon is None or c["queue_key"] <= horizon))
 
 
 def _refusal(task_id: str, current: dict[str, Any] | None, annotator: str, verb: str) -> ApiError | None:
