@@ -32,6 +32,15 @@ def _clean_env(**settings: str) -> dict[str, str]:
     return env
 
 
+def _synth(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A synth in a fresh Python process that must succeed."""
+    result = subprocess.run(
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
 def _tree(folder: Path) -> dict[str, bytes]:
     return {
         path.relative_to(folder).as_posix(): path.read_bytes()
@@ -45,16 +54,7 @@ def test_on_demand_and_eager_import_synthesize_the_same_bytes(tmp_path: Path) ->
     counts: dict[str, int] = {}
     for mode, switch in (("eager", "1"), ("on_demand", "0")):
         env = _clean_env(TAP_BACKEND="local", CDKTF_OUTDIR=str(tmp_path / mode), TAP_EAGER_PROVIDER_IMPORT=switch)
-        result = subprocess.run(
-            [sys.executable, "-c", SYNTH_AND_COUNT],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
+        result = _synth(["-c", SYNTH_AND_COUNT], ROOT, env)
         counts[mode] = int(result.stderr.strip().splitlines()[-1])
     # The eager path really imported every resource module; the other only what the stack uses.
     assert counts["eager"] > 2000
@@ -146,16 +146,7 @@ def test_the_fingerprint_follows_content_and_settings_not_timestamps(tmp_path: P
 def _synth_if_changed(root: Path, **settings: str) -> tuple[str, float]:
     env = _clean_env(TAP_ENVIRONMENTS="dev", TAP_BACKEND="local", CDKTF_OUTDIR=str(root / "out"), **settings)
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "main.py", "--if-changed"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = _synth(["main.py", "--if-changed"], root, env)
     return result.stdout, time.monotonic() - started
 
 
