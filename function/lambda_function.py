@@ -10,7 +10,7 @@ clients, the request itself, the response, the audit, the log line -- has its
 own fallback, so a failure in one (recursion, encoding, a broken dependency,
 anything) still lets the others run.
 
-Per-container state (boto3 clients, cached API keys) lives in one ``Runtime``
+Per-container state (botocore clients, cached API keys) lives in one ``Runtime``
 built on first use; ``reset_caches()`` drops it.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, assert_never
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 import audit
@@ -78,7 +78,7 @@ class Outcome:
 class Runtime:
     """Everything a warm container reuses: settings, clients, key cache.
 
-    Clients come from a private ``boto3.session.Session`` (sessions are not
+    Clients come from a private botocore session (sessions are not
     thread-safe to share; one per container is what Lambda needs anyway) and
     use no hard-coded endpoint, so ``AWS_ENDPOINT_URL`` can point them at an
     emulator.
@@ -86,10 +86,10 @@ class Runtime:
 
     def __init__(self, settings: s.Settings) -> None:
         self.settings = settings
-        session = boto3.session.Session()
-        self.dynamodb = session.client("dynamodb", config=_CLIENT_CONFIG)
-        self.s3 = session.client("s3", config=_CLIENT_CONFIG)
-        self.secretsmanager = session.client("secretsmanager", config=_CLIENT_CONFIG)
+        session = botocore.session.Session()
+        self.dynamodb = session.create_client("dynamodb", config=_CLIENT_CONFIG)
+        self.s3 = session.create_client("s3", config=_CLIENT_CONFIG)
+        self.secretsmanager = session.create_client("secretsmanager", config=_CLIENT_CONFIG)
         self.keys = ApiKeyStore(self.secretsmanager, settings.api_key_secret)
         self.tasks = TaskRepository(self.dynamodb, settings.table_name)
         self.audit = audit.AuditWriter(self.s3, settings.log_bucket)

@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
+import attribute_values
 import contract
 
 PENDING: Final = "pending"
@@ -45,9 +43,6 @@ _PUBLIC_ORDER: Final = (
     "assignee", "lease_expires_at", "feedback", "completed_at",
 )  # fmt: skip
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def timestamp(moment: datetime) -> str:
     """Fixed-width ISO 8601 UTC with microseconds, so that string order is
@@ -76,13 +71,12 @@ def completed_queue_key(completed_at: str, task_id: str) -> str:
 
 def to_attribute_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Plain Python values -> DynamoDB attribute values (ints stay exact)."""
-    # The stubs type attribute values as a TypedDict; the handler passes them on as plain dicts.
-    return {name: cast(dict[str, Any], _serializer.serialize(value)) for name, value in values.items()}
+    return {name: attribute_values.serialize(value) for name, value in values.items()}
 
 
 def from_item(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """DynamoDB item -> plain values, with numbers back to ``int``."""
-    return {name: _plain(_deserializer.deserialize(cast(Any, value))) for name, value in item.items()}
+    return {name: attribute_values.deserialize(value) for name, value in item.items()}
 
 
 def public_task(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -96,13 +90,3 @@ def public_task(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def is_task(item: dict[str, Any] | None) -> bool:
     """Idempotency-token items share the table but have no ``status``."""
     return bool(item) and "status" in item  # type: ignore[operator]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
