@@ -21,6 +21,10 @@ in-process ``mock_aws`` user may call it too). Each mend is applied once, howeve
   ``GetBucketNotificationConfiguration``, is returned, so a second apply changes nothing.
 * DynamoDB transactions snapshot the items they touch instead of deep-copying whole tables
   (``local/dynamodb_mend.py``), so their cost does not grow with the table.
+* DynamoDB compares two strings directly. moto sorts a table's items for every Query and
+  Scan, and each comparison of two key values went through ``cast_value`` (five type
+  checks); for strings the result is the same Python comparison, made three times faster
+  (docs/local.md, "The emulator's mends").
 * DynamoDB operations are served one at a time: moto checks a write's condition and applies
   it as separate steps, which under the threaded server lets two conditional writes on one
   item both pass. DynamoDB applies each write atomically per item, and the task API's races
@@ -40,6 +44,7 @@ from moto.apigateway.models import RestAPI
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
@@ -69,6 +74,7 @@ def apply() -> None:
         (_mend_s3_bucket_policy_conditions, FakeBucket),
         (_mend_s3_eventbridge_notification, S3Response),
         (_mend_dynamodb_atomic_operations, DynamoDBBackend),
+        (_mend_dynamodb_string_comparisons, DynamoType),
     ):
         if not getattr(target, _MENDED, False):
             mend()
@@ -253,3 +259,19 @@ def _mend_dynamodb_atomic_operations() -> None:
 
         methods[name] = atomic
     _replace(DynamoDBBackend, **methods)
+
+
+def _mend_dynamodb_string_comparisons() -> None:
+    original_eq, original_lt = DynamoType.__eq__, DynamoType.__lt__
+
+    def equals(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value == other.value)
+        return original_eq(self, other)
+
+    def less_than(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value < other.value)
+        return original_lt(self, other)
+
+    _replace(DynamoType, __eq__=equals, __lt__=less_than)

@@ -8,6 +8,8 @@ import http.client
 import io
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,6 +169,39 @@ def test_dynamodb_transactions_roll_back_and_do_not_copy_the_table(
         ]})  # fmt: skip
     small, large = _transaction_seconds(ddb, "tx-small", 20), _transaction_seconds(ddb, "tx-large", 20)
     assert large < 3 * small + 0.5, f"20 transactions: {large:.2f} s on 4,000 items, {small:.2f} s on 1"
+
+
+def test_dynamodb_string_comparisons_keep_moto_order(running_emulator: emulator.RunningEmulator) -> None:
+    """The comparison mend changes speed only: an index Query on the emulator returns string
+    sort keys in code-point order (what moto's own comparison gives), numbers still compare
+    as numbers, and the mend is the one installed."""
+    ddb = running_emulator.client("dynamodb")
+    ddb.create_table(
+        TableName="order", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("id", "g", "k")],
+        GlobalSecondaryIndexes=[{"IndexName": "by-k", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                               {"AttributeName": "k", "KeyType": "RANGE"}]}],
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    keys = ["b", "a", "ab", "A", "é", "z", "10", "9", "\u4e2d", "a#2026", "a#2025"]
+    for n, key in enumerate(keys):
+        ddb.put_item(TableName="order", Item={"id": {"S": f"i{n}"}, "g": {"S": "x"}, "k": {"S": key}})
+    found = ddb.query(
+        TableName="order", IndexName="by-k", KeyConditionExpression="g = :g AND k > :low",
+        ExpressionAttributeValues={":g": {"S": "x"}, ":low": {"S": "9"}},
+    )["Items"]  # fmt: skip
+    assert [item["k"]["S"] for item in found] == sorted(k for k in keys if k > "9")
+    probe = (
+        "from moto.dynamodb.models.dynamo_type import DynamoType as T\n"
+        "from local import patches\n"
+        "before = T.__lt__\n"
+        "patches.apply()\n"
+        "assert T.__lt__ is not before and T.__lt__.__name__ == 'less_than'\n"
+        "assert T({'N': '10'}) > T({'N': '9'}) and not T({'N': '10'}) < T({'N': '9'})\n"
+        "assert T({'S': '10'}) < T({'S': '9'}) and T({'S': 'a'}) == T({'S': 'a'}) != T({'N': '1'})\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, check=True, timeout=120)
 
 
 def test_state_bucket_is_created_once(running_emulator: emulator.RunningEmulator) -> None:
