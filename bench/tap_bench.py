@@ -3,7 +3,8 @@
 Imports a generated JSONL file (10,000 lines by default) with ``tap import``, imports it
 again (nothing may be created), claims and judges a few tasks with ``tap claim`` /
 ``tap submit``, exports the pending and the completed tasks with ``tap export`` and compares
-both exports with the source file. Writes docs/benchmarks-tap.md.
+both exports with the source file. Writes docs/benchmarks-tap.md. The helpers that run ``tap``
+and make and read its files are in tap/testing.py (shared with the e2e tests).
 
     # against a running `make local` (reads .local/session.json)
     .venv/bin/python bench/tap_bench.py
@@ -16,80 +17,22 @@ both exports with the source file. Writes docs/benchmarks-tap.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local_load import Target  # noqa: E402
 
+from tap.testing import FEEDBACK, Run, claim_and_submit, exported, new_run_id, tap, task_lines, write_jsonl  # noqa: E402
+
 REPORT = ROOT / "docs" / "benchmarks-tap.md"
 JUDGED = 5
-KINDS = ("pairwise", "ranking", "rating")
-FEEDBACK = {"pairwise": {"preferred": 1}, "ranking": {"ranking": [1, 0]}, "rating": {"ratings": [3, 6]}}
-_SUMMARY = re.compile(r"created (\d+) · already there (\d+) · rejected (\d+)")
-
-
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    def counts(self) -> tuple[int, int, int]:
-        """(created, already there, rejected) from an import's last summary line."""
-        found = _SUMMARY.findall(self.stderr)
-        if not found:
-            raise SystemExit(f"bench: no import summary in:\n{self.stderr[-2000:]}")
-        created, existing, rejected = found[-1]
-        return int(created), int(existing), int(rejected)
-
-
-def tap(url: str, key: str, *args: str) -> Run:
-    """``python -m tap`` as a separate process, timed."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "tap", "--url", url, f"--api-key={key}", *args],
-        cwd=ROOT, text=True, capture_output=True, timeout=3600, check=False,
-    )  # fmt: skip
-    return Run(result.returncode, result.stdout, result.stderr, time.perf_counter() - started)
-
-
-def task_lines(count: int, run_id: str) -> list[dict[str, Any]]:
-    return [
-        {"prompt": f"{run_id} prompt {i}: which reply is clearer?", "responses": [f"reply A{i}", f"reply B{i}"],
-         "kind": KINDS[i % 3], "priority": i % 10, "metadata": {"run": run_id, "line": i}}
-        for i in range(count)
-    ]  # fmt: skip
-
-
-def exported(path: Path, run_id: str) -> list[dict[str, Any]]:
-    records = [json.loads(line) for line in path.read_text().splitlines()]
-    return [r for r in records if r["metadata"].get("run") == run_id]
-
-
-def claim_and_submit(url: str, key: str, task_ids: list[str], kinds: dict[str, str]) -> dict[str, str]:
-    """Claim each task by id with ``tap claim`` and judge it with ``tap submit``."""
-    annotators = {}
-    for n, task_id in enumerate(task_ids):
-        annotator = f"annotator-{n}"
-        _check(tap(url, key, "claim", "--annotator", annotator, "--task-id", task_id), "tap claim")
-        feedback = json.dumps(FEEDBACK[kinds[task_id]])
-        _check(tap(url, key, "submit", task_id, "--annotator", annotator, "--feedback", feedback), "tap submit")
-        annotators[task_id] = annotator
-    return annotators
 
 
 def _row(rows: list[tuple[str, int, float, str]], step: str, items: int, seconds: float, result: str) -> None:
@@ -106,10 +49,10 @@ def _check(run: Run, what: str) -> Run:
 
 def measure(url: str, key: str, lines: int, concurrency: int, work: Path) -> list[tuple[str, int, float, str]]:
     """Rows of (step, items, seconds, result)."""
-    run_id = f"run-{uuid.uuid4().hex[:12]}"
+    run_id = new_run_id()
     tasks = task_lines(lines, run_id)
     source = work / "tasks.jsonl"
-    source.write_text("".join(json.dumps(task) + "\n" for task in tasks))
+    write_jsonl(source, tasks)
     rows: list[tuple[str, int, float, str]] = []
     first = _check(tap(url, key, "import", str(source), "--concurrency", str(concurrency)), "import")
     created, existing, rejected = first.counts()

@@ -1,6 +1,7 @@
 """The ``tap`` command against a served API: import, import again, claim and submit a few,
-export, compare. Used by test_local_e2e.py (on the deployed local platform) and by
-bench/tap_bench.py (with 10,000 lines, timed)."""
+export, compare; each single action; an interrupted export resumed; a bad key and a wrong URL.
+Used by test_local_e2e.py (on the deployed local platform). The helpers that run ``tap`` and
+make and read its files are in tap/testing.py (bench/tap_bench.py uses them too)."""
 
 from __future__ import annotations
 
@@ -8,88 +9,15 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from local.paths import PROJECT
 from tap.exporter import RECORD_FIELDS
+from tap.testing import FEEDBACK, claim_and_submit, exported, new_run_id, tap, tap_command, task_lines, write_jsonl
 
-KINDS = ("pairwise", "ranking", "rating")
-FEEDBACK = {"pairwise": {"preferred": 1}, "ranking": {"ranking": [1, 0]}, "rating": {"ratings": [3, 6]}}
 #: Exit statuses of tap (see docs/cli.md) and how far an export runs before the Ctrl-C.
 INTERRUPTED, BAD_INPUT, INTERRUPT_AFTER = 130, 2, 20
-_SUMMARY = re.compile(r"created (\d+) · already there (\d+) · rejected (\d+)")
-
-
-@dataclass
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    def counts(self) -> tuple[int, int, int]:
-        """(created, already there, rejected) from the import's last summary line."""
-        found = _SUMMARY.findall(self.stderr)
-        assert found, self.stderr
-        created, existing, rejected = found[-1]
-        return int(created), int(existing), int(rejected)
-
-
-def tap(url: str, key: str, *args: str, timeout: float = 1800) -> Run:
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "tap", "--url", url, f"--api-key={key}", *args],
-        cwd=PROJECT, text=True, capture_output=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    return Run(result.returncode, result.stdout, result.stderr, time.perf_counter() - started)
-
-
-def task_lines(count: int, run_id: str) -> list[dict[str, Any]]:
-    """``count`` distinct tasks tagged with ``run_id`` (kinds and priorities mixed)."""
-    return [
-        {"prompt": f"{run_id} prompt {i}: which reply is clearer?", "responses": [f"reply A{i}", f"reply B{i}"],
-         "kind": KINDS[i % 3], "priority": i % 10, "metadata": {"run": run_id, "line": i}}
-        for i in range(count)
-    ]  # fmt: skip
-
-
-def write_jsonl(path: Path, tasks: list[dict[str, Any]], extra: dict[int, str] | None = None) -> None:
-    """The tasks one per line; ``extra`` inserts raw lines before the given 0-based task index."""
-    lines = []
-    for i, task in enumerate(tasks):
-        if extra and i in extra:
-            lines.append(extra[i])
-        lines.append(json.dumps(task))
-    path.write_text("\n".join(lines) + "\n")
-
-
-def exported(path: Path, run_id: str) -> list[dict[str, Any]]:
-    records = [json.loads(line) for line in path.read_text().splitlines()]
-    return [r for r in records if r["metadata"].get("run") == run_id]
-
-
-def claim_and_submit(url: str, key: str, task_ids: list[str], kinds: dict[str, str]) -> dict[str, str]:
-    """Claim each task by id and submit a judgement; returns task id -> annotator."""
-    annotators = {}
-    for n, task_id in enumerate(task_ids):
-        annotator = f"annotator-{n}"
-        claimed = tap(url, key, "claim", "--annotator", annotator, "--task-id", task_id)
-        assert claimed.returncode == 0, claimed.stderr
-        assert json.loads(claimed.stdout)["task"]["assignee"] == annotator
-        feedback = json.dumps(FEEDBACK[kinds[task_id]])
-        submitted = tap(url, key, "submit", task_id, "--annotator", annotator, "--feedback", feedback)
-        assert submitted.returncode == 0, submitted.stderr
-        annotators[task_id] = annotator
-    return annotators
-
-
-def new_run_id() -> str:
-    return f"run-{uuid.uuid4().hex[:12]}"
 
 
 def round_trip(url: str, key: str, tmp_path: Path, count: int) -> None:
@@ -151,7 +79,7 @@ def interrupted_export_resumes(url: str, key: str, tmp_path: Path) -> None:
     output = tmp_path / "resumed.jsonl"
     state = tmp_path / "resumed.jsonl.export-state.json"
     options = f"export --status pending --page-size 5 -o {output}".split()
-    command = [sys.executable, "-m", "tap", "--url", url, f"--api-key={key}", *options]
+    command = tap_command(url, key, *options)
     process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
