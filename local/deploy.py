@@ -125,14 +125,33 @@ def _interrupt(process: subprocess.Popen[Any], already_signalled: bool = False) 
         process.wait()
 
 
-def _terraform(args: Sequence[str], paths: LocalPaths, log_name: str, timeout: float) -> tuple[int, Path]:
+def _binary(fix: str) -> str:
+    """The terraform CLI's path; a missing one is a :class:`StepFailed` that says ``fix``."""
     try:
-        binary = terraform_binary()
+        return terraform_binary()
     except TerraformMissing as exc:
-        raise StepFailed(str(exc), "install Terraform >= 1.10 and make sure `terraform version` works") from None
+        raise StepFailed(str(exc), fix) from None
+
+
+def _terraform_logged(args: Sequence[str], paths: LocalPaths, log_name: str, timeout: float) -> tuple[int, Path]:
+    """``terraform ARGS`` in the stack folder, its output going to the log ``log_name``."""
+    binary = _binary("install Terraform >= 1.10 and make sure `terraform version` works")
     log = paths.log(log_name)
     code = _run_logged([binary, *args], paths.stack_dir, terraform_environment(), log, timeout)
     return code, log
+
+
+def _terraform(paths: LocalPaths, *args: str) -> subprocess.CompletedProcess[str]:
+    """``terraform ARGS`` in the stack folder, its stdout and stderr captured (5 minutes at most)."""
+    return subprocess.run(
+        [_binary("install Terraform >= 1.10"), *args],
+        cwd=paths.stack_dir,
+        env=terraform_environment(),
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def terraform_errors(log: Path, limit: int = 40) -> str:
@@ -166,7 +185,9 @@ def _summary(log: Path, prefix: str) -> str:
 
 
 def terraform_init(paths: LocalPaths, timeout: float = 600.0) -> None:
-    code, log = _terraform(["init", "-input=false", "-no-color", "-reconfigure"], paths, "terraform-init", timeout)
+    code, log = _terraform_logged(
+        ["init", "-input=false", "-no-color", "-reconfigure"], paths, "terraform-init", timeout
+    )
     if code != 0:
         raise StepFailed(
             f"terraform init exited with code {code}",
@@ -178,7 +199,9 @@ def terraform_init(paths: LocalPaths, timeout: float = 600.0) -> None:
 
 def terraform_apply(paths: LocalPaths, timeout: float = 1200.0) -> str:
     """Apply; returns Terraform's summary line (``Apply complete! Resources: …``)."""
-    code, log = _terraform(["apply", "-auto-approve", "-input=false", "-no-color"], paths, "terraform-apply", timeout)
+    code, log = _terraform_logged(
+        ["apply", "-auto-approve", "-input=false", "-no-color"], paths, "terraform-apply", timeout
+    )
     if code != 0:
         raise StepFailed(
             f"terraform apply exited with code {code}" + (" (time limit reached)" if code == -1 else ""),
@@ -190,7 +213,7 @@ def terraform_apply(paths: LocalPaths, timeout: float = 1200.0) -> str:
 
 
 def terraform_destroy(paths: LocalPaths, timeout: float = 1200.0) -> str:
-    code, log = _terraform(
+    code, log = _terraform_logged(
         ["destroy", "-auto-approve", "-input=false", "-no-color"], paths, "terraform-destroy", timeout
     )
     if code != 0:
@@ -205,19 +228,7 @@ def terraform_destroy(paths: LocalPaths, timeout: float = 1200.0) -> str:
 
 def terraform_outputs(paths: LocalPaths) -> dict[str, Any]:
     """``terraform output -json`` as {name: value}."""
-    try:
-        binary = terraform_binary()
-    except TerraformMissing as exc:
-        raise StepFailed(str(exc), "install Terraform >= 1.10") from None
-    result = subprocess.run(
-        [binary, "output", "-json", "-no-color"],
-        cwd=paths.stack_dir,
-        env=terraform_environment(),
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    result = _terraform(paths, "output", "-json", "-no-color")
     if result.returncode != 0:
         raise StepFailed("terraform output failed", "re-run make local", _indent(result.stdout + result.stderr))
     try:
@@ -231,16 +242,7 @@ def terraform_outputs(paths: LocalPaths) -> dict[str, Any]:
 
 def terraform_state_list(paths: LocalPaths) -> list[str]:
     """Addresses in the state; raises StepFailed when the state cannot be read."""
-    binary = terraform_binary()
-    result = subprocess.run(
-        [binary, "state", "list"],
-        cwd=paths.stack_dir,
-        env=terraform_environment(),
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    result = _terraform(paths, "state", "list")
     if result.returncode != 0:
         raise StepFailed("terraform state list failed", "check the emulator", _indent(result.stdout + result.stderr))
     return [line for line in result.stdout.splitlines() if line.strip()]
