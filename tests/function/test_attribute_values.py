@@ -79,7 +79,10 @@ def test_types_the_handler_never_stores_are_refused(attribute: dict[str, Any]) -
 
 def test_the_handler_imports_without_boto3() -> None:
     """boto3 (and s3transfer under it) is most of a cold import; the handler needs botocore only."""
-    probe = "import sys, lambda_function; print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 's3transfer')))"
+    probe = (
+        "import sys, lambda_function\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 's3transfer')))"
+    )
     loaded = subprocess.run(
         [sys.executable, "-c", probe], cwd=FUNCTION_DIR, capture_output=True, text=True, check=True
     ).stdout.strip()
