@@ -6,17 +6,27 @@ first, N concurrent claimers would lose N - 1 races per task handed out. A conta
 claims have been losing races:
 
 * no lost race in the last ``CLAIM_CONTENTION_MEMORY_SECONDS``: the spread is 1 and the
-  claim writes to the head -- the highest-priority, oldest pending task;
+  claim reads the queue and writes to the head -- the highest-priority, oldest pending task;
 * each lost race doubles the spread (to at least ``CLAIM_SPREAD_AFTER_LOSS``, at most
   ``CLAIM_SPREAD_MAX``), and the next write goes to a task drawn at random among the
   first ``spread`` candidates in queue order; a claim won with its first write shrinks
-  the spread by an eighth.
+  the spread by a sixteenth.
 
 With N claimers drawing among S candidates, a draw collides with probability about
 N / (2 S), so the spread settles where losses are rare (a few times N) and follows the
-concurrency up and down without any extra DynamoDB call. The ordering kept is exactly
-"one of the first ``spread`` pending tasks in queue order (priority, then age) as the
-claim's Query read them", with ``spread <= CLAIM_SPREAD_MAX``.
+concurrency up and down without any extra DynamoDB call.
+
+A wide read is not thrown away after one claim: the container *holds* the candidates it
+has not drawn, and while the spread stays above 1 its next claims draw from them without
+reading the queue again, as long as the read is at most ``CLAIM_HELD_SECONDS`` old and was
+at least as wide as the current spread. A drawn candidate leaves the hold, so claims that
+share a container (the local server runs many at once) never draw the same one. A held
+candidate another container took meanwhile costs one lost write, which widens the spread
+and so forces a fresh read.
+
+The ordering kept is exactly "one of the first ``spread`` pending tasks in queue order
+(priority, then age) as a Query read them at most ``CLAIM_HELD_SECONDS`` ago", with
+``spread <= CLAIM_SPREAD_MAX``; with spread 1 the claim always reads the queue afresh.
 """
 
 from __future__ import annotations
@@ -26,11 +36,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import settings as s
-
-T = TypeVar("T")
 
 
 class Spread:
@@ -43,6 +51,9 @@ class Spread:
         self._width = 1
         self._lost_at = float("-inf")
         self._claim_seconds = 0.0
+        self._read: list[dict[str, Any]] = []  # the last read, in queue order
+        self._held: list[dict[str, Any]] = []  # what of it is left to draw
+        self._held_width, self._held_status, self._read_at = 0, "", float("-inf")
 
     def width(self) -> int:
         """How many candidates the next first write draws from (1 = the head).
@@ -84,13 +95,37 @@ class Spread:
         with self._lock:
             self._width = max(1, self._width - self._width // 16)
 
-    def pick(self, candidates: Sequence[T], tried: set[int], width: int) -> int | None:
-        """Index of the next candidate to write to: the head while ``width`` is 1, else a
-        random untried one among the first ``width``; None when all of those were tried."""
-        if width <= 1 and 0 not in tried and candidates:
-            return 0
-        window = [i for i in range(min(width, len(candidates))) if i not in tried]
-        return self._rng.choice(window) if window else None
+    def holds(self, status: str, width: int) -> bool:
+        """Whether the next claim can draw from held ``status`` candidates instead of
+        reading the queue: only under contention (``width`` > 1), from a read at least
+        ``width`` wide and at most ``CLAIM_HELD_SECONDS`` old that still has candidates."""
+        with self._lock:
+            return (
+                width > 1
+                and self._held_status == status
+                and bool(self._held)
+                and self._held_width >= width
+                and self._clock() - self._read_at <= s.CLAIM_HELD_SECONDS
+            )
+
+    def hold(self, candidates: Sequence[dict[str, Any]], width: int, status: str) -> list[dict[str, Any]]:
+        """A fresh read of ``status`` candidates, read for ``width``: hold its first
+        ``max(width, 1)`` for drawing; returns the previous read (for :func:`taken`)."""
+        with self._lock:
+            previous = self._read
+            self._read = list(candidates)
+            self._held = self._read[: max(width, 1)]
+            self._held_width, self._held_status, self._read_at = width, status, self._clock()
+            return previous
+
+    def draw(self, width: int) -> dict[str, Any] | None:
+        """Take the next candidate out of the hold: the head while ``width`` is 1, else a
+        random one among the first ``width`` held; None when the hold is empty."""
+        with self._lock:
+            if not self._held:
+                return None
+            index = 0 if width <= 1 else self._rng.randrange(min(width, len(self._held)))
+            return self._held.pop(index)
 
 
 def oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:

@@ -44,14 +44,17 @@ TOKEN_REPLAY_WINDOW = timedelta(hours=24)
 # queue; one that has draws among the first `spread` candidates, where each lost race
 # doubles the spread (to at least CLAIM_SPREAD_AFTER_LOSS, at most CLAIM_SPREAD_MAX).
 # The Query reads max(CLAIM_MIN_CANDIDATES, spread) candidates, and a claim makes at
-# most CLAIM_MAX_CALLS DynamoDB calls before answering 409 claim_contention.
+# most CLAIM_MAX_CALLS DynamoDB calls before answering 409 claim_contention. Under
+# contention the container holds what a read returned, and its next claims draw from
+# it for up to CLAIM_HELD_SECONDS without reading again.
 CLAIM_MIN_CANDIDATES = 16
-CLAIM_SPREAD_AFTER_LOSS = 256
+CLAIM_SPREAD_AFTER_LOSS = 512
 CLAIM_SPREAD_MAX = 1024
 CLAIM_SPREAD_PER_CLAIMER = 8
 CLAIM_CONTENTION_MEMORY_SECONDS = 5.0
 CLAIM_CONTENTION_MEMORY_CLAIMS = 10
 CLAIM_MAX_CALLS = 5
+CLAIM_HELD_SECONDS = 5.0
 
 # API keys: full re-read every 5 minutes, and an early re-read (at most every
 # 30 s) when a key we do not know arrives, so a freshly added key works fast

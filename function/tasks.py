@@ -29,9 +29,9 @@ import errors
 import metrics
 import model
 import paging
+import refusals
 import settings as s
 from commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
-from errors import ApiError
 
 _NAME_TOKEN: Final = re.compile(r"#(\w+)")
 
@@ -193,40 +193,26 @@ class TaskRepository:
             values,
         )
         if isinstance(result, Rejected):
-            raise _refusal(task_id, result.current, annotator, "claim") or _changed(task_id)
+            raise refusals.why(task_id, result.current, annotator, "claim") or refusals.changed(task_id)
         return result
 
     def _claim_next(self, annotator: str) -> dict[str, Any]:
         """Highest priority, oldest pending task; else the task whose lease expired
-        first. Which candidate each write tries is ``claiming.Spread``'s choice: the
-        head unless this container has been losing races, then a random one among
-        the first ``width``. A lost race widens the window and, while the call budget
-        allows, reads the queue afresh before drawing again."""
+        first. Which candidate each write tries is ``claiming.Spread``'s draw: the head
+        unless this container has been losing races, then a random one among the first
+        ``width``, possibly from a recent read it still holds. A lost race widens the
+        window and, while the call budget allows, reads the queue afresh."""
         update, values = self._assign(annotator)
         width = self._spread.width()
-        limit = max(s.CLAIM_MIN_CANDIDATES, width)
-        key_condition, key_values = "#status = :status", {":status": model.PENDING}
-        candidates = self._queue(key_condition, key_values, limit)
-        metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, self._clock()))
-        calls, expected = 1, model.PENDING
-        if not candidates:
-            key_condition = "#status = :status AND #queue_key < :now"
-            key_values = {":status": model.ASSIGNED, ":now": values[":now"]}
-            candidates = self._queue(key_condition, key_values, limit)
-            calls, expected = 2, model.ASSIGNED
-        if not candidates:
-            raise errors.no_task_available()
+        calls, expected = 0, model.PENDING
+        queue = "#status = :status", {":status": model.PENDING}
+        if not self._spread.holds(model.PENDING, width):
+            calls, expected, queue = self._read_candidates(width, values[":now"])
         condition = "#status = :expected AND #version = :version"
         if expected == model.ASSIGNED:
             condition += " AND #lease_expires_at < :now"
-        tried: set[int] = set()
         writes = 0
-        while calls < s.CLAIM_MAX_CALLS:
-            index = self._spread.pick(candidates, tried, width)
-            if index is None:
-                break
-            tried.add(index)
-            candidate = candidates[index]
+        while calls < s.CLAIM_MAX_CALLS and (candidate := self._spread.draw(width)) is not None:
             attempt = dict(values)
             attempt[":expected"] = expected
             attempt[":version"] = candidate["version"]
@@ -244,12 +230,29 @@ class TaskRepository:
                 # A fresh read without the tasks others took meanwhile, as wide as the
                 # contention just seen; then draw again.
                 limit = max(s.CLAIM_MIN_CANDIDATES, width)
-                fresh = self._queue(key_condition, key_values, limit)
-                width = self._spread.observed(claiming.taken(candidates, fresh, complete=len(fresh) < limit))
-                candidates, tried = fresh, set()
+                fresh = self._queue(*queue, limit)
+                before = self._spread.hold(fresh, width, expected)
+                width = self._spread.observed(claiming.taken(before, fresh, complete=len(fresh) < limit))
                 calls += 1
         metrics.note(metrics.CLAIM_LOST_RACES, writes)
         raise errors.claim_contention(writes)
+
+    def _read_candidates(self, width: int, now: str) -> tuple[int, str, tuple[str, dict[str, Any]]]:
+        """Read the pending queue (else the expired leases) and hold what it returned:
+        (calls made, the status expected, the key condition and values read)."""
+        limit = max(s.CLAIM_MIN_CANDIDATES, width)
+        queue: tuple[str, dict[str, Any]] = ("#status = :status", {":status": model.PENDING})
+        candidates = self._queue(*queue, limit)
+        metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, self._clock()))
+        if candidates:
+            self._spread.hold(candidates, width, model.PENDING)
+            return 1, model.PENDING, queue
+        queue = ("#status = :status AND #queue_key < :now", {":status": model.ASSIGNED, ":now": now})
+        candidates = self._queue(*queue, limit)
+        if not candidates:
+            raise errors.no_task_available()
+        self._spread.hold(candidates, width, model.ASSIGNED)
+        return 2, model.ASSIGNED, queue
 
     def _queue(self, key_condition: str, values: dict[str, Any], limit: int) -> builtins.list[dict[str, Any]]:
         """The first ``limit`` claim candidates in queue order (id, version, queue_key)."""
@@ -291,8 +294,8 @@ class TaskRepository:
             },
         )
         if isinstance(result, Rejected):
-            refusal = _refusal(cmd.task_id, result.current, cmd.annotator_id, "submit feedback for")
-            raise refusal or _feedback_error(cmd, result.current or {})
+            refusal = refusals.why(cmd.task_id, result.current, cmd.annotator_id, "submit feedback for")
+            raise refusal or refusals.feedback_misfit(cmd, result.current or {})
         return result
 
     def release(self, cmd: ReleaseTask) -> dict[str, Any]:
@@ -312,7 +315,8 @@ class TaskRepository:
             },
         )
         if isinstance(result, Rejected):
-            raise _refusal(cmd.task_id, result.current, cmd.annotator_id, "release") or _changed(cmd.task_id)
+            refusal = refusals.why(cmd.task_id, result.current, cmd.annotator_id, "release")
+            raise refusal or refusals.changed(cmd.task_id)
         return result
 
     # -- the one write primitive -------------------------------------------
@@ -334,45 +338,6 @@ class TaskRepository:
             current = model.from_item(old) if model.is_task(old) else None
             return Rejected(current)
         return model.public_task(response["Attributes"])
-
-
-def _refusal(task_id: str, current: dict[str, Any] | None, annotator: str, verb: str) -> ApiError | None:
-    """Why this task's current state refuses the change; None when the state
-    itself was fine (for submit: the feedback does not fit the task)."""
-    if current is None:
-        return errors.task_not_found(task_id)
-    status = current["status"]
-    if status == model.COMPLETED:
-        return errors.task_completed(task_id, verb)
-    if status == model.ASSIGNED and current.get("assignee") != annotator:
-        return errors.task_assigned(task_id, verb, current.get("lease_expires_at"))
-    if status == model.PENDING and verb != "claim":
-        return errors.task_not_claimed(task_id, verb)
-    return None
-
-
-def _changed(task_id: str) -> ApiError:
-    """The condition failed yet the returned state would have passed it: the
-    task changed in between. Retrying is safe."""
-    return errors.write_conflict(f"task {task_id} changed during the request")
-
-
-def _feedback_error(cmd: SubmitFeedback, current: dict[str, Any]) -> ApiError:
-    fb = cmd.feedback
-    kind = current["kind"]
-    count = len(current["responses"])
-    expected_field = {model.PAIRWISE: "preferred", model.RANKING: "ranking", model.RATING: "ratings"}[kind]
-    if kind != fb.kind:
-        return errors.invalid_field(
-            f"feedback.{fb.field}",
-            f"does not fit task {cmd.task_id}: it is a {kind} task; send feedback.{expected_field}",
-        )
-    if fb.field == "preferred":
-        return errors.invalid_field("feedback.preferred", f"must be a response index 0..{count - 1} (got {fb.value})")
-    return errors.invalid_field(
-        f"feedback.{fb.field}",
-        f"must have exactly {count} entries, one per response of task {cmd.task_id} (got {fb.min_responses()})",
-    )
 
 
 def _key(task_id: str) -> dict[str, dict[str, str]]:

@@ -35,11 +35,17 @@ class Clock:
         return self.now
 
 
+def _candidates(count: int) -> list[dict[str, Any]]:
+    return [{"id": f"t{i}", "version": 1, "queue_key": f"5#{i:04d}"} for i in range(count)]
+
+
 def test_a_container_that_has_not_lost_a_race_takes_the_head() -> None:
     spread = claiming.Spread(clock=Clock())
     assert spread.width() == 1
-    assert spread.pick(["a", "b", "c"], set(), 1) == 0
-    assert spread.pick(["a", "b", "c"], {0}, 1) is None  # one candidate at width 1: nothing else to try
+    spread.hold(_candidates(3), 1, "pending")
+    assert not spread.holds("pending", 1)  # without contention every claim reads afresh
+    assert spread.draw(1) == _candidates(1)[0]
+    assert spread.draw(1) is None  # at width 1 only the head is held: nothing else to try
 
 
 def test_lost_races_widen_the_spread_and_quiet_narrows_it_back_to_the_head() -> None:
@@ -68,14 +74,26 @@ def test_slow_claims_are_remembered_longer() -> None:
 
 def test_draws_stay_inside_the_window_and_never_repeat() -> None:
     spread = claiming.Spread(clock=Clock(), rng=random.Random(1))
-    candidates = list(range(100))
-    tried: set[int] = set()
     window = 10
-    for _ in range(window):
-        index = spread.pick(candidates, tried, window)
-        assert index is not None and index < window and index not in tried
-        tried.add(index)
-    assert spread.pick(candidates, tried, window) is None
+    spread.hold(_candidates(100), window, "pending")
+    drawn = [spread.draw(window) for _ in range(window)]
+    ids = [c["id"] for c in drawn if c is not None]
+    assert len(set(ids)) == window and {int(i[1:]) for i in ids} == set(range(window))
+    assert spread.draw(window) is None
+
+
+def test_a_held_read_serves_later_claims_only_while_fresh_wide_enough_and_pending() -> None:
+    clock = Clock()
+    spread = claiming.Spread(clock=clock)
+    width = spread.lost()
+    spread.hold(_candidates(width), width, "pending")
+    assert spread.holds("pending", width)
+    assert not spread.holds("assigned", width)  # expired leases are always read afresh
+    assert not spread.holds("pending", spread.lost())  # wider than the read: read again
+    spread.hold(_candidates(4 * width), 2 * width, "pending")
+    assert spread.holds("pending", 2 * width)
+    clock.now += settings.CLAIM_HELD_SECONDS + 0.1
+    assert not spread.holds("pending", 2 * width)  # too old
 
 
 def test_a_lost_race_reads_the_queue_again_and_takes_another_task(api: Api, aws: Aws) -> None:
@@ -98,6 +116,11 @@ def test_a_lost_race_reads_the_queue_again_and_takes_another_task(api: Api, aws:
     assert task["assignee"] == "me" and task["id"] in ids[1:]
     assert rivals == [ids[0]]  # the head went to the rival
     assert spread.width() >= settings.CLAIM_SPREAD_AFTER_LOSS
+    # Still under contention, the next claim draws from the read it holds: one write, no Query.
+    calls.clear()
+    second = TaskRepository(client, TABLE, spread=spread).claim(ClaimTask("me-too", None))
+    assert calls == ["UpdateItem"]
+    assert second["id"] in ids[1:] and second["id"] != task["id"]
 
 
 @pytest.fixture
