@@ -136,7 +136,7 @@ def markdown(cells: Sequence[Cell], actions: Sequence[str], run: RunInfo) -> str
         "the queue; a claimer that loses all its attempts gets `409 claim_contention`.",
         "",
         "Reproduce: `make local` in one terminal, then `.venv/bin/python bench/local_load.py` in another",
-        "(or `bench/local_load.py --deploy` to deploy, measure and destroy a private copy).",
+        "(or `bench/local_load.py --deploy` to deploy, measure and discard a private copy).",
         "",
     ]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ and make and read its files are in tap/testing.py (shared with the e2e tests).
 
     # against a running `make local` (reads .local/session.json)
     .venv/bin/python bench/tap_bench.py
-    # or deploy a private copy, measure, destroy it
+    # or deploy a private copy, measure, discard it
     .venv/bin/python bench/tap_bench.py --deploy
     # quick run
     .venv/bin/python bench/tap_bench.py --lines 500 --no-write
@@ -125,7 +125,7 @@ def markdown(rows: list[tuple[str, int, float, str]], lines: int, concurrency: i
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--deploy", action="store_true", help="deploy a private copy, measure, destroy it")
+    parser.add_argument("--deploy", action="store_true", help="deploy a private copy, measure, discard it")
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--no-write", action="store_true", help=f"print only; do not write {REPORT.name}")
@@ -135,8 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="tap-bench-") as work:
             rows = measure(target.url, target.session.api_key, args.lines, args.concurrency, Path(work))
-        # Reported before the private copy is destroyed: deleting tens of thousands of audit
-        # objects from the emulator's bucket takes many minutes.
         report = markdown(rows, args.lines, args.concurrency, started)
         print(report, flush=True)
         if not args.no_write:

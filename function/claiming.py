@@ -20,7 +20,9 @@ A wide read is not thrown away after one claim: the container *holds* the candid
 has not drawn, and while the spread stays above 1 its next claims draw from them without
 reading the queue again, as long as the read is at most ``CLAIM_HELD_SECONDS`` old and was
 at least as wide as the current spread. A drawn candidate leaves the hold, so claims that
-share a container (the local server runs many at once) never draw the same one. A held
+share a container (the local server runs many at once) never draw the same one, and
+those claims read the queue one at a time (:meth:`Spread.reading`): when many lose a race
+together, one of them reads afresh and the others draw from that read. A held
 candidate another container took meanwhile costs one lost write, which widens the spread
 and so forces a fresh read.
 
@@ -48,6 +50,7 @@ class Spread:
         self._clock = clock
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._width = 1
         self._lost_at = float("-inf")
         self._claim_seconds = 0.0
@@ -94,6 +97,12 @@ class Spread:
         """A claim's first write won: contention may be easing."""
         with self._lock:
             self._width = max(1, self._width - self._width // 16)
+
+    def reading(self) -> threading.Lock:
+        """Held around a claim's "draw from the hold, else read the queue": claims that
+        share an instance read one at a time, and those that waited use the read that
+        the first of them made (one request at a time in Lambda: never contended)."""
+        return self._reading
 
     def holds(self, status: str, width: int) -> bool:
         """Whether the next claim can draw from held ``status`` candidates instead of

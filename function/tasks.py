@@ -199,20 +199,28 @@ class TaskRepository:
     def _claim_next(self, annotator: str) -> dict[str, Any]:
         """Highest priority, oldest pending task; else the task whose lease expired
         first. Which candidate each write tries is ``claiming.Spread``'s draw: the head
-        unless this container has been losing races, then a random one among the first
-        ``width``, possibly from a recent read it still holds. A lost race widens the
-        window and, while the call budget allows, reads the queue afresh."""
+        unless this instance has been losing races, then a random one among the first
+        ``width``, from a read it made or still holds. A lost race widens the window and,
+        while the call budget allows, reads the queue afresh (unless a claim sharing this
+        instance just did)."""
         update, values = self._assign(annotator)
         width = self._spread.width()
-        calls, expected = 0, model.PENDING
-        queue = "#status = :status", {":status": model.PENDING}
-        if not self._spread.holds(model.PENDING, width):
-            calls, expected, queue = self._read_candidates(width, values[":now"])
-        condition = "#status = :expected AND #version = :version"
-        if expected == model.ASSIGNED:
-            condition += " AND #lease_expires_at < :now"
-        writes = 0
-        while calls < s.CLAIM_MAX_CALLS and (candidate := self._spread.draw(width)) is not None:
+        expected, queue = model.PENDING, ("#status = :status", {":status": model.PENDING})
+        calls = writes = 0
+        while calls < s.CLAIM_MAX_CALLS:
+            with self._spread.reading():  # the read (if any) and the draw from it, as one step
+                if not self._spread.holds(expected, width):
+                    if calls == 0:
+                        calls, expected, queue = self._read_candidates(width, values[":now"])
+                    elif calls + 2 <= s.CLAIM_MAX_CALLS:
+                        width = self._read_again(queue, width, expected)
+                        calls += 1
+                candidate = self._spread.draw(width)
+            if candidate is None:
+                break
+            condition = "#status = :expected AND #version = :version"
+            if expected == model.ASSIGNED:
+                condition += " AND #lease_expires_at < :now"
             attempt = dict(values)
             attempt[":expected"] = expected
             attempt[":version"] = candidate["version"]
@@ -226,16 +234,16 @@ class TaskRepository:
                 metrics.note(metrics.CLAIM_LOST_RACES, writes - 1)
                 return result
             width = self._spread.lost()
-            if calls + 2 <= s.CLAIM_MAX_CALLS:
-                # A fresh read without the tasks others took meanwhile, as wide as the
-                # contention just seen; then draw again.
-                limit = max(s.CLAIM_MIN_CANDIDATES, width)
-                fresh = self._queue(*queue, limit)
-                before = self._spread.hold(fresh, width, expected)
-                width = self._spread.observed(claiming.taken(before, fresh, complete=len(fresh) < limit))
-                calls += 1
         metrics.note(metrics.CLAIM_LOST_RACES, writes)
         raise errors.claim_contention(writes)
+
+    def _read_again(self, queue: tuple[str, dict[str, Any]], width: int, status: str) -> int:
+        """After a lost race: a fresh read without the tasks others took meanwhile, as wide
+        as the contention just seen; returns the width to draw with."""
+        limit = max(s.CLAIM_MIN_CANDIDATES, width)
+        fresh = self._queue(*queue, limit)
+        before = self._spread.hold(fresh, width, status)
+        return self._spread.observed(claiming.taken(before, fresh, complete=len(fresh) < limit))
 
     def _read_candidates(self, width: int, now: str) -> tuple[int, str, tuple[str, dict[str, Any]]]:
         """Read the pending queue (else the expired leases) and hold what it returned:

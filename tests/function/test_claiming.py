@@ -179,3 +179,29 @@ def test_under_contention_a_claim_gets_one_of_the_first_spread_max_pending_tasks
         pending.remove(task_id)
     assert max(ranks) < settings.CLAIM_SPREAD_MAX, ranks
     assert max(ranks) > 0  # contention did spread the claims
+
+
+def test_claims_sharing_an_instance_read_once_and_never_draw_the_same_task(
+    api: Api, aws: Aws, landed: list[str]
+) -> None:
+    """The local server runs many claims on one instance: once it has seen contention,
+    they draw distinct tasks from one shared read instead of each reading the queue."""
+    ids = {api.create(prompt=f"p{i}")["id"] for i in range(100)}
+    client = boto3.client("dynamodb")
+    queries: list[str] = []
+    client.meta.events.register("before-call.dynamodb.Query", lambda **_: queries.append("Query"))
+    spread = claiming.Spread()
+    spread.lost()  # contention seen: claims draw among the first CLAIM_SPREAD_AFTER_LOSS
+    shared = TaskRepository(client, TABLE, spread=spread)
+    claimers, rounds = 16, 4
+    barrier = threading.Barrier(claimers)
+
+    def claim_all(index: int) -> list[str]:
+        barrier.wait()
+        return [shared.claim(ClaimTask(f"ann-{index}", None))["id"] for _ in range(rounds)]
+
+    with ThreadPoolExecutor(max_workers=claimers) as pool:
+        won = [task_id for result in pool.map(claim_all, range(claimers)) for task_id in result]
+    assert len(won) == claimers * rounds == len(set(won)) and set(won) <= ids  # no 409, none twice
+    assert sorted(won) == sorted(landed)
+    assert queries == ["Query"]  # one read (all 100 pending tasks) served all 64 claims
