@@ -33,13 +33,13 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
-#: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table).
+#: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table;
+#: its one transaction, TransactWriteItems, is authorised as the PutItems it holds).
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:Query",
-    "dynamodb:ConditionCheckItem",
 ]
 #: AWS managed policies: ENI management for a function in a VPC, and X-Ray segment upload.
 VPC_ACCESS_POLICY = "service-role/AWSLambdaENIManagementAccess"

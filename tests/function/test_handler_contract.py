@@ -160,6 +160,8 @@ def test_every_request_of_the_handler_is_allowed_by_the_stack(prod_stack: dict[s
             assert params["Key"].startswith(contract.AUDIT_PREFIX), params["Key"]
     assert {"dynamodb:Query", "dynamodb:UpdateItem", "s3:PutObject"} <= needed
     assert needed <= set(grants), f"not granted: {sorted(needed - set(grants))}"
+    granted_dynamodb = {action for action in grants if action.startswith("dynamodb:")}
+    assert granted_dynamodb == {action for action in needed if action.startswith("dynamodb:")}  # least privilege
 
 
 def test_queries_use_only_what_the_synthesized_indexes_hold(table_resource: dict[str, Any], api: Api, aws: Aws) -> None:
