@@ -42,8 +42,8 @@ def decode(token: str, status: str) -> dict[str, str]:
         or sorted(key) != list(_KEYS)
         or not all(isinstance(v, str) for v in key.values())
         or key["status"] != status
-        or not model.TASK_ID.match(key["id"])
-        or not _TIMESTAMP.match(key["created_at"])
+        or not model.TASK_ID.fullmatch(key["id"])
+        or not _TIMESTAMP.fullmatch(key["created_at"])
     ):
         raise rejected
     return key

@@ -227,6 +227,21 @@ def _token(key: dict) -> str:
         _token({"id": "00000000-0000-4000-8000-000000000000", "status": "pending", "created_at": "yesterday"}),
         _token({"id": "token#t", "status": "pending", "created_at": "2024-01-01T00:00:00.000000Z"}),
         _token({"id": "00000000-0000-4000-8000-000000000000", "status": "pending", "created_at": 1}),
+        # "$" also matches before a final newline: the checks must match the whole string.
+        _token(
+            {
+                "id": "00000000-0000-4000-8000-000000000000\n",
+                "status": "pending",
+                "created_at": "2024-01-01T00:00:00.000000Z",
+            }
+        ),
+        _token(
+            {
+                "id": "00000000-0000-4000-8000-000000000000",
+                "status": "pending",
+                "created_at": "2024-01-01T00:00:00.000000Z\n",
+            }
+        ),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
     ],
 )
