@@ -41,15 +41,20 @@ node_modules/.installed: package-lock.json
 
 install: .venv/.installed node_modules/.installed
 
+# AWS's published REST proxy sample event, read by the handler tests from the AWS SAM CLI wheel.
+build/published-events/.installed: tests/function/events/published.txt .venv/.installed
+	$(PYTHON) -m pip download --quiet --no-deps --require-hashes -r $< -d $(@D)
+	@touch $@
+
 synth: .venv/.installed
 	@echo "synthesizing with the $(TAP_BACKEND) backend into cdktf.out/stacks/ (skipped when no input changed)"
 	$(PYTHON) main.py --if-changed
 
-test: install
+test: install build/published-events/.installed
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH: install Terraform >= 1.10" >&2; exit 1; }
 	MIGRATION_ORIGINAL_HCL=$(ORIGINAL) $(PYTHON) -m pytest
 
-test-fast: .venv/.installed
+test-fast: .venv/.installed build/published-events/.installed
 	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow and not migration"
 
 lint: .venv/.installed
