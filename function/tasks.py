@@ -7,9 +7,10 @@ error (``ReturnValuesOnConditionCheckFailure=ALL_OLD``), so telling the caller
 *why* (404 vs which 409) costs no extra read.
 
 AWS calls per action (audit write not included): create 1, create replay 2,
-get 1, list 1, claim by id 1, claim next 2 (a lost race adds a write and, while
-the budget allows, a fresh Query; at most ``CLAIM_MAX_CALLS``, +1 Query when
-falling back to expired leases), submit 1, release 1.
+get 1, list 1, claim by id 1, claim next 2 (1 when it draws from a read held under
+contention; a lost race adds a write and, while the budget allows, a fresh Query; at
+most ``CLAIM_MAX_CALLS``, +1 Query when falling back to expired leases), submit 1,
+release 1.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ import settings as s
 from commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 
 _NAME_TOKEN: Final = re.compile(r"#(\w+)")
+#: The claim queues: pending tasks in queue order, and leases expired before ``:now``.
+_PENDING_QUEUE: Final = ("#status = :status", {":status": model.PENDING})
+_EXPIRED_QUEUE: Final = "#status = :status AND #queue_key < :now"
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ class TaskRepository:
         instance just did)."""
         update, values = self._assign(annotator)
         width = self._spread.width()
-        expected, queue = model.PENDING, ("#status = :status", {":status": model.PENDING})
+        expected, queue = model.PENDING, _PENDING_QUEUE
         calls = writes = 0
         while calls < s.CLAIM_MAX_CALLS:
             with self._spread.reading():  # the read (if any) and the draw from it, as one step
@@ -249,13 +253,12 @@ class TaskRepository:
         """Read the pending queue (else the expired leases) and hold what it returned:
         (calls made, the status expected, the key condition and values read)."""
         limit = max(s.CLAIM_MIN_CANDIDATES, width)
-        queue: tuple[str, dict[str, Any]] = ("#status = :status", {":status": model.PENDING})
-        candidates = self._queue(*queue, limit)
+        candidates = self._queue(*_PENDING_QUEUE, limit)
         metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, self._clock()))
         if candidates:
             self._spread.hold(candidates, width, model.PENDING)
-            return 1, model.PENDING, queue
-        queue = ("#status = :status AND #queue_key < :now", {":status": model.ASSIGNED, ":now": now})
+            return 1, model.PENDING, _PENDING_QUEUE
+        queue = (_EXPIRED_QUEUE, {":status": model.ASSIGNED, ":now": now})
         candidates = self._queue(*queue, limit)
         if not candidates:
             raise errors.no_task_available()
