@@ -156,3 +156,11 @@ def test_the_real_stack_adopts_the_original_state_and_checks_clean(
     assert "already holds a state with 25 resources" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
     assert [p.name for p in backups.iterdir()] == [backup.name], "a refused adopt writes no backup"
+
+    forced = run_migration(*args, "--force")
+    assert forced.code == 0, forced.output
+    assert re.search(rf"backup: \S+ sha256 {sha} \(the state --force replaces\)", forced.stdout), forced.stdout
+    new_backups = sorted(p for p in backups.iterdir() if p.name != backup.name)
+    assert len(new_backups) == 2 and all(p.read_bytes() == data for p in new_backups)
+    assert "verdict: safe to move" in forced.stdout
+    assert s3.get_object(Bucket=EMULATOR_STATE_BUCKET, Key="tap-stack/prod/terraform.tfstate")["Body"].read() == data
