@@ -24,7 +24,7 @@ def serialize(value: Any) -> dict[str, Any]:
         return {"NULL": True}
     if isinstance(value, bool):  # before int: bool is an int subclass
         return {"BOOL": value}
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, int):
         return {"N": _number(value)}
     if isinstance(value, str):
         return {"S": value}
@@ -56,11 +56,11 @@ def deserialize(attribute: Mapping[str, Any]) -> Any:
             raise TypeError(f"the handler does not read DynamoDB type {kind!r}")
 
 
-def _number(value: int | Decimal) -> str:
-    number = Decimal(value)
-    if not number.is_finite() or len(number.as_tuple().digits) > _MAX_DIGITS:
+def _number(value: int) -> str:
+    text = str(value)
+    if len(text.lstrip("-")) > _MAX_DIGITS:
         raise TypeError(f"DynamoDB cannot store the number {value}")
-    return str(value)
+    return text
 
 
 def _key(key: Any) -> str:

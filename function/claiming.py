@@ -19,12 +19,13 @@ concurrency up and down without any extra DynamoDB call.
 A wide read is not thrown away after one claim: the container *holds* the candidates it
 has not drawn, and while the spread stays above 1 its next claims draw from them without
 reading the queue again, as long as the read is at most ``CLAIM_HELD_SECONDS`` old and was
-at least as wide as the current spread. A drawn candidate leaves the hold, so claims that
-share a container (the local server runs many at once) never draw the same one, and
-those claims read the queue one at a time (:meth:`Spread.reading`): when many lose a race
-together, one of them reads afresh and the others draw from that read. A held
-candidate another container took meanwhile costs one lost write, which widens the spread
-and so forces a fresh read.
+at least as wide as the current spread. A held candidate another container took
+meanwhile costs one lost write, and a lost write makes every earlier read stale, so the
+claim reads afresh (the expired-lease fallback included) before it draws again. A drawn
+candidate leaves the hold, so claims that share a container (the local server runs many
+at once) never draw the same candidate of one read, and those claims read the queue one
+at a time (:meth:`Spread.reading`): when many lose a race together, one of them reads
+afresh and the others draw from that read.
 
 The ordering kept is exactly "one of the first ``spread`` pending tasks in queue order
 (priority, then age) as a Query read them at most ``CLAIM_HELD_SECONDS`` ago", with
@@ -57,6 +58,7 @@ class Spread:
         self._read: list[dict[str, Any]] = []  # the last read, in queue order
         self._held: list[dict[str, Any]] = []  # what of it is left to draw
         self._held_width, self._held_status, self._read_at = 0, "", float("-inf")
+        self._last_loss = float("-inf")  # when a write last lost: a hold older than that is stale
 
     def width(self) -> int:
         """How many candidates the next first write draws from (1 = the head).
@@ -81,7 +83,7 @@ class Spread:
     def lost(self) -> int:
         """A write lost its race: widen, and return the new width."""
         with self._lock:
-            self._lost_at = self._clock()
+            self._lost_at = self._last_loss = self._clock()
             self._width = min(s.CLAIM_SPREAD_MAX, max(s.CLAIM_SPREAD_AFTER_LOSS, 2 * self._width))
             return self._width
 
@@ -105,33 +107,36 @@ class Spread:
         return self._reading
 
     def holds(self, status: str, width: int) -> bool:
-        """Whether the next claim can draw from held ``status`` candidates instead of
-        reading the queue: only under contention (``width`` > 1), from a read at least
-        ``width`` wide and at most ``CLAIM_HELD_SECONDS`` old that still has candidates."""
+        """Whether the next draw can come from held ``status`` candidates instead of a new
+        read of the queue: only under contention (``width`` > 1), from a read at least
+        ``width`` wide, at most ``CLAIM_HELD_SECONDS`` old, made after the last lost write,
+        that still has candidates."""
         with self._lock:
             return (
                 width > 1
                 and self._held_status == status
                 and bool(self._held)
                 and self._held_width >= width
+                and self._last_loss < self._read_at
                 and self._clock() - self._read_at <= s.CLAIM_HELD_SECONDS
             )
 
     def hold(self, candidates: Sequence[dict[str, Any]], width: int, status: str) -> list[dict[str, Any]]:
         """A fresh read of ``status`` candidates, read for ``width``: hold its first
-        ``max(width, 1)`` for drawing; returns the previous read (for :func:`taken`)."""
+        ``max(width, 1)`` for drawing; returns the previous read of the same status
+        (for :func:`taken`; empty when the previous one read the other queue)."""
         with self._lock:
-            previous = self._read
+            previous = self._read if self._held_status == status else []
             self._read = list(candidates)
             self._held = self._read[: max(width, 1)]
             self._held_width, self._held_status, self._read_at = width, status, self._clock()
             return previous
 
-    def draw(self, width: int) -> dict[str, Any] | None:
-        """Take the next candidate out of the hold: the head while ``width`` is 1, else a
-        random one among the first ``width`` held; None when the hold is empty."""
+    def draw(self, width: int, status: str) -> dict[str, Any] | None:
+        """Take the next ``status`` candidate out of the hold: the head while ``width`` is
+        1, else a random one among the first ``width`` held; None when none is held."""
         with self._lock:
-            if not self._held:
+            if not self._held or self._held_status != status:
                 return None
             index = 0 if width <= 1 else self._rng.randrange(min(width, len(self._held)))
             return self._held.pop(index)

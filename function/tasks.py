@@ -211,15 +211,17 @@ class TaskRepository:
         width = self._spread.width()
         expected, queue = model.PENDING, _PENDING_QUEUE
         calls = writes = 0
+        has_read = False  # this claim read the queue itself (expired-lease fallback included)
         while calls < s.CLAIM_MAX_CALLS:
             with self._spread.reading():  # the read (if any) and the draw from it, as one step
-                if not self._spread.holds(expected, width):
-                    if calls == 0:
-                        calls, expected, queue = self._read_candidates(width, values[":now"])
-                    elif calls + 2 <= s.CLAIM_MAX_CALLS:
+                if not self._spread.holds(expected, width) and calls + 2 <= s.CLAIM_MAX_CALLS:
+                    if has_read:
                         width = self._read_again(queue, width, expected)
                         calls += 1
-                candidate = self._spread.draw(width)
+                    else:
+                        made, expected, queue = self._read_candidates(width, values[":now"])
+                        calls, has_read = calls + made, True
+                candidate = self._spread.draw(width, expected)
             if candidate is None:
                 break
             condition = "#status = :expected AND #version = :version"
@@ -244,7 +246,7 @@ class TaskRepository:
     def _read_again(self, queue: tuple[str, dict[str, Any]], width: int, status: str) -> int:
         """After a lost race: a fresh read without the tasks others took meanwhile, as wide
         as the contention just seen; returns the width to draw with."""
-        limit = max(s.CLAIM_MIN_CANDIDATES, width)
+        limit = _candidates(width)
         fresh = self._queue(*queue, limit)
         before = self._spread.hold(fresh, width, status)
         return self._spread.observed(claiming.taken(before, fresh, complete=len(fresh) < limit))
@@ -252,7 +254,7 @@ class TaskRepository:
     def _read_candidates(self, width: int, now: str) -> tuple[int, str, tuple[str, dict[str, Any]]]:
         """Read the pending queue (else the expired leases) and hold what it returned:
         (calls made, the status expected, the key condition and values read)."""
-        limit = max(s.CLAIM_MIN_CANDIDATES, width)
+        limit = _candidates(width)
         candidates = self._queue(*_PENDING_QUEUE, limit)
         metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, self._clock()))
         if candidates:
@@ -349,6 +351,11 @@ class TaskRepository:
             current = model.from_item(old) if model.is_task(old) else None
             return Rejected(current)
         return model.public_task(response["Attributes"])
+
+
+def _candidates(width: int) -> int:
+    """How many candidates a claim's Query reads for a spread of ``width``."""
+    return max(s.CLAIM_MIN_CANDIDATES, width)
 
 
 def _key(task_id: str) -> dict[str, dict[str, str]]:

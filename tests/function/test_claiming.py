@@ -44,8 +44,8 @@ def test_a_container_that_has_not_lost_a_race_takes_the_head() -> None:
     assert spread.width() == 1
     spread.hold(_candidates(3), 1, "pending")
     assert not spread.holds("pending", 1)  # without contention every claim reads afresh
-    assert spread.draw(1) == _candidates(1)[0]
-    assert spread.draw(1) is None  # at width 1 only the head is held: nothing else to try
+    assert spread.draw(1, "pending") == _candidates(1)[0]
+    assert spread.draw(1, "pending") is None  # at width 1 only the head is held: nothing else to try
 
 
 def test_lost_races_widen_the_spread_and_quiet_narrows_it_back_to_the_head() -> None:
@@ -76,24 +76,42 @@ def test_draws_stay_inside_the_window_and_never_repeat() -> None:
     spread = claiming.Spread(clock=Clock(), rng=random.Random(1))
     window = 10
     spread.hold(_candidates(100), window, "pending")
-    drawn = [spread.draw(window) for _ in range(window)]
+    drawn = [spread.draw(window, "pending") for _ in range(window)]
     ids = [c["id"] for c in drawn if c is not None]
     assert len(set(ids)) == window and {int(i[1:]) for i in ids} == set(range(window))
-    assert spread.draw(window) is None
+    assert spread.draw(window, "pending") is None
 
 
 def test_a_held_read_serves_later_claims_only_while_fresh_wide_enough_and_pending() -> None:
     clock = Clock()
     spread = claiming.Spread(clock=clock)
     width = spread.lost()
+    clock.now += 0.1
     spread.hold(_candidates(width), width, "pending")
     assert spread.holds("pending", width)
-    assert not spread.holds("assigned", width)  # expired leases are always read afresh
-    assert not spread.holds("pending", spread.lost())  # wider than the read: read again
+    assert not spread.holds("assigned", width)  # a read of the pending queue says nothing of expired leases
+    assert spread.draw(width, "assigned") is None
+    clock.now += 0.1
+    assert not spread.holds("pending", spread.lost())  # wider than the read, and older than a lost write
+    clock.now += 0.1
     spread.hold(_candidates(4 * width), 2 * width, "pending")
     assert spread.holds("pending", 2 * width)
     clock.now += settings.CLAIM_HELD_SECONDS + 0.1
     assert not spread.holds("pending", 2 * width)  # too old
+
+
+def test_at_the_widest_spread_a_lost_write_still_makes_the_hold_stale() -> None:
+    clock = Clock()
+    spread = claiming.Spread(clock=clock)
+    spread.lost()
+    widest = spread.observed(taken=10_000)
+    assert widest == spread.width() == settings.CLAIM_SPREAD_MAX
+    clock.now += 0.1
+    spread.hold(_candidates(widest), widest, "pending")
+    assert spread.holds("pending", widest)
+    clock.now += 0.1
+    assert spread.lost() == widest  # no wider than the maximum ...
+    assert not spread.holds("pending", widest)  # ... yet the claim must read afresh
 
 
 def test_a_lost_race_reads_the_queue_again_and_takes_another_task(api: Api, aws: Aws) -> None:
@@ -121,6 +139,23 @@ def test_a_lost_race_reads_the_queue_again_and_takes_another_task(api: Api, aws:
     second = TaskRepository(client, TABLE, spread=spread).claim(ClaimTask("me-too", None))
     assert calls == ["UpdateItem"]
     assert second["id"] in ids[1:] and second["id"] != task["id"]
+
+
+def test_a_claim_from_a_stale_hold_reads_the_queue_and_answers_404_when_nothing_is_left(api: Api) -> None:
+    """The held candidate was taken meanwhile and nothing else is pending or expired: the
+    claim's own read falls back to expired leases and answers 404, not 409."""
+    only = api.create(prompt="only")
+    assert api.claim("rival", only["id"]).status == 200
+    client = boto3.client("dynamodb")
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    spread = claiming.Spread()
+    width = spread.lost()
+    spread.hold([{"id": only["id"], "version": 1, "queue_key": "stale"}], width, "pending")
+    with pytest.raises(ApiError) as refused:
+        TaskRepository(client, TABLE, spread=spread).claim(ClaimTask("me", None))
+    assert refused.value.code == "no_task_available"
+    assert calls == ["UpdateItem", "Query", "Query"]  # the held write, pending, expired leases
 
 
 @pytest.fixture
