@@ -156,6 +156,18 @@ class LambdaContext:
     function_name = "tap-task-api-test"
 
 
+def as_api_request(event: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A REST proxy event from elsewhere made into a task API request: method ``POST``,
+    ``body`` (base64-encoded when the event says its body is), our key in both header
+    maps; everything else as it was."""
+    raw = json.dumps(body)
+    event["httpMethod"] = "POST"
+    event["body"] = base64.b64encode(raw.encode("utf-8")).decode("ascii") if event["isBase64Encoded"] else raw
+    event["headers"]["X-Api-Key"] = API_KEY
+    event["multiValueHeaders"]["X-Api-Key"] = [API_KEY]
+    return event
+
+
 def record_calls(runtime: lambda_function.Runtime) -> list[str]:
     """Names ("dynamodb.UpdateItem", ...) of every API call the runtime's
     real clients make from now on, hooked on botocore's before-call event."""

@@ -10,6 +10,7 @@ event-mapping.json, so the only values set here are the method, the body and the
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import zipfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import API_KEY, Aws, LambdaContext, lambda_function
+from handler_support import Aws, LambdaContext, as_api_request, lambda_function
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENT = ROOT / "tests" / "function" / "events" / "published.txt"
@@ -36,7 +37,13 @@ def _wheel() -> Path:
 
 
 def _rendered() -> dict[str, Any]:
-    """AwsProxy.json as `sam local generate-event apigateway aws-proxy` renders it."""
+    """AwsProxy.json as `sam local generate-event apigateway aws-proxy` renders it (a fresh copy)."""
+    event: dict[str, Any] = json.loads(_rendered_text())
+    return event
+
+
+@functools.cache
+def _rendered_text() -> str:
     with zipfile.ZipFile(_wheel()) as wheel:
         text = wheel.read(TEMPLATE).decode("utf-8")
         tags = json.loads(wheel.read(MAPPING))["apigateway"]["aws-proxy"]["tags"]
@@ -50,17 +57,11 @@ def _rendered() -> dict[str, Any]:
         else:
             text = text.replace(placeholder, json.dumps(value)[1:-1])
     assert "{{{" not in text, "a placeholder of the template has no default in event-mapping.json"
-    event: dict[str, Any] = json.loads(text)
-    return event
+    return text
 
 
 def _ready(body: dict[str, Any]) -> dict[str, Any]:
-    event = _rendered()
-    event["httpMethod"] = "POST"
-    event["body"] = base64.b64encode(json.dumps(body).encode("utf-8")).decode("ascii")  # stays isBase64Encoded
-    event["headers"]["X-Api-Key"] = API_KEY
-    event["multiValueHeaders"]["X-Api-Key"] = [API_KEY]
-    return event
+    return as_api_request(_rendered(), body)  # the body stays base64-encoded, as the event says
 
 
 def test_the_published_event_is_a_rest_proxy_event() -> None:

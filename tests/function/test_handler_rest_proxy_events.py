@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import API_KEY, Aws, LambdaContext, lambda_function
+from handler_support import Aws, LambdaContext, as_api_request, lambda_function
 
 EVENTS_DIR = Path(__file__).parent / "events"
 EVENTS = sorted(EVENTS_DIR.glob("*.json"))
@@ -23,12 +23,7 @@ STATUS_AS_WRITTEN = {CONSOLE: 405, CLOUDFRONT: 401}
 
 
 def _ready(path: Path, body: dict[str, Any]) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(path.read_text())
-    event["httpMethod"] = "POST"
-    event["body"] = json.dumps(body)
-    event["headers"]["X-Api-Key"] = API_KEY
-    event["multiValueHeaders"]["X-Api-Key"] = [API_KEY]
-    return event
+    return as_api_request(json.loads(path.read_text()), body)
 
 
 def test_both_events_are_present() -> None:
