@@ -16,9 +16,9 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
-from contract import AUDIT_PREFIX, LOG_BUCKET_ENV
-from jsonlog import dumps, log
-from proxy import Request
+from function.contract import AUDIT_PREFIX, LOG_BUCKET_ENV
+from function.logs import dumps, logger
+from function.proxy import Request
 
 REDACTED: Final = "[REDACTED]"
 _SECRET_HEADERS: Final = frozenset({"x-api-key", "authorization"})
@@ -92,14 +92,10 @@ class AuditWriter:
 
 
 def log_fallback(key: str, record: dict[str, Any], error: BaseException) -> None:
-    """The record as one log line marked ``audit_fallback`` (``log`` never raises)."""
-    log(
-        "ERROR",
+    """The record as one log line marked ``audit_fallback`` (a log write never raises)."""
+    logger.error(
         "audit write failed; record logged instead",
-        audit_fallback=True,
-        audit_key=key,
-        error=f"{type(error).__name__}: {error}",
-        record=record,
+        extra={"audit_fallback": True, "audit_key": key, "error": f"{type(error).__name__}: {error}", "record": record},
     )
 
 

@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import errors
-import settings as s
-from jsonlog import log
+from function import errors
+from function import settings as s
+from function.logs import logger
 
 
 class ApiKeyStore:
@@ -76,7 +76,7 @@ class ApiKeyStore:
             # An operator error: refuse every request (500) rather than guess,
             # say why in the log only, and re-read within 30 s once it is fixed.
             self._keys, self._malformed = (), True
-            log("ERROR", "api key secret is malformed", error=f"{type(exc).__name__}: {exc}")
+            logger.error("api key secret is malformed", extra={"error": f"{type(exc).__name__}: {exc}"})
             return
         self._keys, self._malformed = tuple(k.encode("utf-8") for k in keys), False
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import settings as s
+from function import settings as s
 
 
 class Spread:

@@ -1,10 +1,9 @@
 """What the stack and the handler must agree on, defined once.
 
-The stack (``stacks/``) builds the table, the function's environment, its handler setting
-and its S3 permissions from these names; the handler (this package) reads the same ones.
-The module ships in the Lambda package, so inside Lambda it is the top-level module
-``contract``; from the repository root it is ``function.contract``. It imports nothing
-but the standard library, so both sides can load it without the other.
+The stack (``stacks/``) builds the table, the function's environment, its handler setting,
+its package and its S3 permissions from these names; the handler (this package) reads the
+same ones. It imports nothing but the standard library, so the stack loads it without the
+rest of the handler (an import contract in pyproject.toml keeps it that way).
 """
 
 from __future__ import annotations
@@ -12,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-#: The function's entry point: module (a file at the package root) and function name.
+#: The function's entry point as Lambda names it: a module at the zip's root and its function.
 HANDLER_MODULE: Final = "lambda_function"
 HANDLER_FUNCTION: Final = "lambda_handler"
 HANDLER: Final = f"{HANDLER_MODULE}.{HANDLER_FUNCTION}"
+#: Where that function is written: the package's entry module only imports it from here.
+HANDLER_SOURCE: Final = "function.handler"
 
 #: Environment variables the stack sets and the handler reads.
 TABLE_ENV: Final = "DYNAMODB_TABLE"

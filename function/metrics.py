@@ -1,25 +1,27 @@
-"""CloudWatch Embedded Metric Format (EMF) for the request log line.
+"""The handler's metrics: CloudWatch Embedded Metric Format (EMF) in the request log line.
 
 CloudWatch Logs turns a log line that carries an ``_aws`` block into metrics, so the
-handler publishes its metrics by writing fields into the one JSON line it already logs
-per request: no PutMetricData call, no extra latency, no extra IAM action.
+handler publishes its metrics by merging Powertools' EMF blob into the one JSON line it
+already logs per request: no PutMetricData call, no extra latency, no extra IAM action.
+Each request gets its own ``EphemeralMetrics`` (Powertools' ``Metrics`` shares one set
+per process, which the threaded local API server would mix up).
 
 Code on the request path records what it observed with ``note(name, value)``; the
-observations live in a context variable that ``begin()`` resets per request, so the
-threaded local API server keeps requests apart. ``RequestMetrics.emf_fields`` turns one request
-into the fields to merge into its log line. Namespace, dimensions and metrics are listed
-in docs/api.md ("Metrics").
+observations live in a context variable that ``begin()`` resets per request.
+``RequestMetrics.emf_fields`` turns one request into the fields to merge into its log
+line. Namespace, dimensions and metrics are listed in docs/api.md ("Metrics").
 """
 
 from __future__ import annotations
 
 import contextvars
-import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
 
-from contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
+from aws_lambda_powertools.metrics import EphemeralMetrics
+
+from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
 
 NAMESPACE: Final = METRICS_NAMESPACE
 #: Actions reported under their own name; anything else a client sends is "other",
@@ -89,18 +91,10 @@ class RequestMetrics:
         for name, value in (_observed.get() or {}).items():
             values[name] = value
             units[name] = _OBSERVED_UNITS.get(name, "None")
-        return {
-            "_aws": {
-                "Timestamp": int(time.time() * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": NAMESPACE,
-                        "Dimensions": [[METRICS_SERVICE_DIMENSION], [METRICS_SERVICE_DIMENSION, "Action"]],
-                        "Metrics": [{"Name": name, "Unit": units[name]} for name in values],
-                    }
-                ],
-            },
-            METRICS_SERVICE_DIMENSION: self.service or UNKNOWN_SERVICE,
-            "Action": action_dimension(self.action),
-            **values,
-        }
+        service = self.service or UNKNOWN_SERVICE
+        emf = EphemeralMetrics(namespace=NAMESPACE)
+        emf.add_dimension(METRICS_SERVICE_DIMENSION, service)
+        emf.add_dimensions(**{METRICS_SERVICE_DIMENSION: service, "Action": action_dimension(self.action)})
+        for name, value in values.items():
+            emf.add_metric(name=name, unit=units[name], value=value)
+        return dict(emf.serialize_metric_set())

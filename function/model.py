@@ -12,8 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import attribute_values
-import contract
+from function import attribute_values, contract
 
 PENDING: Final = "pending"
 ASSIGNED: Final = "assigned"

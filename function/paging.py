@@ -14,8 +14,7 @@ import json
 import re
 from typing import Any, Final
 
-import errors
-import model
+from function import errors, model
 
 _KEYS: Final = ("created_at", "id", "status")
 _TIMESTAMP: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")

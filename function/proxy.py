@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import errors
-import settings as s
-from jsonlog import dumps
+from function import errors
+from function import settings as s
+from function.logs import dumps
 
 _SAFE_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 JSON_HEADERS: Final = {"Content-Type": "application/json"}

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import errors
-import model
-from commands import SubmitFeedback
-from errors import ApiError
+from function import errors, model
+from function.commands import SubmitFeedback
+from function.errors import ApiError
 
 
 def why(task_id: str, current: dict[str, Any] | None, annotator: str, verb: str) -> ApiError | None:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-from contract import API_KEY_SECRET_ENV, LOG_BUCKET_ENV, TABLE_ENV
+from function.contract import API_KEY_SECRET_ENV, LOG_BUCKET_ENV, TABLE_ENV
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_PROMPT_CHARS = 20_000

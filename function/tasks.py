@@ -25,14 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-import claiming
-import errors
-import metrics
-import model
-import paging
-import refusals
-import settings as s
-from commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
+from function import claiming, errors, metrics, model, paging, refusals
+from function import settings as s
+from function.commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 
 _NAME_TOKEN: Final = re.compile(r"#(\w+)")
 #: The claim queues: pending tasks in queue order, and leases expired before ``:now``.

@@ -17,11 +17,9 @@ import json
 from collections.abc import Callable
 from typing import Any, Final
 
-import errors
-import model
-import paging
-import settings as s
-from commands import (
+from function import errors, model, paging
+from function import settings as s
+from function.commands import (
     ClaimTask,
     Command,
     CreateTask,
@@ -32,7 +30,7 @@ from commands import (
     ReleaseTask,
     SubmitFeedback,
 )
-from contract import MAX_PRIORITY, MIN_PRIORITY
+from function.contract import MAX_PRIORITY, MIN_PRIORITY
 
 Body = dict[str, Any]
 _MISSING: Final = object()

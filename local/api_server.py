@@ -1,7 +1,7 @@
 """Serve the Lambda handler over HTTP the way API Gateway's REST proxy integration does.
 
 Each request to ``/lambda`` becomes a REST API (v1) proxy event and goes to the real
-``function/lambda_function.lambda_handler``, called in this process; its proxy response
+``function.handler.lambda_handler``, called in this process; its proxy response
 becomes the HTTP response. Other paths answer 404 with a JSON body. The handler runs with
 the environment the emulator reports for the deployed function, plus the emulator's
 endpoint and dummy credentials, so its boto3 clients talk to the emulator.
@@ -9,9 +9,6 @@ endpoint and dummy credentials, so its boto3 clients talk to the emulator.
 
 from __future__ import annotations
 
-import base64
-import importlib.util
-import json
 import os
 import sys
 import threading
@@ -22,14 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from local.paths import PROJECT
+from local.apigw import RESOURCE, HttpResponse, LambdaContext, ProxyRequest, json_response, make_event, to_http_response
 
-RESOURCE = "/lambda"
-FUNCTION_DIR = PROJECT / "function"
 #: API Gateway's own payload limit.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
@@ -56,172 +50,17 @@ def handler_environment(function_env: Mapping[str, str], endpoint: str, region: 
     return env
 
 
-def load_handler(function_dir: Path = FUNCTION_DIR, environ: Mapping[str, str] | None = None) -> Handler:
-    """Import ``lambda_function.lambda_handler`` from ``function_dir`` after setting ``environ``.
+def load_handler(environ: Mapping[str, str] | None = None) -> Handler:
+    """The real ``function.handler.lambda_handler``, imported after setting ``environ``.
 
     The variables go into ``os.environ`` first because a Lambda module may read them (and
     create its clients) at import time, as it would on a cold start.
     """
     if environ:
         os.environ.update(environ)
-    path = function_dir / "lambda_function.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist")
-    # The package's sibling modules import each other by plain name, as in the Lambda runtime.
-    if str(function_dir) not in sys.path:
-        sys.path.insert(0, str(function_dir))
-    spec = importlib.util.spec_from_file_location("lambda_function", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["lambda_function"] = module
-    spec.loader.exec_module(module)
-    handler: Handler = module.lambda_handler
-    return handler
+    from function.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
 
-
-@dataclass
-class LambdaContext:
-    """The parts of the Lambda context object a handler uses."""
-
-    function_name: str
-    timeout_seconds: float
-    memory_limit_in_mb: int = 256
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-    invoked_function_arn: str = ""
-    _deadline: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_seconds
-        if not self.log_group_name:
-            self.log_group_name = f"/aws/lambda/{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-# --------------------------------------------------------------------------------------
-# Event and response mapping
-# --------------------------------------------------------------------------------------
-
-
-def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
-    """API Gateway's pair of maps: the last value of each name, and every value in order."""
-    if not pairs:
-        return None, None
-    single: dict[str, str] = {}
-    multi: dict[str, list[str]] = {}
-    for name, value in pairs:
-        single[name] = value
-        multi.setdefault(name, []).append(value)
-    return single, multi
-
-
-@dataclass(frozen=True)
-class ProxyRequest:
-    """One HTTP request as the proxy integration sees it."""
-
-    method: str
-    raw_path: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    source_ip: str
-
-
-def make_event(request: ProxyRequest, stage: str, request_id: str) -> dict[str, Any]:
-    """A REST API proxy event (payload format 1.0) for one HTTP request."""
-    method, headers, body = request.method, request.headers, request.body
-    parts = urlsplit(request.raw_path)
-    query, multi_query = _single_and_multi(parse_qsl(parts.query, keep_blank_values=True))
-    single_headers, multi_headers = _single_and_multi(headers)
-    if body:
-        try:
-            text: str | None = body.decode("utf-8")
-            is_b64 = False
-        except UnicodeDecodeError:
-            text, is_b64 = base64.b64encode(body).decode("ascii"), True
-    else:
-        text, is_b64 = None, False
-    user_agent = (single_headers or {}).get("User-Agent") or next(
-        (v for k, v in headers if k.lower() == "user-agent"), None
-    )
-    now = time.time()
-    return {
-        "resource": RESOURCE,
-        "path": parts.path,
-        "httpMethod": method,
-        "headers": single_headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": None,
-        "stageVariables": None,
-        "body": text,
-        "isBase64Encoded": is_b64,
-        "requestContext": {
-            "resourceId": "local",
-            "resourcePath": RESOURCE,
-            "httpMethod": method,
-            "extendedRequestId": request_id,
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "requestTimeEpoch": int(now * 1000),
-            "path": f"/{stage}{parts.path}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": stage,
-            "domainPrefix": "127",
-            "domainName": "127.0.0.1",
-            "apiId": "local",
-            "requestId": request_id,
-            "identity": {
-                "sourceIp": request.source_ip,
-                "userAgent": user_agent,
-                "accountId": None,
-                "apiKey": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-            },
-        },
-    }
-
-
-@dataclass
-class HttpResponse:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def _json_response(status: int, payload: Any, request_id: str) -> HttpResponse:
-    body = json.dumps(payload).encode()
-    return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], body)
-
-
-def to_http_response(result: Any, request_id: str) -> HttpResponse:
-    """Map a proxy integration result to HTTP; a malformed one is a 502, as on API Gateway."""
-    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-        return _json_response(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, request_id)
-    headers: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        for value in values if isinstance(values, list) else [values]:
-            headers.append((name, str(value)))
-        seen.add(name.lower())
-    for name, value in (result.get("headers") or {}).items():
-        if name.lower() not in seen:
-            headers.append((name, str(value)))
-    raw = result.get("body")
-    if raw is None:
-        body = b""
-    elif result.get("isBase64Encoded"):
-        body = base64.b64decode(raw)
-    else:
-        body = str(raw).encode("utf-8")
-    headers.append(("x-amzn-RequestId", request_id))
-    return HttpResponse(result["statusCode"], headers, body)
+    return lambda_handler
 
 
 # --------------------------------------------------------------------------------------
@@ -252,7 +91,7 @@ def invoke(settings: ApiSettings, event: dict[str, Any], request_id: str) -> Htt
         result = settings.handler(event, context)
     except Exception:  # the handler's own bug: show it, as CloudWatch Logs would
         traceback.print_exc(file=sys.stderr)
-        return _json_response(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, request_id)
+        return json_response(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, request_id)
     return to_http_response(result, request_id)
 
 
@@ -275,16 +114,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length_header = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
-            response = _json_response(
+            response = json_response(
                 HTTPStatus.LENGTH_REQUIRED, {"message": "Length Required: send a Content-Length"}, request_id
             )
         elif length_header is not None and (not length_header.isdigit() or int(length_header) > MAX_REQUEST_BYTES):
             self.close_connection = True
-            response = _json_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"}, request_id)
+            response = json_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Too Long"}, request_id)
         else:
             body = self.rfile.read(int(length_header)) if length_header else b""
             if path != RESOURCE:
-                response = _json_response(HTTPStatus.NOT_FOUND, {"message": "Not Found", "path": path}, request_id)
+                response = json_response(HTTPStatus.NOT_FOUND, {"message": "Not Found", "path": path}, request_id)
             else:
                 request = ProxyRequest(
                     self.command, self.path, list(self.headers.items()), body, self.client_address[0]

@@ -82,7 +82,7 @@ def check_prerequisites(paths: LocalPaths, args: argparse.Namespace) -> None:
         terraform_binary()
     except TerraformMissing as exc:
         raise StepFailed(str(exc), "install Terraform >= 1.10, then run make local again") from None
-    handler = paths.project / "function" / "lambda_function.py"
+    handler = paths.project / "function" / "handler.py"
     if not handler.is_file():
         raise StepFailed(f"{paths.rel(handler)} is missing", "run from a complete checkout of the project")
     if args.port == args.api_port:

@@ -1,23 +1,46 @@
-"""Build the Lambda deployment package from ``function/`` deterministically.
+"""Build the Lambda deployment package deterministically.
 
-Terraform redeploys a function when ``source_code_hash`` changes, so the zip must depend
-on the source text alone: entries are sorted, every timestamp is pinned to 1980-01-01,
-permissions are fixed and caches (``__pycache__``, ``*.pyc``) are left out. Two builds of
-the same tree are byte-identical, on any machine.
+The zip holds, at its root:
+
+* the handler package ``function/`` (every module under the one import name ``function``);
+* ``lambda_function.py``, two generated lines that import the entry point from
+  ``function.handler``, so the function's ``handler`` setting stays
+  ``lambda_function.lambda_handler`` (an attribute of an original resource);
+* the handler's runtime libraries (``RUNTIME_LIBRARIES``: Powertools and what it needs
+  beyond the Lambda runtime's own botocore), copied from the installed distributions,
+  which Pipfile.lock pins by hash; every file is checked against its distribution's
+  ``RECORD`` hash first, so a locally edited library never ships.
+
+Terraform redeploys a function when ``source_code_hash`` changes, so the zip depends on
+those bytes alone: entries sorted, every timestamp 1980-01-01, fixed permissions, no
+caches (``__pycache__``, ``*.pyc``). Two builds are byte-identical on any machine.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
+from function.contract import HANDLER_FUNCTION, HANDLER_MODULE, HANDLER_SOURCE
+
+#: Distributions the handler imports that the Lambda Python runtime does not provide.
+RUNTIME_LIBRARIES: Final = ("aws-lambda-powertools", "jmespath", "typing-extensions")
+ENTRY_SOURCE: Final = (
+    f'"""Lambda\'s entry point: ``{HANDLER_MODULE}.{HANDLER_FUNCTION}`` is ``{HANDLER_SOURCE}``."""\n\n'
+    f"from {HANDLER_SOURCE} import {HANDLER_FUNCTION}\n\n__all__ = [{HANDLER_FUNCTION!r}]\n"
+)
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o644 << 16  # -rw-r--r-- in the zip's external attributes
-_EXCLUDED_PARTS = {"__pycache__", ".pytest_cache"}
-_EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+_SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
+_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
+#: What a distribution's ``*.dist-info`` folder contributes: its metadata and licences.
+_DIST_INFO_KEPT = ("METADATA", "LICENSE", "NOTICE", "licenses/")
 
 
 @dataclass(frozen=True)
@@ -29,36 +52,65 @@ class LambdaPackage:
     size: int
 
 
-def _package_files(source_dir: Path) -> list[Path]:
-    """Every file below ``source_dir`` that belongs in the package, in a stable order."""
-    files = [
-        p
-        for p in source_dir.rglob("*")
-        if p.is_file()
-        and not _EXCLUDED_PARTS.intersection(p.relative_to(source_dir).parts)
-        and p.suffix not in _EXCLUDED_SUFFIXES
-    ]
-    return sorted(files, key=lambda p: p.relative_to(source_dir).as_posix())
+def _kept(relative: Path) -> bool:
+    return not _SKIPPED_PARTS.intersection(relative.parts) and relative.suffix not in _SKIPPED_SUFFIXES
+
+
+def _handler_files(source_dir: Path) -> Iterator[tuple[str, bytes]]:
+    for path in source_dir.rglob("*"):
+        relative = path.relative_to(source_dir.parent)
+        if path.is_file() and _kept(relative):
+            yield relative.as_posix(), path.read_bytes()
+
+
+def _library_files(name: str) -> Iterator[tuple[str, bytes]]:
+    """The files a distribution installed below site-packages, checked against ``RECORD``."""
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise FileNotFoundError(f"{name} is not installed: run make install (Pipfile.lock pins it)") from exc
+    for file in dist.files or ():
+        relative = Path(str(file))
+        in_dist_info = relative.parts[0].endswith(".dist-info")
+        if relative.parts[0] == ".." or not _kept(relative):
+            continue
+        if in_dist_info and not relative.as_posix().split("/", 1)[1].startswith(_DIST_INFO_KEPT):
+            continue
+        data = Path(str(file.locate())).read_bytes()
+        if file.hash is not None:
+            digest = base64.urlsafe_b64encode(hashlib.new(file.hash.mode, data).digest()).rstrip(b"=").decode()
+            if digest != file.hash.value:
+                raise ValueError(f"{relative} differs from the {name} {dist.version} wheel: reinstall it")
+        yield relative.as_posix(), data
+
+
+def package_entries(source_dir: Path) -> list[tuple[str, bytes]]:
+    """Every (name in the zip, bytes) of the package, sorted by name."""
+    entries = {f"{HANDLER_MODULE}.py": ENTRY_SOURCE.encode("utf-8")}
+    entries.update(_handler_files(source_dir))
+    for name in RUNTIME_LIBRARIES:
+        entries.update(_library_files(name))
+    return sorted(entries.items())
 
 
 def build_lambda_package(source_dir: Path, out_path: Path) -> LambdaPackage:
-    """Zip ``source_dir`` into ``out_path`` and return the package's hash and size.
+    """Zip the handler package ``source_dir`` and its libraries into ``out_path``.
 
     The file is rewritten only when its bytes would change, so repeated synths leave
     its modification time alone as well.
     """
     source_dir = source_dir.resolve()
-    if not (source_dir / "lambda_function.py").is_file():
-        raise FileNotFoundError(f"{source_dir} has no lambda_function.py to package")
+    if not (source_dir / "__init__.py").is_file():
+        raise FileNotFoundError(f"{source_dir} is not the handler package (no __init__.py)")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = out_path.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for file in _package_files(source_dir):
-            info = zipfile.ZipInfo(file.relative_to(source_dir).as_posix(), _FIXED_DATE)
+        for name, data in package_entries(source_dir):
+            info = zipfile.ZipInfo(name, _FIXED_DATE)
             info.external_attr = _FILE_MODE
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, whatever machine builds it
-            zf.writestr(info, file.read_bytes())
+            zf.writestr(info, data)
     data = tmp_path.read_bytes()
     if out_path.exists() and out_path.read_bytes() == data:
         tmp_path.unlink()

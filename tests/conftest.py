@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from stacks.config import StackConfig, load_config
+from stacks.package import LambdaPackage, build_lambda_package
 
-from stacks.config import StackConfig, load_config  # noqa: E402
-from stacks.package import LambdaPackage, build_lambda_package  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 #: A state bucket name for synthesizing the S3 backend; nothing is ever written to it.
 TEST_STATE_BUCKET = "tap-stack-test-state"

@@ -18,7 +18,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+
+from local.apigw import LambdaContext, ProxyRequest, make_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -26,11 +27,6 @@ SPEC_PATH = "/openapi.yaml"
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
             500: "Internal Server Error", 503: "Service Unavailable"}  # fmt: skip
-
-
-class LambdaContext:
-    aws_request_id = "00000000-0000-4000-8000-00000000c0de"
-    function_name = "tap-task-api-contract"
 
 
 class ApiGatewayProxy:
@@ -59,32 +55,11 @@ class ApiGatewayProxy:
     @staticmethod
     def event(method: str, path: str, headers: dict[str, list[str]], environ: dict[str, Any]) -> dict[str, Any]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        try:
-            body, encoded = raw.decode("utf-8"), False
-        except UnicodeDecodeError:
-            body, encoded = base64.b64encode(raw).decode("ascii"), True
-        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        return {
-            "resource": path,
-            "path": path,
-            "httpMethod": method,
-            "headers": {name: values[-1] for name, values in headers.items()},
-            "multiValueHeaders": headers,
-            "queryStringParameters": dict(query) or None,
-            "multiValueQueryStringParameters": None,
-            "pathParameters": None,
-            "stageVariables": None,
-            "body": body if raw else None,
-            "isBase64Encoded": encoded,
-            "requestContext": {
-                "resourcePath": path,
-                "httpMethod": method,
-                "requestId": str(uuid.uuid4()),
-                "stage": "contract",
-                "identity": {"sourceIp": "127.0.0.1", "userAgent": environ.get("HTTP_USER_AGENT"), "apiKey": None},
-            },
-        }
+        body = environ["wsgi.input"].read(length) if length else b""
+        query = environ.get("QUERY_STRING", "")
+        pairs = [(name, value) for name, values in headers.items() for value in values]
+        request = ProxyRequest(method, f"{path}?{query}" if query else path, pairs, body, "127.0.0.1")
+        return make_event(request, "contract", str(uuid.uuid4()))
 
 
 def _without_stage(path: str) -> str:

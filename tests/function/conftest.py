@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 # handler_support puts function/ on sys.path: the handler's modules come through it here.
-from handler_support import API_KEY, BUCKET, OTHER_KEY, SECRET, TABLE, Api, Aws, contract, lambda_function
-from table_from_stack import REFERENCE_TABLE, create_table_kwargs
+from tests.function.support import API_KEY, BUCKET, OTHER_KEY, SECRET, TABLE, Api, Aws, contract, handler
+from tests.function.table_from_stack import REFERENCE_TABLE, create_table_kwargs
 
 _AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
@@ -39,9 +39,9 @@ def function_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     monkeypatch.setenv(contract.TABLE_ENV, TABLE)
     monkeypatch.setenv(contract.LOG_BUCKET_ENV, BUCKET)
     monkeypatch.setenv(contract.API_KEY_SECRET_ENV, SECRET)
-    lambda_function.reset_caches()
+    handler.reset_caches()
     yield
-    lambda_function.reset_caches()
+    handler.reset_caches()
 
 
 @pytest.fixture

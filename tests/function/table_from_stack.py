@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import contract
+from function import contract
 
 #: Capacity the stack gives the table and each index before autoscaling takes over.
 _UNITS = {"read_capacity": 5, "write_capacity": 5}

@@ -13,8 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-import errors  # the handler's module (handler_support puts function/ on the path)
-import handler_support  # noqa: F401 - imported for its sys.path set-up
+from function import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())

@@ -24,8 +24,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, StopReason, events
 from schemathesis.python import wsgi as schemathesis_wsgi
 
-from apigw_wsgi import SPEC_PATH, ApiGatewayProxy
-from handler_support import API_KEY, Aws, lambda_function
+from tests.function.apigw_wsgi import SPEC_PATH, ApiGatewayProxy
+from tests.function.support import API_KEY, Aws, handler
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
@@ -95,7 +95,7 @@ def test_schemathesis_finds_no_failure(
 ) -> None:
     monkeypatch.setattr(schemathesis_wsgi, "get_client", _InProcessClient)
     monkeypatch.setenv("TAP_CONTRACT_API_KEY", API_KEY)
-    app = ApiGatewayProxy(lambda_function.lambda_handler, ROOT / "docs" / "openapi.yaml")
+    app = ApiGatewayProxy(handler.lambda_handler, ROOT / "docs" / "openapi.yaml")
     schema = schemathesis.openapi.from_wsgi(SPEC_PATH, app, config=SchemathesisConfig.from_path(CONFIG))
     stats = RunStats()
     started = time.perf_counter()

@@ -14,9 +14,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from hypothesis import given
 from hypothesis import strategies as st
 
-import attribute_values
+from function import attribute_values
 
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
+PROJECT = Path(__file__).resolve().parents[2]
 
 # What the handler stores: text, integers (DynamoDB's 38 digits), flags, nothing, lists and maps.
 _SCALARS = st.none() | st.booleans() | st.text() | st.integers(min_value=-(10**37), max_value=10**37)
@@ -80,10 +80,10 @@ def test_types_the_handler_never_stores_are_refused(attribute: dict[str, Any]) -
 def test_the_handler_imports_without_boto3() -> None:
     """boto3 (and s3transfer under it) is most of a cold import; the handler needs botocore only."""
     probe = (
-        "import sys, lambda_function\n"
+        "import sys, function.handler\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 's3transfer')))"
     )
     loaded = subprocess.run(
-        [sys.executable, "-c", probe], cwd=FUNCTION_DIR, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == "[]"

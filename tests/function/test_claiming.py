@@ -19,12 +19,11 @@ import boto3
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
-import claiming  # function/claiming.py (handler_support put function/ on the path)
-import settings
-from errors import ApiError
-from handler_support import TABLE, Api, Aws
-from tasks import TaskRepository
-from validation import ClaimTask
+from function import claiming, settings
+from function.errors import ApiError
+from function.tasks import TaskRepository
+from function.validation import ClaimTask
+from tests.function.support import TABLE, Api, Aws
 
 
 class Clock:

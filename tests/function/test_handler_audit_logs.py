@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import API_KEY, BUCKET, Api, Aws
+from tests.function.support import API_KEY, BUCKET, Api, Aws
 
 AUDIT_KEY = re.compile(r"^audit/(\d{4})/(\d{2})/(\d{2})/(\d{2})/([A-Za-z0-9-]+)\.json$")
 

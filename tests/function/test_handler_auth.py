@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from auth import ApiKeyStore
-from errors import ApiError
-from handler_support import API_KEY, OTHER_KEY, SECRET, Api, Aws, lambda_function, record_calls
+from function.auth import ApiKeyStore
+from function.errors import ApiError
+from tests.function.support import API_KEY, OTHER_KEY, SECRET, Api, Aws, handler, record_calls
 
 
 class FakeClock:
@@ -45,7 +45,7 @@ def _status(store: ApiKeyStore, key: str | None) -> int:
 
 
 def test_warm_container_reads_the_secret_once(api: Api) -> None:
-    calls = record_calls(lambda_function.runtime())
+    calls = record_calls(handler.runtime())
     for _ in range(5):
         assert api.call("list_tasks").status == 200
         assert api.call("list_tasks", key=OTHER_KEY).status == 200
@@ -53,7 +53,7 @@ def test_warm_container_reads_the_secret_once(api: Api) -> None:
 
 
 def test_wrong_keys_right_after_a_read_do_not_re_read(api: Api) -> None:
-    calls = record_calls(lambda_function.runtime())
+    calls = record_calls(handler.runtime())
     assert api.call("list_tasks").status == 200
     for i in range(20):
         assert api.call("list_tasks", key=f"guess-{i}").status == 403
@@ -96,7 +96,7 @@ def test_reset_caches_applies_a_rotation_immediately(api: Api, aws: Aws) -> None
     assert api.call("list_tasks").status == 200
     aws.set_keys("rotated-key-abcdef")
     assert api.call("list_tasks").status == 200  # cached: old key still valid
-    lambda_function.reset_caches()
+    handler.reset_caches()
     assert api.call("list_tasks").status == 403
     assert api.call("list_tasks", key="rotated-key-abcdef").status == 200
 

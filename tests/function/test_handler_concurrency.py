@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
-from handler_support import TABLE, Api, Aws, LambdaContext, lambda_function
+from tests.function.support import TABLE, Api, Aws, LambdaContext, handler
 
 ANNOTATORS = 50
 CONTAINERS = 10
@@ -47,8 +47,8 @@ def linearizable_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _race(api: Api, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    settings = lambda_function.s.Settings.from_env()
-    containers = [lambda_function.Runtime(settings) for _ in range(CONTAINERS)]
+    settings = handler.s.Settings.from_env()
+    containers = [handler.Runtime(settings) for _ in range(CONTAINERS)]
     events = [api.event(body) for body in bodies]
     barrier = threading.Barrier(len(bodies))
 

@@ -8,27 +8,29 @@ here even though each side's own tests still pass.
 
 from __future__ import annotations
 
-import importlib
 import re
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-import audit
-import contract
-import settings
-from handler_support import Api, Aws, lambda_function, record_requests
+from function import audit, contract
 from stacks.package import LambdaPackage
+from tests.function.support import BUCKET, SECRET, TABLE, Api, Aws, handler, record_requests
 
 ENVIRONMENTS = ("prod_stack", "dev_stack", "local_stack", "switched_off_stack")
-#: Where the stack points each variable: the handler must find these resources under these names.
-ENVIRONMENT_SOURCES = {
-    contract.TABLE_ENV: "${aws_dynamodb_table.data.name}",
-    contract.LOG_BUCKET_ENV: "${aws_s3_bucket.lambda_logs.bucket}",
-    contract.API_KEY_SECRET_ENV: "${var.api_key_secret_name}",
+#: What the stack points the function's variables at, and the moto resource standing for each.
+TEST_RESOURCES = {
+    "${aws_dynamodb_table.data.name}": TABLE,
+    "${aws_s3_bucket.lambda_logs.bucket}": BUCKET,
+    "${var.api_key_secret_name}": SECRET,
 }
+#: The variables the test environment sets (tests/function/conftest.py), cleared first.
+ENVIRONMENT_NAMES_NOW = contract.ENVIRONMENT
 #: One ``{"Effect" = "Allow", "Action" = …, "Resource" = …}`` of the policy's jsonencode() expression.
 _STATEMENT = re.compile(
     r'\{"Effect" = "Allow", "Action" = (\[[^\]]*\]|"[^"]*"), "Resource" = (\[[^\]]*\]|"[^"]*"|[\w.]+)\}'
@@ -63,51 +65,67 @@ def _grants(stack: dict[str, Any]) -> dict[str, set[str]]:
     return grants
 
 
-def test_handler_setting_names_the_packaged_entry_point(stack: dict[str, Any], lambda_package: LambdaPackage) -> None:
-    handler = _function(stack)["handler"]
-    assert handler == contract.HANDLER
-    module_name, function_name = handler.rsplit(".", 1)
-    with zipfile.ZipFile(lambda_package.path) as package:
-        assert f"{module_name}.py" in package.namelist(), f"{module_name}.py is not at the package root"
-    assert callable(getattr(importlib.import_module(module_name), function_name, None))
-
-
-def test_the_handler_reads_every_variable_the_stack_sets(
-    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_handler_setting_names_the_packaged_entry_point(
+    stack: dict[str, Any], lambda_package: LambdaPackage, tmp_path: Path
 ) -> None:
-    variables = _function(stack)["environment"]["variables"]
-    assert variables == ENVIRONMENT_SOURCES
-    for name in contract.ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    for name in variables:
-        monkeypatch.setenv(name, f"from-{name}")
-    read = settings.Settings.from_env()
-    assert read.missing() == []
-    assert (read.table_name, read.log_bucket, read.api_key_secret) == (
-        f"from-{contract.TABLE_ENV}",
-        f"from-{contract.LOG_BUCKET_ENV}",
-        f"from-{contract.API_KEY_SECRET_ENV}",
+    """Lambda's view: the zip unpacked alone, the handler setting imported from its root,
+    the libraries from the zip (not from this checkout's environment)."""
+    module_name, function_name = _function(stack)["handler"].rsplit(".", 1)
+    with zipfile.ZipFile(lambda_package.path) as package:
+        package.extractall(tmp_path)
+    probe = (
+        f"import {module_name}, function.handler, aws_lambda_powertools\n"
+        f"assert {module_name}.{function_name} is function.handler.lambda_handler\n"
+        "print(function.handler.__file__, aws_lambda_powertools.__file__, sep='\\n')"
     )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert [Path(path).is_relative_to(tmp_path) for path in found] == [True, True], found
 
 
-def test_the_table_has_the_contract_key_and_indexes(stack: dict[str, Any]) -> None:
-    table = stack["resource"]["aws_dynamodb_table"]["data"]
-    assert table["hash_key"] == contract.HASH_KEY
-    assert table["attribute"] == [{"name": n, "type": contract.KEY_ATTRIBUTE_TYPE} for n in contract.key_attributes()]
-    synthesized = {
-        gsi["name"]: (
-            gsi["hash_key"],
-            gsi["range_key"],
-            gsi["projection_type"],
-            tuple(gsi.get("non_key_attributes", ())),
-        )
-        for gsi in table["global_secondary_index"]
-    }
-    assert synthesized == {
-        i.name: (i.hash_key, i.range_key, i.projection_type, i.non_key_attributes) for i in contract.INDEXES
-    }
-    # DynamoDB deletes idempotency-token items by the attribute the handler writes their expiry to.
-    assert table["ttl"] == {"attribute_name": contract.TTL_ATTRIBUTE, "enabled": True}
+def test_the_handler_runs_on_exactly_the_variables_the_stack_sets(
+    stack: dict[str, Any], api: Api, aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Named as the stack names them, the variables are all the handler needs; without any
+    one of them it answers 500 and logs which one is missing."""
+    variables = _function(stack)["environment"]["variables"]
+    assert set(variables.values()) == set(TEST_RESOURCES)
+    for name in ENVIRONMENT_NAMES_NOW:
+        monkeypatch.delenv(name, raising=False)
+    for name, source in variables.items():
+        monkeypatch.setenv(name, TEST_RESOURCES[source])
+    handler.reset_caches()
+    assert api.call("list_tasks").status == 200
+    for dropped in variables:
+        monkeypatch.delenv(dropped)
+        handler.reset_caches()
+        response = api.call("list_tasks")
+        assert (response.status, response.error["code"]) == (500, "internal_error")
+        monkeypatch.setenv(dropped, TEST_RESOURCES[variables[dropped]])
+
+
+def test_what_the_handler_writes_fits_the_synthesized_table(prod_stack: dict[str, Any], api: Api, aws: Aws) -> None:
+    """Every item the handler wrote (read back from moto) carries the table's key, the
+    index keys of the queue it is in, and, for token items, the TTL attribute, each of the
+    type the synthesized table declares."""
+    table = prod_stack["resource"]["aws_dynamodb_table"]["data"]
+    declared = {attribute["name"]: attribute["type"] for attribute in table["attribute"]}
+    _every_action(api, aws)
+    items = aws.dynamodb.scan(TableName=TABLE)["Items"]
+    assert all(set(item[table["hash_key"]]) == {declared[table["hash_key"]]} for item in items)
+    for gsi in table["global_secondary_index"]:
+        in_index = [item for item in items if gsi["hash_key"] in item and gsi["range_key"] in item]
+        assert in_index, f"the handler wrote no item {gsi['name']} indexes"
+        for item in in_index:
+            assert (set(item[gsi["hash_key"]]), set(item[gsi["range_key"]])) == (
+                {declared[gsi["hash_key"]]},
+                {declared[gsi["range_key"]]},
+            )
+    ttl = table["ttl"]["attribute_name"]
+    expiring = [item for item in items if ttl in item]
+    assert expiring and all(set(item[ttl]) == {"N"} for item in expiring)
+    assert table["ttl"]["enabled"] is True
 
 
 def test_audit_records_land_where_the_policy_and_the_lifecycle_expect(stack: dict[str, Any]) -> None:
@@ -147,7 +165,7 @@ def _every_action(api: Api, aws: Aws) -> None:
 
 def test_every_request_of_the_handler_is_allowed_by_the_stack(prod_stack: dict[str, Any], api: Api, aws: Aws) -> None:
     assert api.call("list_tasks").status == 200  # a warm container: clients built, secret read
-    requests = record_requests(lambda_function.runtime())
+    requests = record_requests(handler.runtime())
     _every_action(api, aws)
     grants = _grants(prod_stack)
     needed: set[str] = set()
@@ -167,7 +185,7 @@ def test_every_request_of_the_handler_is_allowed_by_the_stack(prod_stack: dict[s
 def test_queries_use_only_what_the_synthesized_indexes_hold(table_resource: dict[str, Any], api: Api, aws: Aws) -> None:
     """Every Query names a synthesized index, keys on its keys and reads only attributes it projects."""
     indexes = {gsi["name"]: gsi for gsi in table_resource["global_secondary_index"]}
-    requests = record_requests(lambda_function.runtime())
+    requests = record_requests(handler.runtime())
     _every_action(api, aws)
     queries = [params for _, operation, params in requests if operation == "Query"]
     assert {q["IndexName"] for q in queries} == set(indexes)

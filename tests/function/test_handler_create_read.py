@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from handler_support import Api, Aws
+from tests.function.support import Api, Aws
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 PUBLIC_FIELDS = {

@@ -15,7 +15,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
-from handler_support import Api, Aws, lambda_function, record_calls
+from tests.function.support import Api, Aws, handler, record_calls
 
 # What the stack's IAM policy grants (TransactWriteItems is authorised as the
 # PutItem/ConditionCheckItem it contains).
@@ -34,7 +34,7 @@ ALLOWED = {
 def warm(api: Api) -> list[str]:
     """A warm container (secret cached) and the list its calls go into."""
     assert api.call("list_tasks").status == 200
-    calls = record_calls(lambda_function.runtime())
+    calls = record_calls(handler.runtime())
     return calls
 
 
@@ -90,7 +90,7 @@ def test_claiming_an_expired_lease_from_the_queue_costs_one_more_query(api: Api,
 
 
 def test_only_operations_the_iam_policy_grants_are_used(api: Api) -> None:
-    calls = record_calls(lambda_function.runtime())
+    calls = record_calls(handler.runtime())
     task = api.create(client_token="x")
     assert (
         api.call(
@@ -139,7 +139,7 @@ def _refuse_connections(client: Any) -> list[str]:
 
 def test_dynamodb_throttling_after_retries_is_503(api: Api, warm: list[str]) -> None:
     body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "slow down"})
-    sends = _fail_with(lambda_function.runtime().dynamodb, 400, body.encode())
+    sends = _fail_with(handler.runtime().dynamodb, 400, body.encode())
     response = api.call("list_tasks")
     assert (response.status, response.error["code"]) == (503, "dependency_unavailable")
     assert "retry" in response.error["message"] and "Throttling" not in response.error["message"]
@@ -147,7 +147,7 @@ def test_dynamodb_throttling_after_retries_is_503(api: Api, warm: list[str]) -> 
 
 
 def test_dynamodb_unreachable_is_503_and_nothing_is_written(api: Api, aws: Aws, warm: list[str]) -> None:
-    sends = _refuse_connections(lambda_function.runtime().dynamodb)
+    sends = _refuse_connections(handler.runtime().dynamodb)
     response = api.call("create_task", task={"prompt": "p", "responses": ["a", "b"]})
     assert (response.status, response.error["code"]) == (503, "dependency_unavailable")
     assert len(sends) == 3
@@ -156,7 +156,7 @@ def test_dynamodb_unreachable_is_503_and_nothing_is_written(api: Api, aws: Aws, 
 
 
 def test_secrets_manager_down_on_a_cold_container_is_503(api: Api) -> None:
-    sends = _refuse_connections(lambda_function.runtime().secretsmanager)
+    sends = _refuse_connections(handler.runtime().secretsmanager)
     response = api.call("list_tasks")
     assert (response.status, response.error["code"]) == (503, "dependency_unavailable")
     assert len(sends) == 3
@@ -164,7 +164,7 @@ def test_secrets_manager_down_on_a_cold_container_is_503(api: Api) -> None:
 
 def test_s3_throttling_falls_back_to_the_log(api: Api, warm: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     sends = _fail_with(
-        lambda_function.runtime().s3,
+        handler.runtime().s3,
         503,
         b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
     )

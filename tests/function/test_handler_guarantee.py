@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import API_KEY, BUCKET, Api, Aws, LambdaContext, lambda_function
+from tests.function.support import API_KEY, BUCKET, Api, Aws, LambdaContext, handler
 
 
 def _lines(text: str) -> list[dict[str, Any]]:
@@ -66,7 +66,7 @@ def _failing_when(original: Callable[..., Any], applies: Callable[..., bool], ex
 def test_events_of_any_shape_are_answered_audited_and_logged(
     aws: Aws, capsys: pytest.CaptureFixture[str], event: Any
 ) -> None:
-    result = lambda_function.lambda_handler(event, LambdaContext())
+    result = handler.lambda_handler(event, LambdaContext())
     status = result["statusCode"]
     assert status in {400, 401, 403, 405}
     _guaranteed(result, aws, capsys.readouterr().out, status=status, in_s3=True)
@@ -78,7 +78,7 @@ def test_event_parsing_failure(
     only_ours = _failing_when(base64.b64decode, lambda *a, **k: k.get("validate") is True, MemoryError())
     monkeypatch.setattr(base64, "b64decode", only_ours)
     event = api.event({"action": "list_tasks"}, base64_body=True)
-    result = lambda_function.lambda_handler(event, LambdaContext())
+    result = handler.lambda_handler(event, LambdaContext())
     line = _guaranteed(result, aws, capsys.readouterr().out, status=500, in_s3=True)
     assert "MemoryError" in line["exception"]
 
@@ -87,7 +87,7 @@ def test_container_start_failure(
     api: Api, aws: Aws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")  # boto3 cannot build a client without a region
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     line = _guaranteed(result, aws, capsys.readouterr().out, status=500, in_s3=False)
     assert "NoRegionError" in line["exception"]
 
@@ -99,7 +99,7 @@ def test_body_parsing_failure(
     monkeypatch.setattr(
         json, "loads", _failing_when(json.loads, lambda s, **k: isinstance(s, str) and '"list_tasks"' in s, injected)
     )
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     line = _guaranteed(result, aws, capsys.readouterr().out, status=500, in_s3=True)
     assert type(injected).__name__ in line["exception"]
 
@@ -110,7 +110,7 @@ def test_validation_failure_stores_nothing(
     marked = _failing_when(json.dumps, lambda obj, **k: isinstance(obj, dict) and "boom" in obj, RecursionError())
     monkeypatch.setattr(json, "dumps", marked)
     task = {"prompt": "p", "responses": ["a", "b"], "metadata": {"boom": 1}}
-    result = lambda_function.lambda_handler(api.event({"action": "create_task", "task": task}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "create_task", "task": task}), LambdaContext())
     line = _guaranteed(result, aws, capsys.readouterr().out, status=500, in_s3=True)
     assert line["action"] == "create_task" and "RecursionError" in line["exception"]
     assert aws.dynamodb.scan(TableName="tap-tasks-test")["Count"] == 0
@@ -118,7 +118,7 @@ def test_validation_failure_stores_nothing(
 
 def test_backing_service_failure(api: Api, aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.dynamodb.delete_table(TableName="tap-tasks-test")
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     _guaranteed(result, aws, capsys.readouterr().out, status=500, in_s3=True)
 
 
@@ -127,7 +127,7 @@ def test_response_serialization_failure(
 ) -> None:
     marked = _failing_when(json.dumps, lambda obj, **k: isinstance(obj, dict) and "tasks" in obj, RecursionError())
     monkeypatch.setattr(json, "dumps", marked)
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     line = _guaranteed(result, aws, capsys.readouterr().out, status=500, in_s3=True)
     assert line["error_code"] == "internal_error"
 
@@ -136,7 +136,7 @@ def test_audit_record_building_failure(
     api: Api, aws: Aws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(hashlib, "sha256", _failing_when(hashlib.sha256, lambda *a, **k: True, ValueError("x")))
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     _guaranteed(result, aws, capsys.readouterr().out, status=200, in_s3=True)
     [(_, record)] = aws.audit_records()
     assert record["record_error"].startswith("ValueError") and "headers" not in record["request"]
@@ -144,7 +144,7 @@ def test_audit_record_building_failure(
 
 def test_audit_writer_failure_falls_back_to_the_log(api: Api, aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     aws.s3.delete_bucket(Bucket=BUCKET)
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     out = capsys.readouterr().out
     aws.s3.create_bucket(Bucket=BUCKET)  # so the helper can look (and find nothing)
     _guaranteed(result, aws, out, status=200, in_s3=False)
@@ -159,7 +159,7 @@ def test_logger_failure_writes_to_stderr(
     api: Api, aws: Aws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("sys.stdout", _BrokenStream())
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     _guaranteed(result, aws, capsys.readouterr().err, status=200, in_s3=True)
 
 
@@ -170,7 +170,7 @@ def test_log_line_serialization_failure_still_logs_one_parsable_line(
         json.dumps, lambda obj, **k: isinstance(obj, dict) and obj.get("message") == "request", RecursionError()
     )
     monkeypatch.setattr(json, "dumps", marked)
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}), LambdaContext())
     [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line["message"] == "request" and line["log_error"].startswith("RecursionError")
     assert line["request_id"] == repr(result["headers"]["X-Request-Id"])
@@ -183,5 +183,5 @@ def test_audit_fallback_and_logger_both_failing_still_answer(
     aws.s3.delete_bucket(Bucket=BUCKET)
     monkeypatch.setattr("sys.stdout", _BrokenStream())
     monkeypatch.setattr("sys.stderr", _BrokenStream())
-    result = lambda_function.lambda_handler(api.event({"action": "list_tasks"}, key=API_KEY), LambdaContext())
+    result = handler.lambda_handler(api.event({"action": "list_tasks"}, key=API_KEY), LambdaContext())
     assert result["statusCode"] == 200 and json.loads(result["body"])["tasks"] == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import API_KEY, Api, Aws, lambda_function, record_calls
+from tests.function.support import API_KEY, Api, Aws, handler, record_calls
 
 DEPTH = 32  # docs/api.md, "Input rules"
 TASK = {"prompt": "p", "responses": ["a", "b"]}
@@ -30,7 +30,7 @@ def test_metadata_at_the_depth_limit_is_stored_and_one_deeper_is_400_before_any_
     # body (1) > task (2) > metadata (3) > ... : metadata may nest DEPTH - 2 levels.
     assert api.create(metadata=_nested(DEPTH - 2))["metadata"] == _nested(DEPTH - 2)
     stored = _items(aws)
-    calls = record_calls(lambda_function.runtime())
+    calls = record_calls(handler.runtime())
     response = api.call("create_task", task={**TASK, "metadata": _nested(DEPTH - 1)})
     assert (response.status, response.error["code"]) == (400, "invalid_field")
     assert response.error["message"].startswith("task.metadata.n.n.")

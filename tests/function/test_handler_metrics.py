@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-import model
-from handler_support import BUCKET, TABLE, Api, Aws, LambdaContext, lambda_function
+from function import model
+from tests.function.support import BUCKET, TABLE, Api, Aws, LambdaContext, handler
 
 HOUR = 3600
 
@@ -21,14 +21,16 @@ def _request_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def _metric_values(line: dict[str, Any]) -> dict[str, Any]:
-    """The metrics the EMF block declares, with their values from the line (as CloudWatch reads them)."""
+    """The metrics the EMF block declares, with their values from the line (as CloudWatch reads
+    them: Powertools writes each as a list of the values added, one per request here)."""
     (directive,) = line["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "TapStack/TaskApi"
     assert directive["Dimensions"] == [["Service"], ["Service", "Action"]]
     for dimension in ("Service", "Action"):
         assert isinstance(line[dimension], str) and line[dimension]
     assert isinstance(line["_aws"]["Timestamp"], int)
-    return {metric["Name"]: (line[metric["Name"]], metric["Unit"]) for metric in directive["Metrics"]}
+    assert all(len(line[metric["Name"]]) == 1 for metric in directive["Metrics"])
+    return {metric["Name"]: (line[metric["Name"]][0], metric["Unit"]) for metric in directive["Metrics"]}
 
 
 def test_every_request_line_carries_count_latency_and_status_class(
@@ -57,7 +59,7 @@ def test_a_500_counts_as_5xx(
     api: Api, aws: Aws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("DYNAMODB_TABLE")
-    lambda_function.reset_caches()
+    handler.reset_caches()
     capsys.readouterr()
     assert api.call("list_tasks").status == HTTPStatus.INTERNAL_SERVER_ERROR
     (line,) = _request_lines(capsys)
@@ -95,7 +97,7 @@ def test_an_empty_queue_reports_age_zero(api: Api, aws: Aws, capsys: pytest.Capt
 def test_lost_races_and_contention_are_counted(api: Api, aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     for _ in range(3):
         api.create()
-    runtime = lambda_function.runtime()
+    runtime = handler.runtime()
 
     def another_writer_first(params: dict[str, Any], **_: Any) -> None:
         # Someone else changes the task between this claim's Query and its write.

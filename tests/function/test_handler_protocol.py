@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from handler_support import API_KEY, Api, Aws, LambdaContext, lambda_function
+from tests.function.support import API_KEY, Api, Aws, LambdaContext, handler
 
 MAX_BODY = 256 * 1024
 
@@ -143,7 +143,7 @@ def test_missing_configuration_is_500(
     api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("DYNAMODB_TABLE")
-    lambda_function.reset_caches()
+    handler.reset_caches()
     response = api.call("list_tasks")
     _error_shape_ok(response, 500, "internal_error")
     assert "DYNAMODB_TABLE" in capsys.readouterr().out
@@ -153,6 +153,6 @@ def test_missing_configuration_is_500(
 def test_event_without_request_context_uses_the_lambda_request_id(api: Api) -> None:
     event = api.event({"action": "list_tasks"})
     del event["requestContext"]
-    result = lambda_function.lambda_handler(event, LambdaContext())
+    result = handler.lambda_handler(event, LambdaContext())
     assert result["statusCode"] == 200
     assert result["headers"]["X-Request-Id"] == LambdaContext.aws_request_id

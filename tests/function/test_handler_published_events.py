@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import Aws, LambdaContext, as_api_request, lambda_function
+from tests.function.support import Aws, LambdaContext, as_api_request, handler
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENT = ROOT / "tests" / "function" / "events" / "published.txt"
@@ -74,10 +74,10 @@ def test_the_published_event_is_a_rest_proxy_event() -> None:
 
 def test_the_published_event_is_served_and_audited(aws: Aws) -> None:
     create = {"action": "create_task", "task": {"prompt": "p", "responses": ["a", "b"]}}
-    created = lambda_function.lambda_handler(_ready(create), LambdaContext())
+    created = handler.lambda_handler(_ready(create), LambdaContext())
     assert created["statusCode"] == 201, created["body"]
     task = json.loads(created["body"])["task"]
-    got = lambda_function.lambda_handler(_ready({"action": "get_task", "task_id": task["id"]}), LambdaContext())
+    got = handler.lambda_handler(_ready({"action": "get_task", "task_id": task["id"]}), LambdaContext())
     assert got["statusCode"] == 200 and json.loads(got["body"])["task"] == task
     request_id = _rendered()["requestContext"]["requestId"]
     assert created["headers"]["X-Request-Id"] == request_id
@@ -89,7 +89,7 @@ def test_the_published_event_is_served_and_audited(aws: Aws) -> None:
 
 def test_the_published_event_as_rendered_is_refused_cleanly(aws: Aws) -> None:
     """As AWS's tool renders it: a POST without a key, whose body is no task API request."""
-    result = lambda_function.lambda_handler(_rendered(), LambdaContext())
+    result = handler.lambda_handler(_rendered(), LambdaContext())
     assert result["statusCode"] == 401, result["body"]
     assert json.loads(result["body"])["error"]["code"] == "missing_api_key"
     assert len(aws.audit_records()) == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import Aws, LambdaContext, as_api_request, lambda_function
+from tests.function.support import Aws, LambdaContext, as_api_request, handler
 
 EVENTS_DIR = Path(__file__).parent / "events"
 EVENTS = sorted(EVENTS_DIR.glob("*.json"))
@@ -48,10 +48,10 @@ def test_events_hold_what_the_readme_says() -> None:
 def test_event_is_served_and_audited(aws: Aws, path: Path) -> None:
     written = json.loads(path.read_text())
     create = {"action": "create_task", "task": {"prompt": "p", "responses": ["a", "b"]}}
-    result = lambda_function.lambda_handler(_ready(path, create), LambdaContext())
+    result = handler.lambda_handler(_ready(path, create), LambdaContext())
     assert result["statusCode"] == 201, result["body"]
     task = json.loads(result["body"])["task"]
-    got = lambda_function.lambda_handler(_ready(path, {"action": "get_task", "task_id": task["id"]}), LambdaContext())
+    got = handler.lambda_handler(_ready(path, {"action": "get_task", "task_id": task["id"]}), LambdaContext())
     assert got["statusCode"] == 200 and json.loads(got["body"])["task"] == task
 
     request_id = result["headers"]["X-Request-Id"]
@@ -69,6 +69,6 @@ def test_event_is_served_and_audited(aws: Aws, path: Path) -> None:
 
 @pytest.mark.parametrize("path", EVENTS, ids=lambda p: p.stem)
 def test_event_as_written_is_refused_cleanly(aws: Aws, path: Path) -> None:
-    result = lambda_function.lambda_handler(json.loads(path.read_text()), LambdaContext())
+    result = handler.lambda_handler(json.loads(path.read_text()), LambdaContext())
     assert result["statusCode"] == STATUS_AS_WRITTEN[path.name]
     assert len(aws.audit_records()) == 1

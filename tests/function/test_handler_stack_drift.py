@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from handler_support import TABLE, Api, Aws, contract
+from tests.function.support import TABLE, Api, Aws, contract
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from http import HTTPStatus
 
-import settings  # function/settings.py, importable once handler_support has set the path
-from handler_support import TABLE, Api, Aws
+from function import settings
+from tests.function.support import TABLE, Api, Aws
 
 TASK = {"prompt": "Which answer is kinder?", "responses": ["A", "B"]}
 WINDOW = settings.TOKEN_REPLAY_WINDOW

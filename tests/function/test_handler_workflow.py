@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handler_support import PAST, Api, Aws
+from tests.function.support import PAST, Api, Aws
 
 
 def test_claim_next_takes_highest_priority_then_oldest(api: Api) -> None:

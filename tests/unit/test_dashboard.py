@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from function import metrics
 from stacks.config import ConfigError, StackConfig, validate
 from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.database import INDEXES
 
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
 API = "${aws_api_gateway_rest_api.main.name}"
 FUNCTION = "${aws_lambda_function.main.function_name}"
 TABLE = "${aws_dynamodb_table.data.name}"
@@ -93,11 +90,6 @@ def test_dynamodb_capacity_and_throttles_for_the_table_and_each_index(prod_stack
 
 
 def test_handler_metrics_widgets_match_what_the_handler_writes(prod_stack: dict[str, Any]) -> None:
-    sys.path.insert(0, str(FUNCTION_DIR))
-    try:
-        metrics = importlib.import_module("metrics")
-    finally:
-        sys.path.remove(str(FUNCTION_DIR))
     assert metrics.NAMESPACE == HANDLER_NAMESPACE and metrics.OLDEST_PENDING_AGE == OLDEST_PENDING_METRIC
     emitted = metrics.RequestMetrics("fn", "claim_task", 409, 1.0, "claim_contention", audited=False).emf_fields()
     declared = {m["Name"] for m in emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]}

@@ -124,7 +124,7 @@ def test_the_fingerprint_follows_content_and_settings_not_timestamps(tmp_path: P
     root = _source_tree(tmp_path)
     environ = {"TAP_BACKEND": "local", "HOME": "/somewhere"}
     base = synth_inputs.fingerprint(root, environ)
-    handler = root / "function" / "lambda_function.py"
+    handler = root / "function" / "handler.py"
 
     os.utime(handler, (time.time() + 60, time.time() + 60))
     (root / "stacks" / "__pycache__").mkdir(exist_ok=True)
@@ -167,7 +167,7 @@ def test_if_changed_skips_an_unchanged_synth_and_redoes_a_changed_one(tmp_path: 
     assert stack_file.stat().st_mtime_ns == first_mtime
     assert elapsed < 2, f"a no-op took {elapsed:.2f} s (a synth takes several)"
 
-    handler = root / "function" / "lambda_function.py"
+    handler = root / "function" / "handler.py"
     os.utime(handler, (time.time() + 60, time.time() + 60))
     assert "up to date" in _synth_if_changed(root)[0], "a new timestamp alone is no change"
 

@@ -27,17 +27,13 @@ from typing import Any, Final, assert_never
 import botocore.session
 from botocore.config import Config
 
-import audit
-import errors
-import metrics
-import model
-import proxy
-import settings as s
-import validation as v
-from auth import ApiKeyStore
-from commands import ClaimTask, Command, CreateTask, GetTask, ListTasks, ReleaseTask, SubmitFeedback
-from jsonlog import log
-from tasks import TaskRepository
+from function import audit, errors, metrics, model, proxy
+from function import settings as s
+from function import validation as v
+from function.auth import ApiKeyStore
+from function.commands import ClaimTask, Command, CreateTask, GetTask, ListTasks, ReleaseTask, SubmitFeedback
+from function.logs import logger
+from function.tasks import TaskRepository
 
 _CLIENT_CONFIG: Final = Config(
     connect_timeout=s.AWS_CONNECT_TIMEOUT_SECONDS,
@@ -138,6 +134,7 @@ class Runtime:
 
 
 _runtime: Runtime | None = None
+_cold_start = True
 _runtime_lock = threading.Lock()
 
 
@@ -183,27 +180,42 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
     latency_ms = (time.perf_counter() - started) * 1000
     record = _record(request, received_at, outcome, response, latency_ms)
     audited = _store(container, audit.object_key(received_at, request.request_id), record)
-    log(
-        "ERROR" if outcome.status >= _SERVER_ERROR else "INFO",
+    write = logger.error if outcome.status >= _SERVER_ERROR else logger.info
+    write(
         "request",
-        request_id=request.request_id,
-        action=outcome.action,
-        status=response["statusCode"],
-        error_code=outcome.error_code,
-        latency_ms=round(latency_ms, 3),
-        audited=audited,
-        source_ip=request.identity.get("sourceIp"),
-        **({"exception": outcome.exception} if outcome.exception else {}),
-        **metrics.RequestMetrics(
-            getattr(context, "function_name", None),
-            outcome.action,
-            response["statusCode"],
-            latency_ms,
-            outcome.error_code,
-            audited,
-        ).emf_fields(),
+        extra={
+            "request_id": request.request_id,
+            "action": outcome.action,
+            "status": response["statusCode"],
+            "error_code": outcome.error_code,
+            "latency_ms": round(latency_ms, 3),
+            "audited": audited,
+            "source_ip": request.identity.get("sourceIp"),
+            "exception": outcome.exception,
+            **_lambda_fields(context),
+            **metrics.RequestMetrics(
+                getattr(context, "function_name", None),
+                outcome.action,
+                response["statusCode"],
+                latency_ms,
+                outcome.error_code,
+                audited,
+            ).emf_fields(),
+        },
     )
     return response
+
+
+def _lambda_fields(context: Any) -> dict[str, Any]:
+    """Powertools' Lambda context keys, read defensively (any object may stand for the
+    context); ``cold_start`` is true for the first request of the container only."""
+    global _cold_start
+    cold, _cold_start = _cold_start, False
+    return {
+        "cold_start": cold,
+        "function_name": getattr(context, "function_name", None),
+        "function_request_id": getattr(context, "aws_request_id", None),
+    }
 
 
 def _parse(event: Any, context: Any) -> tuple[proxy.Request, Outcome | None]:

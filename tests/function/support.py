@@ -1,27 +1,15 @@
-"""Helpers shared by the handler tests: constants, event builder, call recorder.
-
-Kept out of conftest.py so test modules can import them by a name no other
-conftest shadows. Importing this module puts ``function/`` on ``sys.path`` the
-way Lambda sees it (the zip root): the handler is ``lambda_function`` and its
-modules are top-level.
-"""
+"""Helpers shared by the handler tests: constants, event builder, call recorder."""
 
 from __future__ import annotations
 
 import base64
 import json
-import sys
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
-if str(FUNCTION_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTION_DIR))
-
-import contract  # noqa: E402
-import lambda_function  # noqa: E402
+from function import contract, handler
+from local.apigw import LambdaContext, ProxyRequest, make_event
 
 TABLE = "tap-tasks-test"
 BUCKET = "tap-audit-test"
@@ -94,38 +82,26 @@ class Api:
         raw: str | None = None,
         base64_body: bool = False,
     ) -> dict[str, Any]:
+        """A REST proxy event of ``body`` (as JSON) or ``raw`` text, sent with ``key``."""
         text = raw if raw is not None else (None if body is None else json.dumps(body))
-        if base64_body and text is not None:
-            text = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        all_headers = {"Content-Type": "application/json", **({"X-Api-Key": key} if key is not None else {})}
+        all_headers = {"Content-Type": "application/json", "User-Agent": "pytest"}
+        all_headers.update({"X-Api-Key": key} if key is not None else {})
         all_headers.update(headers or {})
-        return {
-            "resource": "/lambda",
-            "path": "/lambda",
-            "httpMethod": method,
-            "headers": all_headers,
-            "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-            "queryStringParameters": None,
-            "body": text,
-            "isBase64Encoded": base64_body,
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "stage": "prod",
-                "identity": {
-                    "sourceIp": self.source_ip,
-                    "userAgent": "pytest",
-                    "caller": None,
-                    "user": None,
-                    "userArn": None,
-                    "accountId": None,
-                    "apiKey": None,
-                },
-            },
-        }
+        try:
+            encoded: bytes | None = (text or "").encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: a JSON event can carry one, HTTP cannot
+            encoded = None
+        request = ProxyRequest(
+            method, "/lambda", list(all_headers.items()), encoded or b"", self.source_ip, base64_body
+        )
+        event = make_event(request, "prod", str(uuid.uuid4()))
+        if encoded is None:
+            event["body"] = text
+        return event
 
     def send(self, event: dict[str, Any]) -> Response:
         self.sent.append(event)
-        result = lambda_function.lambda_handler(event, LambdaContext())
+        result = handler.lambda_handler(event, LambdaContext())
         assert set(result) == {"statusCode", "headers", "body", "isBase64Encoded"}
         return Response(
             result["statusCode"], result["headers"], json.loads(result["body"]), event["requestContext"]["requestId"]
@@ -149,13 +125,6 @@ class Api:
         return self.call("claim_task", **fields)
 
 
-class LambdaContext:
-    """The two attributes of the Lambda context object the handler reads."""
-
-    aws_request_id = "11111111-2222-3333-4444-555555555555"
-    function_name = "tap-task-api-test"
-
-
 def as_api_request(event: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """A REST proxy event from elsewhere made into a task API request: method ``POST``,
     ``body`` (base64-encoded when the event says its body is), our key in both header
@@ -168,7 +137,7 @@ def as_api_request(event: dict[str, Any], body: dict[str, Any]) -> dict[str, Any
     return event
 
 
-def record_calls(runtime: lambda_function.Runtime) -> list[str]:
+def record_calls(runtime: handler.Runtime) -> list[str]:
     """Names ("dynamodb.UpdateItem", ...) of every API call the runtime's
     real clients make from now on, hooked on botocore's before-call event."""
     calls: list[str] = []
@@ -182,7 +151,7 @@ def record_calls(runtime: lambda_function.Runtime) -> list[str]:
     return calls
 
 
-def record_requests(runtime: lambda_function.Runtime) -> list[tuple[str, str, dict[str, Any]]]:
+def record_requests(runtime: handler.Runtime) -> list[tuple[str, str, dict[str, Any]]]:
     """(service, operation, parameters) of every API call the runtime's real clients
     make from now on, hooked on botocore's before-parameter-build event."""
     requests: list[tuple[str, str, dict[str, Any]]] = []
