@@ -27,11 +27,6 @@ def is_loopback_url(url: str) -> bool:
         port = parts.port
     except ValueError:
         return False
-    host = parts.netloc.rpartition(":")[0]
-    return (
-        parts.scheme == "http"
-        and port is not None
-        and parts.netloc == f"{host}:{port}"
-        and not (parts.path or parts.query or parts.fragment)
-        and is_loopback_host(host)
-    )
+    host = parts.netloc.rpartition(":")[0]  # a netloc of exactly HOST:PORT: no user, no port missing
+    only_host_port = parts.netloc == f"{host}:{port}" and not (parts.path or parts.query or parts.fragment)
+    return parts.scheme == "http" and only_host_port and is_loopback_host(host)
