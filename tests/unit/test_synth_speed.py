@@ -116,6 +116,7 @@ def _source_tree(root: Path) -> Path:
     for folder in synth_inputs.SOURCE_DIRS:
         shutil.copytree(PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in synth_inputs.SOURCE_FILES:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(PROJECT / name, root / name)
     return root
 
