@@ -89,7 +89,7 @@ local-down: .venv/.installed
 	$(PYTHON) -m local.down
 
 emulator: .venv/.installed
-	$(PYTHON) -m local.emulator --background
+	$(PYTHON) -m workspace.emulator --background
 
 bench: .venv/.installed
 	$(PYTHON) bench/synth_bench.py

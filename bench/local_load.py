@@ -48,8 +48,8 @@ from load_report import RunInfo, markdown  # noqa: E402
 from local import session as sessions  # noqa: E402
 from local.api_server import load_handler  # noqa: E402
 from local.paths import LocalPaths, local_paths  # noqa: E402
-from local.processes import free_port  # noqa: E402
 from local.session import Session  # noqa: E402
+from workspace.processes import free_port  # noqa: E402
 
 CONCURRENCY = (1, 8, 32, 128)
 PENDING_PER_CLIENT = 4
@@ -95,7 +95,7 @@ class Target:
         print(f"deploying a private copy of the local platform into {bench_dir} …", flush=True)
         command = [sys.executable, "-m", "local.up", "--no-serve", "--port", str(free_port())]
         command += ["--api-port", str(free_port())]
-        self.deployed = LocalPaths(project=ROOT, root=bench_dir, outdir=bench_dir / "cdktf.out")
+        self.deployed = LocalPaths(root=bench_dir, outdir=bench_dir / "cdktf.out")
         if subprocess.run(command, cwd=ROOT, env=self.env, check=False).returncode != 0:
             self.close()
             raise SystemExit("bench: the deploy failed (see above)")

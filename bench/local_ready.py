@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local.processes import free_port  # noqa: E402 (after the project root is on the path)
+from workspace.processes import free_port  # noqa: E402 (after the project root is on the path)
 
 
 def ready_seconds(eager: bool) -> float:

@@ -10,30 +10,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from local.paths import LocalPaths
-from local.processes import tail
 from local.progress import StepFailed
-from local.terraform import TerraformMissing, terraform_binary, terraform_env
+from workspace.processes import run_logged, tail
+from workspace.synth import SynthFailed
+from workspace.synth import synthesize as synth
+from workspace.terraform import TerraformMissing, emulator_env, terraform_binary
 
-#: Variables that could make Terraform reach for a real AWS account; the local stack brings
-#: its own dummy credentials, so these are dropped from Terraform's environment.
-_REAL_AWS_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_ROLE_ARN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -41,88 +29,20 @@ def stack_file(paths: LocalPaths) -> Path:
     return paths.stack_dir / "cdk.tf.json"
 
 
-def synth_environment(endpoint: str, paths: LocalPaths, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    env["TAP_ENVIRONMENTS"] = "local"
-    env["TAP_EMULATOR_ENDPOINT"] = endpoint
-    # The local stack keeps its state on the emulator, whatever backend the shell (or the
-    # Makefile, which defaults to a local backend without a state bucket) asks for elsewhere.
-    env["TAP_BACKEND"] = "s3"
-    env["CDKTF_OUTDIR"] = str(paths.outdir)
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    return env
-
-
 def synthesize(endpoint: str, paths: LocalPaths, timeout: float = 600.0) -> Path:
     """``TAP_ENVIRONMENTS=local python main.py --if-changed``: ``<outdir>/stacks/local/cdk.tf.json``.
 
     A synth whose inputs did not change since the last one is skipped (``stacks/synth_inputs.py``).
+    The local stack keeps its state on the emulator, whatever backend the shell (or the
+    Makefile, which defaults to a local backend without a state bucket) asks for elsewhere.
     """
-    main_py = paths.project / "main.py"
-    if not main_py.is_file():
-        raise StepFailed("main.py is missing", "run from a complete checkout of the project")
-    log = paths.log("synth")
-    target = stack_file(paths)
-    before = target.stat().st_mtime_ns if target.exists() else None
-    code = _run_logged(
-        [sys.executable, str(main_py), "--if-changed"], paths.project, synth_environment(endpoint, paths), log, timeout
-    )
-    if code != 0:
-        raise StepFailed(
-            f"synthesizing the local stack exited with code {code}",
-            f"fix the error above and retry; reproduce with: TAP_ENVIRONMENTS=local {paths.rel(Path(sys.executable))} "
-            f"main.py (full log: {paths.rel(log)})",
-            tail(log, 20),
-        )
-    if not target.is_file() or (before is not None and target.stat().st_mtime_ns < before):
-        raise StepFailed(
-            f"main.py ran but wrote no {paths.rel(target)}",
-            "check that main.py synthesizes the 'local' stack into the directory CDKTF_OUTDIR names",
-            tail(log, 10),
-        )
-    return target
-
-
-def terraform_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = terraform_env(base)
-    for name in _REAL_AWS_VARIABLES:
-        env.pop(name, None)
-    env["AWS_EC2_METADATA_DISABLED"] = "true"
-    return env
-
-
-def _run_logged(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, timeout: float) -> int:
-    """Run ``argv`` with its output going to ``log``; stop it gracefully on timeout or Ctrl-C."""
-    with open(log, "w", encoding="utf-8") as out:
-        out.write(f"$ {' '.join(argv)}\n")
-        out.flush()
-        process = subprocess.Popen(
-            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            return process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _interrupt(process)
-            out.write(f"\n[local] stopped after the {timeout:.0f} s time limit\n")
-            return -1
-        except KeyboardInterrupt:
-            # Ctrl-C reached the child too (same process group): give it time to stop cleanly,
-            # so Terraform writes its state and releases its lock.
-            _interrupt(process, already_signalled=True)
-            raise
-
-
-def _interrupt(process: subprocess.Popen[Any], already_signalled: bool = False) -> None:
+    settings = dict(os.environ, TAP_ENVIRONMENTS="local", TAP_EMULATOR_ENDPOINT=endpoint, TAP_BACKEND="s3")
+    settings.update(CDKTF_OUTDIR=str(paths.outdir), PYTHONUNBUFFERED=os.environ.get("PYTHONUNBUFFERED", "1"))
     try:
-        if not already_signalled:
-            process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    except KeyboardInterrupt:  # a second Ctrl-C: stop now
-        process.kill()
-        process.wait()
+        synth("local", settings, paths.log("synth"), timeout)
+    except SynthFailed as failed:
+        raise StepFailed(failed.what, failed.todo, failed.details) from None
+    return stack_file(paths)
 
 
 def _binary(fix: str) -> str:
@@ -137,21 +57,8 @@ def _terraform_logged(args: Sequence[str], paths: LocalPaths, log_name: str, tim
     """``terraform ARGS`` in the stack folder, its output going to the log ``log_name``."""
     binary = _binary("install Terraform >= 1.10 and make sure `terraform version` works")
     log = paths.log(log_name)
-    code = _run_logged([binary, *args], paths.stack_dir, terraform_environment(), log, timeout)
+    code = run_logged([binary, *args], paths.stack_dir, emulator_env(), log, timeout)
     return code, log
-
-
-def _terraform(paths: LocalPaths, *args: str) -> subprocess.CompletedProcess[str]:
-    """``terraform ARGS`` in the stack folder, its stdout and stderr captured (5 minutes at most)."""
-    return subprocess.run(
-        [_binary("install Terraform >= 1.10"), *args],
-        cwd=paths.stack_dir,
-        env=terraform_environment(),
-        text=True,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def terraform_errors(log: Path, limit: int = 40) -> str:
@@ -228,7 +135,10 @@ def terraform_destroy(paths: LocalPaths, timeout: float = 1200.0) -> str:
 
 def terraform_outputs(paths: LocalPaths) -> dict[str, Any]:
     """``terraform output -json`` as {name: value}."""
-    result = _terraform(paths, "output", "-json", "-no-color")
+    result = subprocess.run(
+        [_binary("install Terraform >= 1.10"), "output", "-json", "-no-color"],
+        cwd=paths.stack_dir, env=emulator_env(), text=True, capture_output=True, timeout=300, check=False,
+    )  # fmt: skip
     if result.returncode != 0:
         raise StepFailed("terraform output failed", "re-run make local", _indent(result.stdout + result.stderr))
     try:
@@ -238,14 +148,6 @@ def terraform_outputs(paths: LocalPaths) -> dict[str, Any]:
             "terraform output -json printed no JSON", "re-run make local", _indent(result.stdout)
         ) from None
     return {name: entry.get("value") for name, entry in raw.items()}
-
-
-def terraform_state_list(paths: LocalPaths) -> list[str]:
-    """Addresses in the state; raises StepFailed when the state cannot be read."""
-    result = _terraform(paths, "state", "list")
-    if result.returncode != 0:
-        raise StepFailed("terraform state list failed", "check the emulator", _indent(result.stdout + result.stderr))
-    return [line for line in result.stdout.splitlines() if line.strip()]
 
 
 def _indent(text: str, limit: int = 20) -> str:

@@ -16,9 +16,10 @@ import shutil
 import sys
 import time
 
-from local import deploy, emulator, processes, serving
+from local import deploy, serving
 from local.paths import LocalPaths, local_paths
 from local.progress import EXIT_INTERRUPTED, Progress, StepFailed, report_failure
+from workspace import emulator, processes
 
 
 def stop_api_server(paths: LocalPaths) -> str:

@@ -13,8 +13,8 @@ from types import FrameType
 
 from local.api_server import ApiServer, ApiSettings, load_handler
 from local.paths import LocalPaths
-from local.processes import runs
 from local.session import Session
+from workspace.processes import runs
 
 #: Written in the server's command line: a pid from ``api.json`` is ours only if it runs this.
 MARKER = "local.up"

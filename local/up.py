@@ -23,14 +23,16 @@ import sys
 import time
 from typing import Any
 
-from local import deploy, emulator, processes, serving
+from local import deploy, serving
 from local import session as sessions
 from local.api_server import handler_environment
-from local.clients import REGION
 from local.paths import LocalPaths, local_paths
 from local.progress import EXIT_INTERRUPTED, Progress, Step, StepFailed, report_failure
 from local.session import Session, SessionError, StackOutputs
-from local.terraform import TerraformMissing, terraform_binary
+from workspace import emulator, processes
+from workspace.clients import REGION
+from workspace.paths import PROJECT
+from workspace.terraform import TerraformMissing, terraform_binary
 
 DEFAULT_API_PORT = 8080
 #: Deploy steps; serving the API is one more.
@@ -82,7 +84,7 @@ def check_prerequisites(paths: LocalPaths, args: argparse.Namespace) -> None:
         terraform_binary()
     except TerraformMissing as exc:
         raise StepFailed(str(exc), "install Terraform >= 1.10, then run make local again") from None
-    handler = paths.project / "function" / "handler.py"
+    handler = PROJECT / "function" / "handler.py"
     if not handler.is_file():
         raise StepFailed(f"{paths.rel(handler)} is missing", "run from a complete checkout of the project")
     if args.port == args.api_port:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -26,13 +23,15 @@ from migration.expected import Expected, load_expected
 from migration.judge import Verdict, judge
 from migration.report import json_report, text_report
 from stacks.config import ENVIRONMENTS, ConfigError, load_config
+from workspace import synth
+from workspace.loopback import is_loopback_url
+from workspace.paths import PROJECT, shown
+from workspace.terraform import emulator_env
 
-PROJECT = Path(__file__).resolve().parent.parent
-#: Plans and backups of `check` and `adopt` (git-ignored).
+#: Plans, backups and the synth log of `check` and `adopt` (git-ignored).
 WORK_DIR = PROJECT / ".migration"
 #: The state bucket on an emulator when TAP_STATE_BUCKET names none.
 EMULATOR_STATE_BUCKET = "tap-stack-migration-state"
-_LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost):\d{1,5}$")
 
 
 @dataclass
@@ -55,7 +54,7 @@ def check_environment(env: str) -> None:
 
 
 def check_emulator(url: str | None) -> None:
-    if url is not None and not _LOOPBACK.match(url):
+    if url is not None and not is_loopback_url(url):
         raise CannotJudge(f"--emulator {url} is not a loopback URL", "use http://127.0.0.1:PORT")
 
 
@@ -73,26 +72,14 @@ def synth_environ(environ: Mapping[str, str], env: str) -> dict[str, str]:
     return result
 
 
-def output_dir(environ: Mapping[str, str]) -> Path:
-    return Path(environ.get("CDKTF_OUTDIR") or PROJECT / "cdktf.out")
-
-
 def synthesize(env: str, environ: Mapping[str, str], out: TextIO) -> Path:
-    """``python main.py --if-changed`` (skipped when no input changed); the stack's folder."""
-    settings = synth_environ(environ, env)
-    result = subprocess.run(
-        [sys.executable, str(PROJECT / "main.py"), "--if-changed"],
-        cwd=PROJECT, env=settings, text=True, capture_output=True, timeout=900, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise CannotJudge(
-            f"synthesizing the {env} stack failed: {last[0]}", "run python main.py to see the whole error"
-        )
-    skipped = "up to date" in result.stdout
-    stack_dir = output_dir(settings) / "stacks" / env
-    print(f"synth: {'reused' if skipped else 'synthesized'} {env} stack in {_shown(stack_dir)}", file=out)
-    return stack_dir
+    """The stack's folder after ``python main.py --if-changed`` (skipped when no input changed)."""
+    try:
+        done = synth.synthesize(env, synth_environ(environ, env), WORK_DIR / "synth.log")
+    except synth.SynthFailed as failed:
+        raise CannotJudge(failed.what, failed.todo) from None
+    print(f"synth: {'reused' if done.reused else 'synthesized'} {env} stack in {shown(done.stack_dir)}", file=out)
+    return done.stack_dir
 
 
 def backend_location(env: str, environ: Mapping[str, str], emulator: str | None) -> states.StateLocation:
@@ -110,7 +97,7 @@ def backend_location(env: str, environ: Mapping[str, str], emulator: str | None)
         return states.StateLocation(bucket=settings["TAP_STATE_BUCKET"], key=backend.key, region=backend.region,
                                     endpoint=emulator)  # fmt: skip
     if backend.kind == "local":
-        return states.StateLocation(path=output_dir(settings) / "stacks" / env / f"terraform.{env}.tfstate")
+        return states.StateLocation(path=synth.outdir(settings) / "stacks" / env / f"terraform.{env}.tfstate")
     assert backend.bucket
     return states.StateLocation(
         bucket=backend.bucket, key=backend.key, region=backend.region, endpoint=backend.endpoint
@@ -144,7 +131,7 @@ class Checked:
 
 def _terraform_environ(options: Options) -> dict[str, str]:
     environ = dict(options.environ)
-    return planning.emulator_environment(environ) if options.emulator else environ
+    return emulator_env(environ) if options.emulator else environ
 
 
 def read_source(location: states.StateLocation, expected: Expected) -> tuple[bytes, states.StateInfo]:
@@ -208,16 +195,9 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
         f"check: the {options.env} stack planned against {against} {location} "
         f"(Terraform {info.terraform_version}, serial {info.serial}, {len(info.addresses)} resources, "
         f"{found}/{len(expected.originals)} original addresses)",
-        f"plan:  {_shown(plan_file)} (terraform show -json)",
+        f"plan:  {shown(plan_file)} (terraform show -json)",
     ]
     return Checked(verdict, location, data, plan_file, header)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT))
-    except ValueError:
-        return str(path)
 
 
 def check(options: Options, out: TextIO) -> int:
@@ -268,10 +248,10 @@ def adopt_verdict(options: Options, out: TextIO) -> tuple[int, Verdict]:
         return 1, first.verdict
     folder = options.backup_dir or WORK_DIR / "backups"
     saved = states.backup(first.data, folder, f"{options.env}-source")
-    print(f"backup: {_shown(saved)} sha256 {states.sha256(first.data)}", file=out)
+    print(f"backup: {shown(saved)} sha256 {states.sha256(first.data)}", file=out)
     if existing:
         replaced = states.backup(existing, folder, f"{options.env}-replaced-destination")
-        print(f"backup: {_shown(replaced)} sha256 {states.sha256(existing)} (the state --force replaces)", file=out)
+        print(f"backup: {shown(replaced)} sha256 {states.sha256(existing)} (the state --force replaces)", file=out)
     states.write(destination, first.data)
     print(f"adopt: wrote {destination} sha256 {states.sha256(first.data)}; checking it again", file=out)
     second = run_check(replace(options, from_state=None), out)

@@ -17,8 +17,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workspace.paths import PROJECT
+
 DATA_FILE = Path(__file__).with_name("expected_changes.toml")
-DEVIATIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "deviations.md"
+DEVIATIONS_DOC = PROJECT / "docs" / "deviations.md"
 BEGIN_MARK = "<!-- BEGIN generated from migration/expected_changes.toml by: python -m migration.expected --write -->"
 END_MARK = "<!-- END generated -->"
 

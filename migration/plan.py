@@ -16,8 +16,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from local.terraform import TerraformMissing, run_terraform
 from migration.errors import CannotJudge
+from workspace.terraform import TerraformMissing, run_terraform
 
 #: Services whose endpoints point at the emulator (Terraform's names).
 EMULATED_SERVICES = (
@@ -43,13 +43,6 @@ def emulator_provider(endpoint: str) -> dict[str, Any]:
         "max_retries": 2,
         "endpoints": [{service: endpoint for service in EMULATED_SERVICES}],
     }
-
-
-def emulator_environment(base: dict[str, str]) -> dict[str, str]:
-    """A process environment without any real AWS credentials (emulator runs only)."""
-    env = {k: v for k, v in base.items() if not k.startswith("AWS_")}
-    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true"})
-    return env
 
 
 def terraform_version() -> str:

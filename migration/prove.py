@@ -1,6 +1,6 @@
 """``prove``: the whole move on the local emulator, start to finish, then nothing left behind.
 
-1. start the mended moto emulator (``local/``) on a free loopback port, in a temp folder;
+1. start the mended moto emulator (``workspace/``) on a free loopback port, in a temp folder;
 2. deploy the original HCL there (a copy of ``--original``, with the emulator as provider);
 3. ``adopt`` its state into the ``prod`` stack's backend on the emulator (check, backup,
    write, check again);
@@ -22,12 +22,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from local import clients, processes
-from local import emulator as moto
-from local.terraform import run_terraform
 from migration import commands
 from migration.errors import CannotJudge
-from migration.plan import emulator_environment, emulator_provider, first_error
+from migration.plan import emulator_provider, first_error
+from workspace import clients, processes
+from workspace import emulator as moto
+from workspace.terraform import emulator_env, run_terraform
 
 _ZIP_REFERENCE = re.compile(r'filename\s*=\s*"([^"$]+\.zip)"')
 _PLACEHOLDER_HANDLER = "def lambda_handler(event, context):\n    return {}\n"
@@ -88,7 +88,7 @@ def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str
                 archive.writestr("lambda_function.py", _PLACEHOLDER_HANDLER)
     for name, content in _emulator_files(texts, endpoint).items():
         (work / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
-    env = emulator_environment(environ)
+    env = emulator_env(environ)
     for args in (["init", "-input=false", "-no-color"], ["apply", "-auto-approve", "-input=false", "-no-color"]):
         try:
             result = run_terraform(args, work, env=env, timeout=900)
@@ -103,12 +103,6 @@ def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str
     if not state.is_file():
         raise CannotJudge("the original's apply wrote no terraform.tfstate", "check the original's backend settings")
     return state
-
-
-def create_state_bucket(running: moto.RunningEmulator, bucket: str) -> None:
-    s3 = running.client("s3")
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": clients.REGION})
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = False) -> int:
@@ -129,9 +123,8 @@ def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = F
                 options, from_state=str(state), stack_dir=stack_dir, emulator=running.endpoint, force=False,
                 backup_dir=work / "backups", plan_out=work / f"{options.env}.plan.json",
             )  # fmt: skip
-            create_state_bucket(
-                running, commands.backend_location(options.env, options.environ, running.endpoint).bucket
-            )
+            backend = commands.backend_location(options.env, options.environ, running.endpoint)
+            moto.ensure_state_bucket(running.endpoint, backend.bucket)
             code, verdict = commands.adopt_verdict(adopting, out)
     finally:
         if keep:

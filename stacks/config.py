@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from workspace.loopback import is_loopback_url
+
 BackendKind = Literal["s3", "local"]
 
 #: Lambda runtimes the handler is tested on and that AWS still accepts for new functions.
@@ -192,7 +194,7 @@ def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> Back
 
 def _emulator_endpoint(environ: Mapping[str, str]) -> str:
     url = environ.get("TAP_EMULATOR_ENDPOINT", DEFAULT_EMULATOR_ENDPOINT).strip().rstrip("/")
-    if not re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d{1,5}$", url):
+    if not is_loopback_url(url):
         raise ConfigError(f"TAP_EMULATOR_ENDPOINT={url!r} must be http://127.0.0.1:PORT (loopback only)")
     return url
 

@@ -134,9 +134,3 @@ def install(folder: Path | None = None) -> bool:
         return False
     sys.modules[PACKAGE] = _lazy_package(folder, submodules)
     return True
-
-
-def loaded_resource_modules() -> set[str]:
-    """The provider's resource modules (``vpc``, ``dynamodb_table`` …) this process has imported."""
-    prefix = f"{PACKAGE}."
-    return {name[len(prefix) :].split(".")[0] for name in sys.modules if name.startswith(prefix)} - {"_jsii"}

@@ -1,11 +1,12 @@
 """Whether a synth can be skipped: a fingerprint of everything that decides its output.
 
 The output of ``main.py`` depends on the sources under ``stacks/`` and ``function/``,
-``main.py`` itself, the locked library versions (``Pipfile.lock``), ``cdktf.json`` and
-the ``TAP_*`` settings (plus ``CDKTF_OUTDIR``, which says where it goes). Their SHA-256,
-by content, is stored beside the output after a synth that succeeded; ``main.py
---if-changed`` compares it before loading any CDKTF library and skips the synth when
-nothing changed and every requested stack is on disk.
+``main.py`` itself, ``workspace/loopback.py`` (which ``stacks/config.py`` imports), the
+locked library versions (``Pipfile.lock``), ``cdktf.json`` and the ``TAP_*`` settings
+(plus ``CDKTF_OUTDIR``, which says where it goes). Their SHA-256, by content, is stored
+beside the output after a synth that succeeded; ``main.py --if-changed`` compares it
+before loading any CDKTF library and skips the synth when nothing changed and every
+requested stack is on disk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 SOURCE_DIRS = ("stacks", "function")
-SOURCE_FILES = ("main.py", "Pipfile.lock", "cdktf.json")
+SOURCE_FILES = ("main.py", "workspace/loopback.py", "Pipfile.lock", "cdktf.json")
 #: The file beside the synthesized stacks that holds the fingerprint of their inputs.
 STAMP = ".tap-synth-inputs"
 

@@ -12,9 +12,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from local.paths import PROJECT
 from tap.exporter import RECORD_FIELDS
 from tap.testing import FEEDBACK, claim_and_submit, exported, new_run_id, tap, tap_command, task_lines, write_jsonl
+from workspace.paths import PROJECT
 
 #: Exit statuses of tap (see docs/cli.md) and how far an export runs before the Ctrl-C.
 INTERRUPTED, BAD_INPUT, INTERRUPT_AFTER = 130, 2, 20

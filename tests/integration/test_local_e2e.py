@@ -30,11 +30,13 @@ import tap_scenario
 
 from function import contract
 from local import deploy
-from local.clients import client
-from local.paths import PROJECT, LocalPaths
-from local.processes import free_port, port_bindable
+from local.paths import LocalPaths
 from local.session import Session, SessionError
-from local.terraform import TerraformMissing, run_terraform, terraform_binary
+from testkit.terraform import state_list
+from workspace.clients import client
+from workspace.paths import PROJECT
+from workspace.processes import free_port, port_bindable
+from workspace.terraform import TerraformMissing, emulator_env, run_terraform, terraform_binary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -151,13 +153,13 @@ class Deployment:
         assert port_bindable(self.api_port), "Ctrl-C must stop the API server"
         assert "API server stopped" in self.log()
         # Ctrl-C leaves the emulator and the stack running for the next make local.
-        assert len(deploy.terraform_state_list(self.paths)) > MIN_DEPLOYED_RESOURCES
+        assert len(state_list(self.paths.stack_dir)) > MIN_DEPLOYED_RESOURCES
         assert not port_bindable(self.emulator_port), "Ctrl-C must leave the emulator running"
 
         # What make local-down does, first the destroy alone so the emptied state can be read.
         summary = deploy.terraform_destroy(self.paths)
         assert summary.startswith("Destroy complete!"), summary
-        assert deploy.terraform_state_list(self.paths) == []
+        assert state_list(self.paths.stack_dir) == []
 
         result = self.down()
         self.torn_down = True
@@ -189,7 +191,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     env = dict(os.environ, TAP_LOCAL_DIR=str(root))
     for name in ("TAP_EMULATOR_PORT", "TAP_API_PORT", "TAP_EMULATOR_ENDPOINT", "TAP_ENVIRONMENTS"):
         env.pop(name, None)
-    paths = LocalPaths(project=PROJECT, root=root, outdir=root / "cdktf.out")
+    paths = LocalPaths(root=root, outdir=root / "cdktf.out")
     emulator_port = free_port()
     api_port = free_port()
     while api_port == emulator_port:
@@ -333,7 +335,7 @@ def test_request_log_lines_carry_embedded_metrics(deployment: Deployment) -> Non
 
 def _planned_table_change(paths: LocalPaths) -> dict[str, Any]:
     """``terraform plan`` of the deployed stack: the planned change of the task table."""
-    env = deploy.terraform_environment()
+    env = emulator_env()
     args = ["plan", "-input=false", "-no-color", "-lock=false", "-out=check.tfplan"]
     plan = run_terraform(args, paths.stack_dir, env)
     assert plan.returncode == 0, plan.stdout[-4000:]
@@ -362,7 +364,7 @@ def test_autoscaled_index_capacity_survives_the_next_deploy(
     assert {(i["read_capacity"], i["write_capacity"]) for i in before} == {(40, 30)}  # the refresh saw it
 
     monkeypatch.setenv("TAP_TABLE_INDEX_CHANGES", "true")
-    allowed = LocalPaths(project=PROJECT, root=deployment.paths.root, outdir=deployment.paths.root / "index-changes")
+    allowed = LocalPaths(root=deployment.paths.root, outdir=deployment.paths.root / "index-changes")
     deploy.synthesize(deployment.session.endpoint, allowed)
     deploy.terraform_init(allowed)
     change = _planned_table_change(allowed)

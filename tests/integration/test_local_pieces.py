@@ -17,13 +17,15 @@ from typing import Any
 
 import pytest
 
-from local import emulator, processes, up
 from local import session as sessions
+from local import up
 from local.api_server import ApiServer, ApiSettings, ProxyRequest, make_event, start_in_thread, to_http_response
-from local.patches import condition_holds
-from local.paths import PROJECT, LocalPaths
+from local.paths import LocalPaths
 from local.progress import Progress, StepFailed
 from local.session import Session, SessionError, StackOutputs
+from workspace import emulator, processes
+from workspace.patches import condition_holds
+from workspace.paths import PROJECT
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -194,7 +196,7 @@ def test_dynamodb_string_comparisons_keep_moto_order(running_emulator: emulator.
     assert [item["k"]["S"] for item in found] == sorted(k for k in keys if k > "9")
     probe = (
         "from moto.dynamodb.models.dynamo_type import DynamoType as T\n"
-        "from local import patches\n"
+        "from workspace import patches\n"
         "before = T.__lt__\n"
         "patches.apply()\n"
         "assert T.__lt__ is not before and T.__lt__.__name__ == 'less_than'\n"
@@ -304,7 +306,7 @@ def test_up_refuses_a_taken_api_port(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        paths = LocalPaths(project=PROJECT, root=tmp_path / "local", outdir=tmp_path / "out")
+        paths = LocalPaths(root=tmp_path / "local", outdir=tmp_path / "out")
         code = up.up(up.parse_args(["--port", str(processes.free_port()), "--api-port", str(port)]), paths)
     captured = capsys.readouterr()
     assert code == 1
@@ -314,7 +316,7 @@ def test_up_refuses_a_taken_api_port(
 
 
 def test_session_round_trips_through_its_file(tmp_path: Path) -> None:
-    paths = LocalPaths(project=PROJECT, root=tmp_path / "local", outdir=tmp_path / "out")
+    paths = LocalPaths(root=tmp_path / "local", outdir=tmp_path / "out")
     outputs = StackOutputs.from_values({**OUTPUTS, "api_gateway_id": "abc"})
     assert outputs.stage == "prod"
     session = Session(
@@ -334,6 +336,6 @@ def test_session_names_what_is_missing(tmp_path: Path) -> None:
         StackOutputs.from_values(
             {k: v for k, v in OUTPUTS.items() if k not in ("lambda_function_name", "api_invoke_url")}
         )
-    paths = LocalPaths(project=PROJECT, root=tmp_path, outdir=tmp_path / "out")
+    paths = LocalPaths(root=tmp_path, outdir=tmp_path / "out")
     paths.session.write_text(json.dumps({"api_port": 1}))
     assert sessions.read(paths) is None

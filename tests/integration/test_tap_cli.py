@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from local.paths import PROJECT
 from tap.importer import client_token, parse_line
+from workspace.paths import PROJECT
 
 pytestmark = pytest.mark.timeout(120)
 BAD_INPUT = 2

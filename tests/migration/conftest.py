@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from local import emulator as moto
-from local import processes
 from migration import prove
+from workspace import emulator as moto
+from workspace import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ORIGINAL = ROOT.parent / "shared" / "seed"

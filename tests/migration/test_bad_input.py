@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from local.terraform import run_terraform
 from tests.migration.conftest import CANNOT_JUDGE, Run, clean_environ, run_migration
+from workspace.terraform import run_terraform
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from local import clients
-from local import emulator as moto
 from migration.commands import EMULATOR_STATE_BUCKET
 from migration.expected import load_expected
 from tests.migration.conftest import CANNOT_JUDGE, Run, run_migration
+from workspace import clients
+from workspace import emulator as moto
 
 pytestmark = [pytest.mark.migration, pytest.mark.timeout(1800)]
 

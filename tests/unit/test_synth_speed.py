@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from stacks import lazy_provider, synth_inputs
-
-ROOT = Path(__file__).resolve().parents[2]
+from testkit.provider import loaded_resource_modules
+from workspace.paths import PROJECT
 
 #: Synthesizes every environment with main.py, then reports how many resource modules it loaded.
 SYNTH_AND_COUNT = (
-    "import sys, main; from stacks.lazy_provider import loaded_resource_modules; code = main.main([]);"
+    "import sys, main; from testkit.provider import loaded_resource_modules; code = main.main([]);"
     "print(len(loaded_resource_modules()), file=sys.stderr); sys.exit(code)"
 )
 
@@ -54,7 +54,7 @@ def test_on_demand_and_eager_import_synthesize_the_same_bytes(tmp_path: Path) ->
     counts: dict[str, int] = {}
     for mode, switch in (("eager", "1"), ("on_demand", "0")):
         env = _clean_env(TAP_BACKEND="local", CDKTF_OUTDIR=str(tmp_path / mode), TAP_EAGER_PROVIDER_IMPORT=switch)
-        result = _synth(["-c", SYNTH_AND_COUNT], ROOT, env)
+        result = _synth(["-c", SYNTH_AND_COUNT], PROJECT, env)
         counts[mode] = int(result.stderr.strip().splitlines()[-1])
     # The eager path really imported every resource module; the other only what the stack uses.
     assert counts["eager"] > 2000
@@ -84,7 +84,7 @@ def test_an_unexpected_package_layout_falls_back_to_the_normal_import(
     if with_assembly:
         (package / "_jsii").mkdir()
         (package / "_jsii" / "__init__.py").write_text("")
-    env = _clean_env(PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    env = _clean_env(PYTHONPATH=os.pathsep.join([str(tmp_path), str(PROJECT)]))
     probe = f"import stacks, {lazy_provider.PACKAGE} as p; print(p.MARK)"
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
@@ -107,16 +107,17 @@ def test_the_installed_bindings_have_the_expected_layout_and_are_loaded_on_deman
     assert {"vpc", "provider", "dynamodb_table", "lambda_function"} <= set(submodules)
     # This session synthesized every stack, yet loaded only the modules those stacks use.
     assert lazy_provider.install() is True
-    loaded = lazy_provider.loaded_resource_modules()
+    loaded = loaded_resource_modules()
     assert "vpc" in loaded
     assert len(loaded) < 60
 
 
 def _source_tree(root: Path) -> Path:
     for folder in synth_inputs.SOURCE_DIRS:
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in synth_inputs.SOURCE_FILES:
-        shutil.copy2(ROOT / name, root / name)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT / name, root / name)
     return root
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from local.terraform import run_terraform
+from workspace.terraform import run_terraform
 
 pytestmark = pytest.mark.terraform
 

@@ -20,7 +20,7 @@ in-process ``mock_aws`` user may call it too). Each mend is applied once, howeve
 * A bucket's ``EventBridgeConfiguration``, which moto stores but leaves out of
   ``GetBucketNotificationConfiguration``, is returned, so a second apply changes nothing.
 * DynamoDB transactions snapshot the items they touch instead of deep-copying whole tables
-  (``local/dynamodb_mend.py``), so their cost does not grow with the table.
+  (``workspace/dynamodb_mend.py``), so their cost does not grow with the table.
 * DynamoDB compares two strings directly. moto sorts a table's items for every Query and
   Scan, and each comparison of two key values went through ``cast_value`` (five type
   checks); for strings the result is the same Python comparison, made three times faster
@@ -49,7 +49,7 @@ from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
-from local.dynamodb_mend import patch_transactions
+from workspace.dynamodb_mend import patch_transactions
 
 #: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
 _AAS_TAGS: dict[tuple[str, str], dict[str, dict[str, str]]] = {}

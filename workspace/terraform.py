@@ -1,4 +1,4 @@
-"""Run the Terraform CLI the same way everywhere: Makefile targets, tests and local/.
+"""Run the Terraform CLI the same way everywhere: ``make local``, the migration commands, the tests.
 
 Where the AWS provider comes from a filesystem mirror (the folder ``.terraformrc.mirror``
 names) Terraform must be told to install from there, because the registry is out of reach;
@@ -15,8 +15,10 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-MIRROR_CLI_CONFIG = ROOT / ".terraformrc.mirror"
+from workspace.clients import DUMMY_CREDENTIALS
+from workspace.paths import PROJECT
+
+MIRROR_CLI_CONFIG = PROJECT / ".terraformrc.mirror"
 _MIRROR_PATH = re.compile(r'^\s*path\s*=\s*"([^"]+)"', re.MULTILINE)
 
 
@@ -48,6 +50,13 @@ def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env.setdefault("TF_IN_AUTOMATION", "1")
     env.setdefault("TF_INPUT", "0")
+    return env
+
+
+def emulator_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """:func:`terraform_env` for runs against the emulator: no real AWS setting, dummy credentials."""
+    env = {k: v for k, v in terraform_env(base).items() if not k.startswith("AWS_")}
+    env.update(DUMMY_CREDENTIALS, AWS_EC2_METADATA_DISABLED="true")
     return env
 
 

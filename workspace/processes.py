@@ -1,4 +1,4 @@
-"""Process and port helpers shared by the emulator launcher, ``make local`` and ``make local-down``."""
+"""Processes, ports and logs: free ports, pids, stopping, a logged child process, log tails."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 
@@ -104,3 +107,37 @@ def tail(path: Path, lines: int = 20) -> str:
         return "    (no log)"
     picked = text.splitlines()[-lines:]
     return "\n".join("    | " + line for line in picked) if picked else "    (log is empty)"
+
+
+def run_logged(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, timeout: float) -> int:
+    """Run ``argv`` with its output going to ``log``; stop it gracefully on timeout (-1) or Ctrl-C."""
+    with open(log, "w", encoding="utf-8") as out:
+        out.write(f"$ {' '.join(argv)}\n")
+        out.flush()
+        process = subprocess.Popen(
+            list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _interrupt(process)
+            out.write(f"\n[tap-stack] stopped after the {timeout:.0f} s time limit\n")
+            return -1
+        except KeyboardInterrupt:
+            # Ctrl-C reached the child too (same process group): give it time to stop cleanly,
+            # so Terraform writes its state and releases its lock.
+            _interrupt(process, already_signalled=True)
+            raise
+
+
+def _interrupt(process: subprocess.Popen[Any], already_signalled: bool = False) -> None:
+    try:
+        if not already_signalled:
+            process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    except KeyboardInterrupt:  # a second Ctrl-C: stop now
+        process.kill()
+        process.wait()

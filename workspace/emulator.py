@@ -1,15 +1,15 @@
-"""The mended moto server (see ``local/patches.py``): start it, find it, stop it, serve it.
+"""The mended moto server (see ``workspace/patches.py``): start it, find it, stop it, serve it.
 
-Public API, used by ``make local``/``make local-down``, the tests, the benchmark and other tools
-that need an emulator:
+Public API, used by ``make local``/``make local-down``, ``python -m migration prove``, the
+tests, the benchmark and other tools that need an emulator:
 
 * :func:`start` starts one detached on a port (pid file and log under the given
-  :class:`~local.paths.LocalPaths`) and waits until it answers; :func:`stop` stops it;
+  :class:`~workspace.paths.EmulatorPaths`) and waits until it answers; :func:`stop` stops it;
   :func:`find` returns the one a pid file names if it still runs;
 * :func:`temporary` does all three for a throwaway emulator on a free port;
-* :func:`ensure_state_bucket` creates the Terraform state bucket of the ``local`` stack.
+* :func:`ensure_state_bucket` creates a Terraform state bucket (default: the ``local`` stack's).
 
-``python -m local.emulator`` serves in the foreground; ``--background`` starts it detached,
+``python -m workspace.emulator`` serves in the foreground; ``--background`` starts it detached,
 creates the state bucket and returns (``make emulator``, before ``npx cdktf deploy local``).
 """
 
@@ -33,14 +33,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local import clients, processes
-from local.paths import PROJECT, LocalPaths, local_paths
+from workspace import clients, processes
+from workspace.loopback import is_loopback_host
+from workspace.paths import PROJECT, EmulatorPaths, local_dirs, shown
 
 HOST = processes.HOST
 DEFAULT_PORT = 4566
 STATE_BUCKET = "tap-stack-local-tfstate"
 #: Written in the emulator's command line so a pid from the pid file is recognised as ours.
-MARKER = "local.emulator"
+MARKER = "workspace.emulator"
 #: Exit status of ``serve`` when its port is taken.
 EXIT_PORT_IN_USE = 3
 
@@ -86,7 +87,7 @@ def answers(port: int, timeout: float = 2.0) -> bool:
         return False
 
 
-def _read_pid_file(paths: LocalPaths) -> RunningEmulator | None:
+def _read_pid_file(paths: EmulatorPaths) -> RunningEmulator | None:
     try:
         data = json.loads(paths.emulator_pid.read_text())
         return RunningEmulator(pid=int(data["pid"]), port=int(data["port"]))
@@ -102,13 +103,13 @@ def _is_ours(emulator: RunningEmulator) -> bool:
     return not line or MARKER in line
 
 
-def find(paths: LocalPaths) -> RunningEmulator | None:
+def find(paths: EmulatorPaths) -> RunningEmulator | None:
     """The emulator the pid file in ``paths`` names, if it still runs."""
     found = _read_pid_file(paths)
     return found if found and _is_ours(found) else None
 
 
-def start(port: int, paths: LocalPaths, wait_seconds: float = 60.0) -> RunningEmulator:
+def start(port: int, paths: EmulatorPaths, wait_seconds: float = 60.0) -> RunningEmulator:
     """Start the emulator detached from this process and wait until it answers."""
     if not processes.port_bindable(port):
         raise EmulatorError(
@@ -137,7 +138,7 @@ def start(port: int, paths: LocalPaths, wait_seconds: float = 60.0) -> RunningEm
             raise EmulatorError(
                 f"the emulator exited at start (exit code {process.returncode}).\n"
                 f"{processes.tail(paths.emulator_log, 15)}\n"
-                f"what to do: read {paths.rel(paths.emulator_log)}; if the port is taken, pick another with --port"
+                f"what to do: read {shown(paths.emulator_log)}; if the port is taken, pick another with --port"
             )
         if answers(port, timeout=1.0):
             return RunningEmulator(pid=process.pid, port=port)
@@ -147,11 +148,11 @@ def start(port: int, paths: LocalPaths, wait_seconds: float = 60.0) -> RunningEm
     raise EmulatorError(
         f"the emulator did not answer on {endpoint_url(port)} within {wait_seconds:.0f} s.\n"
         f"{processes.tail(paths.emulator_log, 15)}\n"
-        f"what to do: read {paths.rel(paths.emulator_log)}; check that moto[server] is installed (pipenv sync --dev)"
+        f"what to do: read {shown(paths.emulator_log)}; check that moto[server] is installed (pipenv sync --dev)"
     )
 
 
-def stop(paths: LocalPaths) -> RunningEmulator | None:
+def stop(paths: EmulatorPaths) -> RunningEmulator | None:
     """Stop the emulator the pid file names (if it runs) and remove the pid file."""
     found = find(paths)
     if found and not processes.stop_process(found.pid):
@@ -163,7 +164,7 @@ def stop(paths: LocalPaths) -> RunningEmulator | None:
 @contextmanager
 def temporary(root: Path) -> Iterator[RunningEmulator]:
     """A fresh emulator on a free port, its pid file and log under ``root``; stopped on exit."""
-    paths = LocalPaths(project=PROJECT, root=root, outdir=root / "cdktf.out")
+    paths = EmulatorPaths(root)
     running = start(processes.free_port(), paths)
     try:
         yield running
@@ -171,13 +172,13 @@ def temporary(root: Path) -> Iterator[RunningEmulator]:
         stop(paths)
 
 
-def ensure_state_bucket(endpoint: str) -> bool:
-    """Create the Terraform state bucket on the emulator; True if it was created now."""
+def ensure_state_bucket(endpoint: str, bucket: str = STATE_BUCKET) -> bool:
+    """Create a versioned Terraform state bucket on the emulator; True if it was created now."""
     s3 = clients.client("s3", endpoint)
-    if STATE_BUCKET in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+    if bucket in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
         return False
-    s3.create_bucket(Bucket=STATE_BUCKET, CreateBucketConfiguration={"LocationConstraint": clients.REGION})
-    s3.put_bucket_versioning(Bucket=STATE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": clients.REGION})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return True
 
 
@@ -188,7 +189,7 @@ def ensure_state_bucket(endpoint: str) -> bool:
 
 def serve(host: str, port: int) -> int:
     """Serve the mended moto on ``host:port`` in the foreground until SIGINT/SIGTERM."""
-    from local import patches  # noqa: PLC0415  (moto loads only in the emulator process)
+    from workspace import patches  # noqa: PLC0415  (moto loads only in the emulator process)
 
     patches.apply()
     from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
@@ -230,7 +231,7 @@ def _default_port() -> int:
 
 def _background(port: int) -> int:
     """``make emulator``: start (or reuse) the emulator in the background and create the state bucket."""
-    paths = local_paths()
+    paths = EmulatorPaths(local_dirs()[0])
     existing = find(paths)
     if existing and existing.port == port and answers(port):
         print(f"emulator already running: {existing.endpoint} (pid {existing.pid})")
@@ -251,7 +252,7 @@ def _background(port: int) -> int:
         print(f"emulator started: {existing.endpoint} (pid {existing.pid}) in {time.monotonic() - started:.1f} s")
     ensure_state_bucket(existing.endpoint)
     print(f"state bucket:     s3://{STATE_BUCKET}")
-    print(f"log:              {paths.rel(paths.emulator_log)}")
+    print(f"log:              {shown(paths.emulator_log)}")
     endpoint = "" if port == DEFAULT_PORT else f" TAP_EMULATOR_ENDPOINT={existing.endpoint}"
     print(f"next:             TAP_ENVIRONMENTS=local{endpoint} npx cdktf deploy local --auto-approve")
     print("                  (make local serves the API for it; make local-down destroys and stops everything)")
@@ -259,7 +260,7 @@ def _background(port: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.emulator", description="The mended moto server.")
+    parser = argparse.ArgumentParser(prog="python -m workspace.emulator", description="The mended moto server.")
     parser.add_argument("--host", default=HOST, help="address to bind (loopback only; default %(default)s)")
     parser.add_argument("--port", type=int, default=_default_port(), help="port (default TAP_EMULATOR_PORT or 4566)")
     parser.add_argument(
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         help="start detached (pid file in .local/), create the state bucket and return",
     )
     args = parser.parse_args(argv)
-    if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
+    if not is_loopback_host(args.host):
         parser.error("--host must be a loopback address")
     if args.background:
         return _background(args.port)
