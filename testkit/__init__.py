@@ -1,0 +1,1 @@
+"""Helpers that tests and benchmarks share to drive the real parts; product code never imports it."""
