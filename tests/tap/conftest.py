@@ -7,6 +7,7 @@ alone, so a change to how the handler is imported is made there.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -40,11 +41,11 @@ def handler() -> Iterator[Handler]:
             env.setenv(name, value)
         lambda_handler = load_handler()  # puts function/ on sys.path
         env.syspath_prepend(str(ROOT / "tests" / "function"))
-        import contract
-        from table_from_stack import REFERENCE_TABLE, create_table_kwargs
-
+        contract = importlib.import_module("contract")  # function/contract.py, as the handler imports it
+        tables = importlib.import_module("table_from_stack")  # tests/function: the table the contract defines
         assert set(contract.ENVIRONMENT) <= set(os.environ)
-        boto3.client("dynamodb").create_table(**create_table_kwargs(REFERENCE_TABLE, os.environ[contract.TABLE_ENV]))
+        table = tables.create_table_kwargs(tables.REFERENCE_TABLE, os.environ[contract.TABLE_ENV])
+        boto3.client("dynamodb").create_table(**table)
         boto3.client("s3").create_bucket(Bucket=os.environ[contract.LOG_BUCKET_ENV])
         boto3.client("secretsmanager").create_secret(
             Name=os.environ[contract.API_KEY_SECRET_ENV], SecretString=json.dumps({"api_keys": [API_KEY]})
