@@ -4,7 +4,7 @@ Imports a generated JSONL file (10,000 lines by default) with ``tap import``, im
 again (nothing may be created), claims and judges a few tasks with ``tap claim`` /
 ``tap submit``, exports the pending and the completed tasks with ``tap export`` and compares
 both exports with the source file. Writes docs/benchmarks-tap.md. The helpers that run ``tap``
-and make and read its files are in tap/testing.py (shared with the e2e tests).
+and make and read its files are in testkit/tap.py (shared with the e2e tests).
 
     # against a running `make local` (reads .local/session.json)
     .venv/bin/python bench/tap_bench.py
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from local_load import Target  # noqa: E402
 
-from tap.testing import FEEDBACK, Run, claim_and_submit, exported, new_run_id, tap, task_lines, write_jsonl  # noqa: E402
+from testkit.tap import FEEDBACK, Run, claim_and_submit, exported, new_run_id, tap, task_lines, write_jsonl  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks-tap.md"
 JUDGED = 5

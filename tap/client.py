@@ -2,8 +2,10 @@
 with ``X-Api-Key``, over a keep-alive connection per thread.
 
 Every failure becomes a ``CallFailed`` whose message is one line: the API's own error
-(status, code, message, request id), API Gateway's (status and message), or why the
-server could not be reached.
+(status, code, message, request id), API Gateway's (status and message), an answer that
+is not the task API's, or why the server could not be reached. The task API's handler
+answers every request with a JSON object and an ``X-Request-Id`` header; a 2xx answer
+without both did not come from it (a wrong URL), and neither did an error without them.
 """
 
 from __future__ import annotations
@@ -97,8 +99,8 @@ class ApiClient:
         headers = {"Content-Type": "application/json", "X-Api-Key": self._key}
         if self._signer is not None:
             headers = self._signer.headers(self.url, body, headers)
-        status, request_id, raw = self._post(body, headers)
-        return _answer(status, request_id, raw)
+        status, handler_id, gateway_id, raw = self._post(body, headers)
+        return _answer(status, handler_id, gateway_id, raw)
 
     def call_with_retries(self, payload: dict[str, Any], attempts: int = 5) -> Answer:
         """``call``, retrying transient failures with exponential backoff and jitter.
@@ -114,7 +116,7 @@ class ApiClient:
                 time.sleep(min(0.2 * 2**attempt, 5.0) * (0.5 + random.random()))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str | None, bytes]:
+    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str | None, str | None, bytes]:
         path = self._parts.path or "/"
         for reuse in (True, False):
             connection = self._connection(fresh=not reuse)
@@ -131,7 +133,7 @@ class ApiClient:
                 connection.close()
                 self._local.connection = None
                 raise _unreachable(self.url, exc) from None
-            return response.status, response.getheader("x-amzn-RequestId"), raw
+            return response.status, response.getheader("X-Request-Id"), response.getheader("x-amzn-RequestId"), raw
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _connection(self, fresh: bool) -> http.client.HTTPConnection:
@@ -158,21 +160,14 @@ def _unreachable(url: str, exc: Exception) -> CallFailed:
     return CallFailed(f"cannot reach {url}: {exc}")
 
 
-def _answer(status: int, request_id: str | None, raw: bytes) -> Answer:
+def _answer(status: int, handler_id: str | None, gateway_id: str | None, raw: bytes) -> Answer:
     try:
         body = json.loads(raw) if raw else None
     except ValueError:
         body = None
-    if not isinstance(body, dict):
-        excerpt = raw[:200].decode("utf-8", "replace").strip() or "(empty body)"
-        raise CallFailed(
-            f"the URL did not answer like the task API (HTTP {status}): {excerpt}",
-            status=status,
-            request_id=request_id,
-            transient=status in _TRANSIENT_STATUSES,
-        )
-    error = body.get("error")
-    if isinstance(error, dict):
+    request_id = handler_id or gateway_id
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(body, dict) and handler_id and isinstance(error, dict):
         code = str(error.get("code") or "error")
         raise CallFailed(
             str(error.get("message") or "(no message)"),
@@ -181,10 +176,19 @@ def _answer(status: int, request_id: str | None, raw: bytes) -> Answer:
             request_id=str(error.get("request_id") or request_id or "") or None,
             transient=status in _TRANSIENT_STATUSES or code in _TRANSIENT_CODES,
         )
-    if status >= HTTPStatus.BAD_REQUEST:
+    if isinstance(body, dict) and status >= HTTPStatus.BAD_REQUEST:
         # API Gateway's own answers (missing or expired signature, throttling, a wrong path).
         raise CallFailed(
             f"gateway: {body.get('message') or body.get('Message') or json.dumps(body)[:200]}",
+            status=status,
+            request_id=request_id,
+            transient=status in _TRANSIENT_STATUSES,
+        )
+    if not isinstance(body, dict) or not handler_id:
+        excerpt = " ".join(raw[:200].decode("utf-8", "replace").split()) or "(empty body)"
+        what = "no X-Request-Id header" if isinstance(body, dict) else "not a JSON object"
+        raise CallFailed(
+            f"the URL did not answer like the task API (HTTP {status}, {what}): {excerpt}",
             status=status,
             request_id=request_id,
             transient=status in _TRANSIENT_STATUSES,

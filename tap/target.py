@@ -4,11 +4,13 @@ Each of the URL and the key comes from the first source that has it:
 
 1. the flags ``--url`` / ``--api-key``;
 2. the environment: ``TAP_API_URL`` / ``TAP_API_KEY``;
-3. with ``--stack ENV`` (or ``TAP_STACK``): the deployed stack, i.e. Terraform's outputs
+3. with ``--stack ENV`` (or ``TAP_STACK``), inside a checkout: Terraform's outputs
    ``api_invoke_url`` and ``api_key_secret_arn`` in ``cdktf.out/stacks/ENV`` and the first
    key of that secret (read with the caller's AWS credentials);
-4. otherwise the running ``make local`` (``.local/session.json``).
+4. the running ``make local``: ``$TAP_LOCAL_DIR/session.json``, else ``.local/session.json``
+   of the checkout.
 
+The checkout is the nearest folder holding ``cdktf.json``, from the current folder upwards.
 Requests are SigV4-signed for ``execute-api`` unless the URL is on the loopback interface
 (the local server does not check signatures); ``--sign`` / ``--no-sign`` override that.
 """
@@ -21,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -29,11 +32,11 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session
 
-from local.paths import PROJECT, local_paths
 from tap.client import ApiClient, Signer
 
 SignMode = Literal["auto", "always", "never"]
 _EXECUTE_API_HOST: Final = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+_INSTEAD: Final = "pass --url and --api-key (or set TAP_API_URL and TAP_API_KEY)"
 
 
 class TargetError(Exception):
@@ -49,30 +52,58 @@ class TargetOptions:
     sign: SignMode = "auto"
 
 
-def resolve(options: TargetOptions, environ: dict[str, str] | None = None) -> ApiClient:
-    env = dict(os.environ if environ is None else environ)
+def checkout(start: Path | None = None) -> Path | None:
+    """The nearest folder holding ``cdktf.json``, from ``start`` (the current folder) upwards."""
+    here = (start or Path.cwd()).resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / "cdktf.json").is_file()), None)
+
+
+def resolve(options: TargetOptions, environ: Mapping[str, str] | None = None) -> ApiClient:
+    env = os.environ if environ is None else environ
     url = options.url or env.get("TAP_API_URL") or None
     key = options.api_key or env.get("TAP_API_KEY") or None
     stack = options.stack or env.get("TAP_STACK") or None
+    project = checkout()
     if (url is None or key is None) and stack:
-        stack_url, stack_key = _from_stack(stack, options.region, need_key=key is None)
+        stack_url, stack_key = _from_stack(project, stack, options.region, need_key=key is None)
         url, key = url or stack_url, key or stack_key
-    if url is None or key is None:
-        session = _local_session()
-        if session is not None:
-            url, key = url or session.get("api_url"), key or session.get("api_key")
+    session_file = _session_file(project, env)
+    if (url is None or key is None) and session_file is not None:
+        session = _read_session(session_file)
+        url, key = url or session.get("api_url"), key or session.get("api_key")
     if not url:
-        raise TargetError(
-            "no API URL: pass --url, set TAP_API_URL, name a deployed stack with --stack, or run make local"
-        )
+        raise TargetError(f"no API URL: pass --url or set TAP_API_URL{_elsewhere(session_file)}")
     if not key:
-        raise TargetError("no API key: pass --api-key, set TAP_API_KEY, or name a deployed stack with --stack")
+        raise TargetError(f"no API key: pass --api-key or set TAP_API_KEY{_elsewhere(session_file)}")
     return ApiClient(url, key, _signer(url, options))
+
+
+def _elsewhere(session_file: Path | None) -> str:
+    """The conveniences that could have answered, and why they did not, for the one-line error."""
+    if session_file is None:
+        return " (outside a tap-stack checkout there is no --stack ENV or make local session to read)"
+    return f", name a deployed stack with --stack ENV, or start make local (no session in {session_file})"
+
+
+def _session_file(project: Path | None, env: Mapping[str, str]) -> Path | None:
+    """``$TAP_LOCAL_DIR/session.json``, else the checkout's ``.local/session.json`` (as local/paths.py)."""
+    override = env.get("TAP_LOCAL_DIR", "").strip()
+    if override:
+        return Path(override).resolve() / "session.json"
+    return project / ".local" / "session.json" if project is not None else None
+
+
+def _read_session(path: Path) -> dict[str, Any]:
+    try:
+        session = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return session if isinstance(session, dict) else {}
 
 
 def _signer(url: str, options: TargetOptions) -> Signer | None:
     host = urlsplit(url).hostname or ""
-    if options.sign == "never" or (options.sign == "auto" and _is_loopback(host)):
+    if options.sign == "never" or (options.sign == "auto" and is_loopback(host)):
         return None
     session = Session()
     credentials = session.get_credentials()
@@ -88,7 +119,8 @@ def _signer(url: str, options: TargetOptions) -> Signer | None:
     return Signer(credentials, region)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1 (also written ``[::1]``)."""
     if host == "localhost":
         return True
     try:
@@ -97,23 +129,20 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _local_session() -> dict[str, Any] | None:
-    path = local_paths().session
-    try:
-        session = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return session if isinstance(session, dict) else None
-
-
-def _from_stack(stack: str, region: str | None, need_key: bool) -> tuple[str, str | None]:
-    stack_dir = PROJECT / "cdktf.out" / "stacks" / stack
+def _from_stack(project: Path | None, stack: str, region: str | None, need_key: bool) -> tuple[str, str | None]:
+    if project is None:
+        raise TargetError(f"--stack {stack} works inside a tap-stack checkout (none holds {Path.cwd()}): {_INSTEAD}")
+    stack_dir = project / "cdktf.out" / "stacks" / stack
     if not (stack_dir / "cdk.tf.json").is_file():
-        raise TargetError(f"stack {stack!r} is not synthesized ({stack_dir} has no cdk.tf.json): run make synth")
+        raise TargetError(
+            f"stack {stack!r} is not synthesized ({stack_dir} has no cdk.tf.json): run make synth, or {_INSTEAD}"
+        )
     outputs = _terraform_outputs(stack_dir, stack)
     url, secret_arn = outputs.get("api_invoke_url"), outputs.get("api_key_secret_arn")
     if not isinstance(url, str) or not isinstance(secret_arn, str):
-        raise TargetError(f"stack {stack!r} has no api_invoke_url/api_key_secret_arn outputs: is it deployed?")
+        raise TargetError(
+            f"stack {stack!r} has no api_invoke_url/api_key_secret_arn outputs: is it deployed? Or {_INSTEAD}"
+        )
     if not need_key:
         return url, None
     secret_region = region or secret_arn.split(":")[3]
@@ -121,7 +150,7 @@ def _from_stack(stack: str, region: str | None, need_key: bool) -> tuple[str, st
         client: Any = Session().create_client("secretsmanager", region_name=secret_region)
         secret = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
     except (BotoCoreError, ClientError, ValueError, KeyError, TypeError) as exc:
-        raise TargetError(f"cannot read the API key from {secret_arn}: {exc}") from None
+        raise TargetError(f"cannot read the API key from {secret_arn}: {exc}; or pass --api-key") from None
     keys = secret.get("api_keys") if isinstance(secret, dict) else None
     if not isinstance(keys, list) or not keys or not isinstance(keys[0], str):
         raise TargetError(f'secret {secret_arn} holds no key: store {{"api_keys": ["<key>"]}} in it first')
@@ -131,7 +160,7 @@ def _from_stack(stack: str, region: str | None, need_key: bool) -> tuple[str, st
 def _terraform_outputs(stack_dir: Path, stack: str) -> dict[str, Any]:
     binary = shutil.which("terraform")
     if binary is None:
-        raise TargetError("terraform is not on PATH: it is needed to read the outputs of --stack")
+        raise TargetError(f"terraform is not on PATH: --stack needs it to read the stack's outputs; or {_INSTEAD}")
     try:
         result = subprocess.run(
             [binary, "output", "-json", "-no-color"],

@@ -27,7 +27,9 @@ TEST_STATE_BUCKET = "tap-stack-test-state"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: deploys to a local emulator (minutes)")
     config.addinivalue_line("markers", "terraform: runs the terraform CLI against the real provider")
-    config.addinivalue_line("markers", "slow: starts synths of its own in fresh processes (seconds each)")
+    config.addinivalue_line(
+        "markers", "slow: starts processes of its own (synths, the installed tap wheel): seconds each"
+    )
     config.addinivalue_line(
         "markers", "migration: plans the stack against the original HCL deployed to the emulator (minutes)"
     )

@@ -1,7 +1,7 @@
 """The ``tap`` command against a served API: import, import again, claim and submit a few,
 export, compare; each single action; an interrupted export resumed; a bad key and a wrong URL.
 Used by test_local_e2e.py (on the deployed local platform). The helpers that run ``tap`` and
-make and read its files are in tap/testing.py (bench/tap_bench.py uses them too)."""
+make and read its files are in testkit/tap.py (bench/tap_bench.py uses them too)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from tap.exporter import RECORD_FIELDS
-from tap.testing import FEEDBACK, claim_and_submit, exported, new_run_id, tap, tap_command, task_lines, write_jsonl
+from testkit.tap import FEEDBACK, claim_and_submit, exported, new_run_id, tap, tap_command, task_lines, write_jsonl
 from workspace.paths import PROJECT
 
 #: Exit statuses of tap (see docs/cli.md) and how far an export runs before the Ctrl-C.

@@ -4,7 +4,7 @@ generate tasks to import; read back what an export wrote; claim and judge tasks.
 
 Used by tests/integration/tap_scenario.py (the e2e scenarios on the deployed local platform)
 and by bench/tap_bench.py (the timed bulk import and export). Checks fail with
-``AssertionError``, as in a test. Nothing here is used by the ``tap`` command itself.
+``AssertionError``, as in a test.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from local.paths import PROJECT
+#: The repository root: ``python -m tap`` runs there, so it imports the checkout's ``tap``.
+PROJECT: Final = Path(__file__).resolve().parent.parent
 
 #: The task kinds :func:`task_lines` cycles through, and a valid judgement for each.
 KINDS: Final = ("pairwise", "ranking", "rating")
