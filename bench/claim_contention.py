@@ -33,11 +33,10 @@ for entry in (ROOT / "function", ROOT / "bench"):
         sys.path.insert(0, str(entry))
 
 import boto3  # noqa: E402
+import model  # noqa: E402
 from handler_bench import table_kwargs  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
-
-import model  # noqa: E402
 from tasks import TaskRepository  # noqa: E402
 from validation import ClaimTask, CreateTask, NewTask  # noqa: E402
 

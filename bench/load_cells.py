@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from local.api_server import Handler, LambdaContext, ProxyRequest, make_event
+from local.api_server import Handler
+from local.apigw import LambdaContext, ProxyRequest, make_event
 
 #: (status, parsed JSON body or None) of one request.
 Sender = Callable[[dict[str, Any]], tuple[int, dict[str, Any] | None]]

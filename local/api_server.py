@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -173,9 +172,3 @@ class ApiServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], settings: ApiSettings) -> None:
         self.settings = settings
         super().__init__(address, _RequestHandler)
-
-
-def start_in_thread(server: ApiServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="tap-local-api", daemon=True)
-    thread.start()
-    return thread

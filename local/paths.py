@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace.paths import PROJECT, EmulatorPaths, local_dirs, shown
-
-__all__ = ["PROJECT", "LocalPaths", "local_paths"]
+from workspace.paths import EmulatorPaths, local_dirs, shown
 
 
 @dataclass(frozen=True)

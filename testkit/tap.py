@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from workspace.paths import PROJECT
+
 #: The repository root: ``python -m tap`` runs there, so it imports the checkout's ``tap``.
-PROJECT: Final = Path(__file__).resolve().parent.parent
 
 #: The task kinds :func:`task_lines` cycles through, and a valid judgement for each.
 KINDS: Final = ("pairwise", "ranking", "rating")

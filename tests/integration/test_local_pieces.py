@@ -19,10 +19,12 @@ import pytest
 
 from local import session as sessions
 from local import up
-from local.api_server import ApiServer, ApiSettings, ProxyRequest, make_event, start_in_thread, to_http_response
+from local.api_server import ApiServer, ApiSettings
+from local.apigw import ProxyRequest, make_event, to_http_response
 from local.paths import LocalPaths
 from local.progress import Progress, StepFailed
 from local.session import Session, SessionError, StackOutputs
+from testkit.serving import start_in_thread
 from workspace import emulator, processes
 from workspace.patches import condition_holds
 from workspace.paths import PROJECT

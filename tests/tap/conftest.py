@@ -7,7 +7,6 @@ alone, so a change to how the handler is imported is made there.
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import os
@@ -24,8 +23,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.api_server import ApiServer, ApiSettings, Handler, load_handler, start_in_thread
+from function import contract
+from function import handler as task_handler
+from local.api_server import ApiServer, ApiSettings, Handler
 from tap.cli import main
+from testkit.serving import start_in_thread
+from tests.function.table_from_stack import REFERENCE_TABLE, create_table_kwargs
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "tap-cli-test-key-5d1e"
@@ -33,27 +36,22 @@ API_KEY = "tap-cli-test-key-5d1e"
 
 @pytest.fixture(scope="module")
 def handler() -> Iterator[Handler]:
-    """``lambda_function.lambda_handler`` with its table, bucket and key secret on moto."""
+    """``function.handler.lambda_handler`` with its table, bucket and key secret on moto."""
     with pytest.MonkeyPatch.context() as env, mock_aws():
         env.setenv("AWS_DEFAULT_REGION", "us-east-1")
         for name, value in {"DYNAMODB_TABLE": "tap-cli-tasks", "LOG_BUCKET": "tap-cli-audit",
                             "API_KEY_SECRET": "tap-cli/api-keys"}.items():  # fmt: skip
             env.setenv(name, value)
-        lambda_handler = load_handler()  # puts function/ on sys.path
-        env.syspath_prepend(str(ROOT / "tests" / "function"))
-        contract = importlib.import_module("contract")  # function/contract.py, as the handler imports it
-        tables = importlib.import_module("table_from_stack")  # tests/function: the table the contract defines
         assert set(contract.ENVIRONMENT) <= set(os.environ)
-        table = tables.create_table_kwargs(tables.REFERENCE_TABLE, os.environ[contract.TABLE_ENV])
+        table = create_table_kwargs(REFERENCE_TABLE, os.environ[contract.TABLE_ENV])
         boto3.client("dynamodb").create_table(**table)
         boto3.client("s3").create_bucket(Bucket=os.environ[contract.LOG_BUCKET_ENV])
         boto3.client("secretsmanager").create_secret(
             Name=os.environ[contract.API_KEY_SECRET_ENV], SecretString=json.dumps({"api_keys": [API_KEY]})
         )
-        module = sys.modules[lambda_handler.__module__]
-        module.reset_caches()
-        yield lambda_handler
-        module.reset_caches()
+        task_handler.reset_caches()
+        yield task_handler.lambda_handler
+        task_handler.reset_caches()
 
 
 @dataclass
