@@ -1,10 +1,8 @@
-"""The REST API in front of the function.
-
-The original's API, resource, method, integration, deployment, stage, method settings
-and gateway response keep their addresses. What it lacked to work at all is added: the
-permission for API Gateway to invoke the function, the account-level CloudWatch role its
-INFO logging needs, and a deployment that follows API changes. Its IP allowlist, an IAM
-policy attached to nothing, is enforced by a resource policy on the API itself.
+"""The REST API in front of the function: ``POST /lambda`` as a Lambda proxy integration,
+its deployment and stage (throttling, X-Ray, access and execution logs), the permission
+for API Gateway to invoke the function, the account-level CloudWatch role stage logging
+needs, and the IP allowlist as a resource policy on the API. Why each differs from the
+original HCL: docs/deviations.md.
 """
 
 from __future__ import annotations

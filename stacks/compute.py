@@ -1,10 +1,7 @@
-"""The task API function, its role and its log group.
-
-Deviations from the original, each for a reason recorded in docs/deviations.md: the
-function is deployed from the package built out of ``function/`` (with its hash, so it
-redeploys exactly when the code changes) on a runtime Lambda still accepts; it runs in
-the VPC's private subnets; it traces with X-Ray; and its role may touch exactly the
-table, the audit prefix, the secret and its own log group.
+"""The task API function, its role and its log group: the package built from ``function/``
+(redeployed exactly when its hash changes), in the VPC's private subnets, traced with
+X-Ray, with a role that may touch only the table, the audit prefix, the secret and its
+own log group.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
-"""The task table and its autoscaling.
-
-The table keeps the original's key, billing mode and autoscaling (5 to 100 units at a 70 %
-target). It gains two sparse global secondary indexes the task API needs so that it
-never scans (listing by status, claiming the next task), each with its own autoscaling,
-plus the point-in-time recovery and deletion protection the design promised, and a TTL
-that expires idempotency-token items.
+"""The task table and its autoscaling: the key, two sparse global secondary indexes the
+handler queries (listing by status, claiming the next task), autoscaling of the table and
+of each index (5 to 100 units at a 70 % target), point-in-time recovery, deletion
+protection, and a TTL that expires idempotency-token items.
 
 Capacity belongs to autoscaling, so an apply must never lower it: Terraform ignores the
 table's own capacity and -- unless ``table_index_changes`` is on for this deploy -- the

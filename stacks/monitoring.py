@@ -1,10 +1,7 @@
-"""Alarms that reach a person.
-
-The original's two API Gateway alarms keep their names and thresholds but now notify an
-SNS topic (encrypted, with an optional e-mail subscription). Alarms on function errors
-and throttles and on table throttling cover the failures the API alarms cannot see, and
-one on the age of the oldest pending task (reported by claims, see function/metrics.py)
-says that work is piling up.
+"""Alarms and where they go: API Gateway 4XX and 5XX, function errors and throttles, table
+and index throttling, and the age of the oldest pending task (reported by claims, see
+function/metrics.py), all notifying one encrypted SNS topic (optionally with an e-mail
+subscription).
 """
 
 from __future__ import annotations

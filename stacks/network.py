@@ -1,11 +1,7 @@
-"""The VPC and what runs in it.
-
-The original declared a VPC and a security group open to the world, attached to
-nothing, and no subnets: isolation on paper only. Here the VPC gets two private subnets
-(no internet gateway, no NAT), the function runs in them, and it reaches DynamoDB, S3 and
-Secrets Manager through VPC endpoints. The original security group keeps its address,
-name and description (both force a replacement when changed) but loses every ingress
-rule and becomes the function's own group; flow logs record what crosses the VPC.
+"""The VPC and what runs in it: two private subnets (no internet gateway, no NAT) for the
+function, gateway endpoints for DynamoDB and S3 and an interface endpoint for Secrets
+Manager, the function's security group (no ingress; HTTPS out to the endpoints only), a closed default
+group, and flow logs of what crosses the VPC.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""The audit bucket: every API request lands here as one JSON object.
-
-The original configured versioning inline (deprecated in the AWS provider) and AES256
-encryption, and promised lifecycle rules it never wrote. The bucket keeps its address;
-versioning moves to its own resource, encryption moves to the stack's KMS key, public
-access is blocked, plain-HTTP requests are refused, and old data moves to cheaper
-storage classes while superseded versions expire.
+"""The audit bucket: every API request lands here as one JSON object. Versioned, encrypted
+with the stack's KMS key, public access blocked, plain-HTTP requests refused; old records
+move to cheaper storage classes and superseded versions expire.
 """
 
 from __future__ import annotations

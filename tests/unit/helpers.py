@@ -21,3 +21,12 @@ ORIGINAL_ADDRESSES = load_expected().originals
 def addresses(stack: dict[str, Any]) -> list[str]:
     """Every resource address (``type.name``) of a synthesized stack."""
     return [f"{kind}.{name}" for kind, block in stack.get("resource", {}).items() for name in block]
+
+
+def imported_modules(importtime_report: str) -> set[str]:
+    """The top-level modules a ``python -X importtime`` run imported, from its stderr."""
+    return {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in importtime_report.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
