@@ -17,8 +17,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from tests.function.support import Api, Aws, handler, record_calls
 
-# What the stack's IAM policy grants (TransactWriteItems is authorised as the
-# PutItem/ConditionCheckItem it contains).
+# What the stack's IAM policy grants (TransactWriteItems is authorised as the PutItem it contains).
 ALLOWED = {
     "dynamodb.GetItem",
     "dynamodb.PutItem",
