@@ -6,7 +6,7 @@ handler, not for capacity planning. AWS calls are counted with botocore ``before
 hooks on the handler's own clients. Cold import is measured in fresh interpreters on a
 copy of ``function/`` without bytecode caches, as Lambda sees the zip.
 
-    .venv/bin/python bench/handler_bench.py [--iterations 200] [--imports 7] [--out docs/benchmarks-handler.md]
+    .venv/bin/python -m bench.handler_bench [--iterations 200] [--imports 7] [--out docs/benchmarks-handler.md]
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ import botocore
 import moto
 from moto import mock_aws
 
+from function import contract
+
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_DIR = ROOT / "function"
-for entry in (FUNCTION_DIR, ROOT):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
 
 TABLE, BUCKET, SECRET, KEY = "bench-tasks", "bench-audit", "bench/api-keys", "bench-key-0123456789"
 TARGET_COLD_IMPORT_MS = 150.0
@@ -84,9 +83,7 @@ def _event(body: dict[str, Any], key: str = KEY) -> dict[str, Any]:
 
 
 def table_kwargs(name: str) -> dict[str, Any]:
-    """``create_table`` arguments for the task table as function/contract.py defines it."""
-    import contract  # noqa: PLC0415  (function/ joins sys.path at start)
-
+    """``create_table`` arguments for the task table as ``function.contract`` defines it."""
     throughput = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
     indexes = []
     for index in contract.INDEXES:
@@ -114,7 +111,7 @@ def table_kwargs(name: str) -> dict[str, Any]:
 
 def measure_actions(iterations: int) -> tuple[list[ActionStats], float]:
     """Warm-path latency and AWS calls per action; also the first (cold) request."""
-    import lambda_function  # noqa: PLC0415  (after _isolated_env(), as Lambda sets the environment first)
+    from function import handler as lambda_function  # noqa: PLC0415  (after _isolated_env(), as Lambda sets the environment first)
 
     stats: dict[str, ActionStats] = {}
     with mock_aws(), contextlib.redirect_stdout(io.StringIO()):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time `make local` from nothing to a deployed platform, eager provider import against on demand.
 
 Each run deploys a private copy (``TAP_LOCAL_DIR`` in a temporary folder, free ports) with
@@ -18,10 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from workspace.processes import free_port
 
-from workspace.processes import free_port  # noqa: E402 (after the project root is on the path)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ready_seconds(eager: bool) -> float:

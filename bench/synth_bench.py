@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Measure `make synth` with the eager provider import (before) and on demand (after), side by side.
 
 Every row is a fresh process, and the rows of one round run back to back, so load on the
