@@ -4,6 +4,8 @@ Each run deploys a private copy (``TAP_LOCAL_DIR`` in a temporary folder, free p
 ``python -m local.up --no-serve`` — emulator start, synth, ``terraform init``/``apply``, key —
 then removes it with ``python -m local.down``. Nothing is reused between runs, so every run
 synthesizes. *Eager* sets ``TAP_EAGER_PROVIDER_IMPORT=1``. Prints a Markdown table.
+
+    .venv/bin/python -m bench.local_ready [--runs 2]
 """
 
 from __future__ import annotations
