@@ -92,10 +92,10 @@ emulator: .venv/.installed
 	$(PYTHON) -m workspace.emulator --background
 
 bench: .venv/.installed
-	$(PYTHON) bench/synth_bench.py
-	$(PYTHON) bench/handler_bench.py
-	$(PYTHON) bench/local_load.py --deploy
-	$(PYTHON) bench/tap_bench.py --deploy
+	$(PYTHON) -m bench.synth_bench
+	$(PYTHON) -m bench.handler_bench
+	$(PYTHON) -m bench.local_load --deploy
+	$(PYTHON) -m bench.tap_bench --deploy
 
 clean:
 	rm -rf cdktf.out build .pytest_cache

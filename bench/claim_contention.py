@@ -9,7 +9,7 @@ tests/function/test_handler_concurrency.py. Calls are counted per claim with bot
 ``before-call`` hooks; the order in which claims landed is recorded inside the lock, so
 the rank of each claimed task in the pending queue at that moment is exact.
 
-    .venv/bin/python bench/claim_contention.py [--claimers 8,32,128] [--rounds 3] [--label after]
+    .venv/bin/python -m bench.claim_contention [--claimers 8,32,128] [--rounds 3] [--label after]
 """
 
 from __future__ import annotations
@@ -27,18 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for entry in (ROOT / "function", ROOT / "bench"):
-    if str(entry) not in sys.path:
-        sys.path.insert(0, str(entry))
+import boto3
+from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
-import boto3  # noqa: E402
-import model  # noqa: E402
-from handler_bench import table_kwargs  # noqa: E402
-from moto import mock_aws  # noqa: E402
-from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
-from tasks import TaskRepository  # noqa: E402
-from validation import ClaimTask, CreateTask, NewTask  # noqa: E402
+from bench.handler_bench import table_kwargs
+from function import model
+from function.commands import ClaimTask, CreateTask, NewTask
+from function.tasks import TaskRepository
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TABLE = "bench-claims"
 REPORT = ROOT / "docs" / "benchmarks-claim.md"
@@ -85,6 +83,12 @@ def _env() -> None:
     os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
 
 
+def _scanned(client: Any) -> list[dict[str, Any]]:
+    """Every item of the bench table, in DynamoDB's attribute-value form."""
+    items: list[dict[str, Any]] = client.scan(TableName=TABLE)["Items"]
+    return items
+
+
 def run(claimers: int, rounds: int, backlog: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     landed = Landed()
@@ -97,7 +101,7 @@ def run(claimers: int, rounds: int, backlog: int, seed: int) -> dict[str, Any]:
             creator.create(CreateTask(task, None))
         pending = sorted(
             model.from_item(item)["queue_key"]
-            for item in setup.scan(TableName=TABLE)["Items"]
+            for item in _scanned(setup)
             if item.get("status", {}).get("S") == model.PENDING
         )
         local = threading.local()
@@ -134,9 +138,7 @@ def run(claimers: int, rounds: int, backlog: int, seed: int) -> dict[str, Any]:
             thread.join()
         wall = time.perf_counter() - began
         assigned = [
-            model.from_item(item)
-            for item in setup.scan(TableName=TABLE)["Items"]
-            if item.get("status", {}).get("S") == model.ASSIGNED
+            model.from_item(item) for item in _scanned(setup) if item.get("status", {}).get("S") == model.ASSIGNED
         ]
     won = [o.task_id for o in outcomes if o.status == "ok"]
     by_id = {task["id"]: task for task in assigned}

@@ -10,7 +10,8 @@ from http import HTTPStatus
 
 import boto3
 import moto
-from load_cells import Cell
+
+from bench.load_cells import Cell
 
 #: A change in throughput within this share counts as "about the same".
 STEADY_SHARE = 0.10
@@ -135,8 +136,8 @@ def markdown(cells: Sequence[Cell], actions: Sequence[str], run: RunInfo) -> str
         "the next task (`claim_task` without `task_id`), so concurrent claimers race for the head of",
         "the queue; a claimer that loses all its attempts gets `409 claim_contention`.",
         "",
-        "Reproduce: `make local` in one terminal, then `.venv/bin/python bench/local_load.py` in another",
-        "(or `bench/local_load.py --deploy` to deploy, measure and discard a private copy).",
+        "Reproduce: `make local` in one terminal, then `.venv/bin/python -m bench.local_load` in another",
+        "(or `python -m bench.local_load --deploy` to deploy, measure and discard a private copy).",
         "",
     ]
     return "\n".join(lines)

@@ -12,13 +12,13 @@ Everything runs on this machine (client, API server, handler and the moto emulat
 cores), so these are numbers for the local platform, not for AWS. See docs/capacity.md.
 
     # reuse a running `make local` (reads .local/session.json)
-    .venv/bin/python bench/local_load.py
+    .venv/bin/python -m bench.local_load
     # or deploy a private copy, measure, discard it
-    .venv/bin/python bench/local_load.py --deploy
+    .venv/bin/python -m bench.local_load --deploy
     # quick run: fewer requests
-    .venv/bin/python bench/local_load.py --requests 60 --no-write
+    .venv/bin/python -m bench.local_load --requests 60 --no-write
     # claims only, into another file
-    .venv/bin/python bench/local_load.py --deploy --actions claim --out /tmp/claims.md
+    .venv/bin/python -m bench.local_load --deploy --actions claim --out /tmp/claims.md
 
 Before each claim row the queue is filled (unmeasured) with PENDING_PER_CLIENT tasks per
 client plus the row's requests, so claimers never run out of pending work.
@@ -38,18 +38,15 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bench.load_cells import Cell, Pool, Row, direct_sender_factory, http_sender_factory, run_cell
+from bench.load_report import RunInfo, markdown
+from local import session as sessions
+from local.api_server import load_handler
+from local.paths import LocalPaths, local_paths
+from local.session import Session
+from workspace.processes import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from load_cells import Cell, Pool, Row, direct_sender_factory, http_sender_factory, run_cell  # noqa: E402
-from load_report import RunInfo, markdown  # noqa: E402
-
-from local import session as sessions  # noqa: E402
-from local.api_server import load_handler  # noqa: E402
-from local.paths import LocalPaths, local_paths  # noqa: E402
-from local.session import Session  # noqa: E402
-from workspace.processes import free_port  # noqa: E402
 
 CONCURRENCY = (1, 8, 32, 128)
 PENDING_PER_CLIENT = 4

@@ -1,10 +1,11 @@
-#!/usr/bin/env python3
 """Time `make local` from nothing to a deployed platform, eager provider import against on demand.
 
 Each run deploys a private copy (``TAP_LOCAL_DIR`` in a temporary folder, free ports) with
 ``python -m local.up --no-serve`` — emulator start, synth, ``terraform init``/``apply``, key —
 then removes it with ``python -m local.down``. Nothing is reused between runs, so every run
 synthesizes. *Eager* sets ``TAP_EAGER_PROVIDER_IMPORT=1``. Prints a Markdown table.
+
+    .venv/bin/python -m bench.local_ready [--runs 2]
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from workspace.processes import free_port
 
-from workspace.processes import free_port  # noqa: E402 (after the project root is on the path)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ready_seconds(eager: bool) -> float:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Measure `make synth` with the eager provider import (before) and on demand (after), side by side.
 
 Every row is a fresh process, and the rows of one round run back to back, so load on the
@@ -8,6 +7,11 @@ synth. The floor is the issue's reference: ``python -c "import cdktf_cdktf_provi
 with the package's own (eager) ``__init__``. Peak RSS is the largest process of the tree (the
 jsii Node kernel), from ``getrusage(RUSAGE_CHILDREN)`` in a fresh measuring process. Results go
 to docs/benchmarks-synth.md; the sentences there are computed from the medians.
+
+    .venv/bin/python -m bench.synth_bench [--runs 3]
+
+The rows run ``make -s synth``, whose install prerequisite (``.venv/.installed``) runs
+``pipenv sync`` first when Pipfile.lock is newer than that stamp.
 """
 
 from __future__ import annotations

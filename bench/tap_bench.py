@@ -7,11 +7,11 @@ both exports with the source file. Writes docs/benchmarks-tap.md. The helpers th
 and make and read its files are in testkit/tap.py (shared with the e2e tests).
 
     # against a running `make local` (reads .local/session.json)
-    .venv/bin/python bench/tap_bench.py
+    .venv/bin/python -m bench.tap_bench
     # or deploy a private copy, measure, discard it
-    .venv/bin/python bench/tap_bench.py --deploy
+    .venv/bin/python -m bench.tap_bench --deploy
     # quick run
-    .venv/bin/python bench/tap_bench.py --lines 500 --no-write
+    .venv/bin/python -m bench.tap_bench --lines 500 --no-write
 """
 
 from __future__ import annotations
@@ -24,12 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.local_load import Target
+from testkit.tap import FEEDBACK, Run, claim_and_submit, exported, new_run_id, tap, task_lines, write_jsonl
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from local_load import Target  # noqa: E402
-
-from testkit.tap import FEEDBACK, Run, claim_and_submit, exported, new_run_id, tap, task_lines, write_jsonl  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks-tap.md"
 JUDGED = 5
