@@ -234,7 +234,7 @@ def render(
         f"| first request of a container (clients built, secret read), in-process | {first_ms:.1f} ms | – | – |",
         f"| max AWS calls per action, warm path (expired-lease claim excluded: {expired_calls} calls) "
         f"| {warm_max} | ≤ {TARGET_CALLS} | {'yes' if warm_max <= TARGET_CALLS else 'no'} |",
-        f"| deployment zip (stacks/package.py; libraries: Powertools, jmespath, typing_extensions) "
+        f"| deployment zip (stacks/package.py; libraries: Powertools, typing_extensions) "
         f"| {package.describe()} | – | – |",
         "",
         "Cold import runs (ms, botocore + `import lambda_function`): "

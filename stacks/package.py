@@ -7,7 +7,7 @@ The zip holds, at its root:
   ``function.handler``, so the function's ``handler`` setting stays
   ``lambda_function.lambda_handler`` (an attribute of an original resource);
 * the handler's runtime libraries (``RUNTIME_LIBRARIES``: Powertools and what it needs
-  beyond the Lambda runtime's own botocore), copied from the installed distributions,
+  beyond the Lambda runtime's own botocore and jmespath), copied from the installed distributions,
   which Pipfile.lock pins by hash; every file is checked against its distribution's
   ``RECORD`` hash first, so a locally edited library never ships.
 
@@ -29,8 +29,9 @@ from typing import Final
 
 from function.contract import HANDLER_FUNCTION, HANDLER_MODULE, HANDLER_SOURCE
 
-#: Distributions the handler imports that the Lambda Python runtime does not provide.
-RUNTIME_LIBRARIES: Final = ("aws-lambda-powertools", "jmespath", "typing-extensions")
+#: Distributions the handler imports that the Lambda Python runtime does not provide
+#: (Powertools' other requirement, jmespath, comes with the runtime's botocore).
+RUNTIME_LIBRARIES: Final = ("aws-lambda-powertools", "typing-extensions")
 ENTRY_SOURCE: Final = (
     f'"""Lambda\'s entry point: ``{HANDLER_MODULE}.{HANDLER_FUNCTION}`` is ``{HANDLER_SOURCE}``."""\n\n'
     f"from {HANDLER_SOURCE} import {HANDLER_FUNCTION}\n\n__all__ = [{HANDLER_FUNCTION!r}]\n"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.metadata
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,6 +14,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from stacks import package
 from stacks.package import LambdaPackage, build_lambda_package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +50,7 @@ def test_a_code_change_changes_the_hash(tmp_path: Path) -> None:
     source = tmp_path / "function"
     shutil.copytree(ROOT / "function", source, ignore=shutil.ignore_patterns("__pycache__"))
     before = build_lambda_package(source, tmp_path / "before.zip")
-    with (source / "lambda_function.py").open("a") as handle:
+    with (source / "handler.py").open("a") as handle:
         handle.write("\n# changed\n")
     after = build_lambda_package(source, tmp_path / "after.zip")
     assert before.sha256_b64 != after.sha256_b64
@@ -53,7 +60,7 @@ def test_missing_handler_is_a_clear_error(tmp_path: Path) -> None:
     try:
         build_lambda_package(tmp_path, tmp_path / "out.zip")
     except FileNotFoundError as error:
-        assert "has no lambda_function.py" in str(error)
+        assert "is not the handler package (no __init__.py)" in str(error)
     else:
         raise AssertionError("an empty folder was packaged")
 
@@ -81,3 +88,40 @@ def test_a_synth_in_a_fresh_process_agrees_with_this_session(
     assert function["source_code_hash"] == dev_stack["resource"]["aws_lambda_function"]["main"]["source_code_hash"]
     assert function["filename"] == dev_stack["resource"]["aws_lambda_function"]["main"]["filename"]
     assert (stack_dir / function["filename"]).read_bytes() == lambda_package.path.read_bytes()
+
+
+def test_the_zip_holds_the_package_its_entry_and_its_libraries(lambda_package: LambdaPackage) -> None:
+    names = zipfile.ZipFile(lambda_package.path).namelist()
+    assert names == sorted(names)
+    assert {f"function/{p.name}" for p in (ROOT / "function").glob("*.py")} <= set(names)
+    assert zipfile.ZipFile(lambda_package.path).read("lambda_function.py").decode() == package.ENTRY_SOURCE
+    tops = {name.split("/")[0] for name in names}
+    assert {"aws_lambda_powertools", "typing_extensions.py"} <= tops
+    assert not {"jmespath", "botocore", "boto3", "tests", "stacks"} & tops
+
+
+def test_every_requirement_of_the_libraries_ships_or_comes_with_the_runtime() -> None:
+    """What Powertools requires (extras aside) is in the zip, or is botocore's own dependency."""
+    runtime = {"botocore", "jmespath", "urllib3", "python-dateutil", "six"}
+    shipped = {name.lower() for name in package.RUNTIME_LIBRARIES}
+    for library in package.RUNTIME_LIBRARIES:
+        for requirement in importlib.metadata.requires(library) or []:
+            if "extra ==" in requirement:
+                continue
+            name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+            assert name in shipped | runtime, f"{library} needs {name}, which neither ships nor comes with Lambda"
+
+
+def test_a_library_file_that_differs_from_its_wheel_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    (site / "fakelib").mkdir(parents=True)
+    (site / "fakelib" / "__init__.py").write_text("edited = True\n")
+    info = site / "fakelib-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakelib\nVersion: 1.0\n")
+    wheel_digest = base64.urlsafe_b64encode(hashlib.sha256(b"edited = False\n").digest()).rstrip(b"=").decode()
+    (info / "RECORD").write_text(f"fakelib/__init__.py,sha256={wheel_digest},15\nfakelib-1.0.dist-info/METADATA,,\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(package, "RUNTIME_LIBRARIES", ("fakelib",))
+    with pytest.raises(ValueError, match=r"fakelib/__init__.py differs from the fakelib 1.0 wheel"):
+        build_lambda_package(ROOT / "function", tmp_path / "out.zip")
