@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final, TextIO
+from typing import Any, BinaryIO, Final
 
 from tap.client import ApiClient
 from tap.progress import ProgressLine
@@ -58,7 +58,6 @@ def state_path(output: Path) -> Path:
 class ExportResult:
     written: int
     resumed_from: int
-    elapsed: float
 
 
 @dataclass
@@ -92,9 +91,7 @@ def _load_state(path: Path, status: str) -> _State | None:
     return state
 
 
-def run_export(
-    client: ApiClient, status: str, output: Path, page_size: int = PAGE_SIZE, out: TextIO | None = None
-) -> ExportResult:
+def run_export(client: ApiClient, status: str, output: Path, page_size: int = PAGE_SIZE) -> ExportResult:
     state_file = state_path(output)
     state = _load_state(state_file, status)
     resumed_from = 0
@@ -108,7 +105,7 @@ def run_export(
         state = _State(status, None, 0, 0)
         handle = output.open("wb")
         state.save(state_file)
-    progress = ProgressLine(f"export {status}", None, out)
+    progress = ProgressLine(f"export {status}")
     with handle:
         while True:
             payload: dict[str, Any] = {"action": "list_tasks", "status": status, "limit": page_size}
@@ -127,6 +124,6 @@ def run_export(
             progress.update(state.count - resumed_from, f"{state.count} in {output.name}")
             if not state.next_token:
                 break
-    elapsed = progress.finish(state.count - resumed_from, f"{state.count} in {output.name}")
+    progress.finish(state.count - resumed_from, f"{state.count} in {output.name}")
     state_file.unlink()
-    return ExportResult(state.count, resumed_from, elapsed)
+    return ExportResult(state.count, resumed_from)

@@ -81,11 +81,6 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, raw.rstrip(b"\r\n")
 
 
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for raw in handle if raw.strip())
-
-
 def _create(client: ApiClient, task: dict[str, Any]) -> int:
     return client.call_with_retries({"action": "create_task", "task": task, "client_token": client_token(task)}).status
 
@@ -108,17 +103,16 @@ class Importer:
     rejects_path: Path
     concurrency: int
     summary: Summary
-    out: TextIO | None = None
     _rejects: TextIO | None = None
     _pending: dict[Future[int], tuple[int, bytes]] = field(default_factory=dict)
     _done: int = 0
 
     def run(self) -> None:
         try:
-            self.summary.lines = _count_lines(self.path)
+            self.summary.lines = sum(1 for _ in _lines(self.path))
         except OSError as exc:
             raise ImportStopped(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        progress = ProgressLine("import", self.summary.lines, self.out)
+        progress = ProgressLine("import", self.summary.lines)
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tap-import")
         try:
             for number, raw in _lines(self.path):
