@@ -70,7 +70,7 @@ def first_error(output: str) -> str:
 
 def _todo_for(message: str) -> str:
     lowered = message.lower()
-    if "credential" in lowered or "no valid credential" in lowered:
+    if "credential" in lowered:
         return "set AWS credentials that can read the deployment (AWS_PROFILE or AWS_ACCESS_KEY_ID)"
     if "connect" in lowered or "dial tcp" in lowered or "no such host" in lowered:
         return "check the network connection to AWS (or that the emulator runs)"

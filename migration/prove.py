@@ -108,7 +108,7 @@ def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str
 def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = False) -> int:
     """Deploy the original to a fresh emulator, adopt and check its state there; clean up; summary line last."""
     check_original(original)
-    commands.check_environment(options.env)
+    commands.check_options(options)
     stack_dir = options.stack_dir or commands.synthesize(options.env, options.environ, out)
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="tap-migration-prove-"))
@@ -125,7 +125,7 @@ def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = F
             )  # fmt: skip
             backend = commands.backend_location(options.env, options.environ, running.endpoint)
             moto.ensure_state_bucket(running.endpoint, backend.bucket)
-            code, verdict = commands.adopt_verdict(adopting, out)
+            code, verdict = commands.adopt(adopting, out)
     finally:
         if keep:
             print(f"prove: work folder kept: {work}", file=out)

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +53,6 @@ def parse_location(text: str, region: str, endpoint: str | None) -> StateLocatio
     if "://" in text:
         raise CannotJudge(f"{text} is neither a file nor an s3:// URL", "download the state and pass the file")
     return StateLocation(path=Path(text))
-
-
-# --------------------------------------------------------------------------------------
-# S3
-# --------------------------------------------------------------------------------------
 
 
 def _s3(location: StateLocation) -> Any:
@@ -108,11 +103,6 @@ def _s3_get(location: StateLocation) -> bytes | None:
         raise _s3_failure(exc, location, "read") from None
 
 
-# --------------------------------------------------------------------------------------
-# Reading and checking
-# --------------------------------------------------------------------------------------
-
-
 def read_bytes(location: StateLocation, missing_ok: bool = False) -> bytes | None:
     """The state's bytes; None only when ``missing_ok`` and there is none."""
     if location.path is None:
@@ -142,7 +132,6 @@ class StateInfo:
     terraform_version: str
     addresses: tuple[str, ...]
     serial: int
-    lineage: str
 
 
 def _address(resource: dict[str, Any], instance: dict[str, Any]) -> str:
@@ -189,30 +178,19 @@ def inspect_state(data: bytes, source: str, terraform_version: str) -> StateInfo
         if isinstance(resource, dict) and resource.get("mode") == "managed"
         for instance in resource.get("instances", [])
     ]
-    return StateInfo(
-        terraform_version=written_by,
-        addresses=tuple(addresses),
-        serial=int(state.get("serial", 0)),
-        lineage=str(state.get("lineage", "")),
-    )
+    return StateInfo(written_by, tuple(addresses), int(state.get("serial", 0)))
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# --------------------------------------------------------------------------------------
-# Writing (adopt)
-# --------------------------------------------------------------------------------------
-
-
 def backup(data: bytes, folder: Path, label: str) -> Path:
     """Write ``data`` to ``folder/<label>-<UTC time>.tfstate`` (never overwriting) and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "state"
     for attempt in range(100):
-        path = folder / (f"{safe}-{stamp}.tfstate" if attempt == 0 else f"{safe}-{stamp}-{attempt}.tfstate")
+        path = folder / (f"{label}-{stamp}.tfstate" if attempt == 0 else f"{label}-{stamp}-{attempt}.tfstate")
         try:
             with open(path, "xb") as out:
                 out.write(data)
@@ -227,8 +205,7 @@ def lock_exists(location: StateLocation) -> bool:
     """Whether Terraform's lock (``use_lockfile``: ``<key>.tflock``; local: ``.<name>.lock.info``) is held."""
     if location.path is not None:
         return (location.path.parent / f".{location.path.name}.lock.info").exists()
-    return _s3_get(StateLocation(bucket=location.bucket, key=location.key + ".tflock",
-                                 region=location.region, endpoint=location.endpoint)) is not None  # fmt: skip
+    return _s3_get(replace(location, key=location.key + ".tflock")) is not None
 
 
 def write(location: StateLocation, data: bytes) -> None:
