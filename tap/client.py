@@ -59,11 +59,10 @@ class CallFailed(Exception):
 
 @dataclass(frozen=True)
 class Answer:
-    """A response of the handler: its status, JSON body and request id."""
+    """A response of the handler: its status and JSON body."""
 
     status: int
     body: dict[str, Any]
-    request_id: str | None
 
 
 @dataclass(frozen=True)
@@ -176,6 +175,6 @@ def _answer(status: int, handler_id: str | None, gateway_id: str | None, raw: by
         what = "no X-Request-Id header" if isinstance(body, dict) else "not a JSON object"
         message = f"the URL did not answer like the task API (HTTP {status}, {what}): {excerpt}"
     else:
-        return Answer(status, body, request_id)
+        return Answer(status, body)
     transient = status in _TRANSIENT_STATUSES or code in _TRANSIENT_CODES
     raise CallFailed(message, status=status, code=code, request_id=request_id, transient=transient)

@@ -68,6 +68,10 @@ class Summary:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     lines: int = 0
 
+    @property
+    def done(self) -> int:
+        return self.created + self.existing + self.failed + len(self.rejected)
+
     def detail(self) -> str:
         return f"created {self.created} · already there {self.existing} · rejected {len(self.rejected)}" + (
             f" · failed {self.failed}" if self.failed else ""
@@ -105,7 +109,6 @@ class Importer:
     summary: Summary
     _rejects: TextIO | None = None
     _pending: dict[Future[int], tuple[int, bytes]] = field(default_factory=dict)
-    _done: int = 0
 
     def run(self) -> None:
         try:
@@ -134,10 +137,9 @@ class Importer:
             executor.shutdown(wait=True, cancel_futures=True)
             if self._rejects is not None:
                 self._rejects.close()
-            progress.finish(self._done, self.summary.detail())
+            progress.finish(self.summary.done, self.summary.detail())
 
     def _reject(self, number: int, raw: bytes, reason: str) -> None:
-        self._done += 1
         self.summary.rejected.append((number, reason))
         if self._rejects is None:
             self._rejects = self.rejects_path.open("w", encoding="utf-8")
@@ -153,14 +155,12 @@ class Importer:
                 if _stops_everything(failure):
                     raise ImportStopped(failure.line()) from None
                 if failure.transient:
-                    self._done += 1
                     self.summary.failed += 1
                 else:
                     self._reject(number, raw, failure.line())
                 continue
-            self._done += 1
             if status == CREATED:
                 self.summary.created += 1
             else:
                 self.summary.existing += 1
-        progress.update(self._done, self.summary.detail())
+        progress.update(self.summary.done, self.summary.detail())
