@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from migration import commands
 from migration.errors import CannotJudge
-from migration.plan import emulator_provider, first_error
+from migration.plan import TERRAFORM_FILES, emulator_provider, first_error
 from workspace import clients, processes
 from workspace import emulator as moto
 from workspace.terraform import emulator_env, run_terraform
@@ -77,8 +77,7 @@ def _emulator_files(texts: str, endpoint: str) -> dict[str, dict[str, Any]]:
 
 def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str, str]) -> Path:
     """Apply a copy of the original HCL to the emulator; the path of its state."""
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl")
-    shutil.copytree(original, work, ignore=ignore)
+    shutil.copytree(original, work, ignore=shutil.ignore_patterns(*TERRAFORM_FILES))
     texts = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*.tf"))
     for name in sorted(set(_ZIP_REFERENCE.findall(texts))):
         package = work / name
