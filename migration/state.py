@@ -57,22 +57,23 @@ def parse_location(text: str, region: str, endpoint: str | None) -> StateLocatio
 
 def _s3(location: StateLocation) -> Any:
     config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60)
-    if location.endpoint:  # an emulator: its dummy credentials open nothing on AWS
-        session = boto3.session.Session(
-            region_name=location.region, aws_access_key_id="test", aws_secret_access_key="test"
-        )
-        return session.client("s3", endpoint_url=location.endpoint, config=config)
-    session = boto3.session.Session(region_name=location.region)
-    if session.get_credentials() is None:
+    # An emulator gets dummy credentials: they open nothing on AWS.
+    dummy = "test" if location.endpoint else None
+    session = boto3.session.Session(aws_access_key_id=dummy, aws_secret_access_key=dummy, region_name=location.region)
+    if not location.endpoint and session.get_credentials() is None:
         raise CannotJudge(
             f"no AWS credentials to read or write {location}",
             "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or download the state and pass the file",
         )
-    return session.client("s3", config=config)
+    return session.client("s3", endpoint_url=location.endpoint, config=config)
+
+
+def _code(exc: Exception) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
 
 
 def _s3_failure(exc: Exception, location: StateLocation, doing: str) -> CannotJudge:
-    code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+    code = _code(exc)
     if isinstance(exc, NoCredentialsError):
         what, todo = f"no AWS credentials to {doing} {location}", "set AWS_PROFILE or AWS_ACCESS_KEY_ID"
     elif isinstance(exc, EndpointConnectionError):
@@ -95,11 +96,9 @@ def _s3_get(location: StateLocation) -> bytes | None:
     client = _s3(location)
     try:
         return bytes(client.get_object(Bucket=location.bucket, Key=location.key)["Body"].read())
-    except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+    except (ClientError, BotoCoreError) as exc:
+        if _code(exc) in _MISSING_CODES:
             return None
-        raise _s3_failure(exc, location, "read") from None
-    except BotoCoreError as exc:
         raise _s3_failure(exc, location, "read") from None
 
 
