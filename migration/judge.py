@@ -139,12 +139,10 @@ def _summarized(before: Any, after: Any, sensitive: bool, path: str) -> Detail:
     if sensitive:
         return Detail(path, SENSITIVE, SENSITIVE)
     if isinstance(before, list) or isinstance(after, list):
-        items = (before if isinstance(before, list) else []) + (after if isinstance(after, list) else [])
-        if all(not isinstance(x, (dict, list)) for x in items):
+        items_b, items_a = (value if isinstance(value, list) else [] for value in (before, after))
+        if all(not isinstance(x, (dict, list)) for x in items_b + items_a):
             return Detail(path, _render(before or []), _render(after or []))
-        count_b = len(before) if isinstance(before, list) else 0
-        count_a = len(after) if isinstance(after, list) else 0
-        return Detail(path, f"{count_b} item(s)", f"{count_a} item(s)")
+        return Detail(path, f"{len(items_b)} item(s)", f"{len(items_a)} item(s)")
     if isinstance(before, dict) or isinstance(after, dict):
         return Detail(path, "{…}" if before else "none", "{…}" if after else "none")
     return Detail(path, _render(before), _render(after))
