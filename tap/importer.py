@@ -33,9 +33,7 @@ class ImportStopped(Exception):
 
 
 def client_token(task: dict[str, Any]) -> str:
-    """``tap-import-`` + 40 hex digits of SHA-256 over the task as canonical JSON
-    (sorted keys, no spaces): the same content gives the same token, whatever the
-    key order or spacing of the line."""
+    """``tap-import-`` + 40 hex digits of SHA-256 over the task as canonical JSON: one token per content."""
     canonical = json.dumps(task, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return TOKEN_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
 

@@ -25,9 +25,9 @@ class ProgressLine:
         self._last = 0.0 if self._tty else self.started
         self._drawn = False
 
-    def update(self, done: int, detail: str = "", *, force: bool = False) -> None:
+    def update(self, done: int, detail: str = "") -> None:
         now = time.monotonic()
-        if not force and now - self._last < (_TTY_INTERVAL if self._tty else _LOG_INTERVAL):
+        if now - self._last < (_TTY_INTERVAL if self._tty else _LOG_INTERVAL):
             return
         self._last = now
         text = self.render(done, detail, now - self.started)
