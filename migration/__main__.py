@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from migration import commands
@@ -48,23 +49,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    options = commands.Options(
-        env=getattr(args, "env", "prod"),
-        from_state=getattr(args, "from_state", None),
-        stack_dir=args.stack_dir,
-        emulator=getattr(args, "emulator", None),
-        plan_out=getattr(args, "plan_out", None),
-        backup_dir=getattr(args, "backup_dir", None),
-        force=getattr(args, "force", False),
-        as_json=getattr(args, "as_json", False),
-        verbose=args.verbose,
-        environ=dict(os.environ),
-    )
+    given = {f.name: getattr(args, f.name) for f in fields(commands.Options) if hasattr(args, f.name)}
+    options = commands.Options(**given, environ=dict(os.environ))
     try:
         if args.command == "check":
             return commands.check(options, sys.stdout)
         if args.command == "adopt":
-            return commands.adopt(options, sys.stdout)
+            return commands.adopt(options, sys.stdout)[0]
         return prove(args.original, options, sys.stdout, keep=args.keep)
     except CannotJudge as exc:
         if options.as_json:

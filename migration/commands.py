@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from migration import plan as planning
 from migration import state as states
 from migration.errors import CannotJudge
-from migration.expected import Expected, load_expected
+from migration.expected import load_expected
 from migration.judge import Verdict, judge
 from migration.report import json_report, text_report
 from stacks.config import ENVIRONMENTS, ConfigError, load_config
@@ -36,7 +36,7 @@ EMULATOR_STATE_BUCKET = "tap-stack-migration-state"
 
 @dataclass
 class Options:
-    env: str
+    env: str = "prod"
     from_state: str | None = None
     stack_dir: Path | None = None
     emulator: str | None = None
@@ -48,14 +48,12 @@ class Options:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-def check_environment(env: str) -> None:
-    if env not in ENVIRONMENTS:
-        raise CannotJudge(f"environment {env!r} is unknown", f"choose one of {', '.join(ENVIRONMENTS)}")
-
-
-def check_emulator(url: str | None) -> None:
-    if url is not None and not is_loopback_url(url):
-        raise CannotJudge(f"--emulator {url} is not a loopback URL", "use http://127.0.0.1:PORT")
+def check_options(options: Options) -> None:
+    """Refuse an unknown environment or an emulator off loopback."""
+    if options.env not in ENVIRONMENTS:
+        raise CannotJudge(f"environment {options.env!r} is unknown", f"choose one of {', '.join(ENVIRONMENTS)}")
+    if options.emulator is not None and not is_loopback_url(options.emulator):
+        raise CannotJudge(f"--emulator {options.emulator} is not a loopback URL", "use http://127.0.0.1:PORT")
 
 
 def synth_environ(environ: Mapping[str, str], env: str) -> dict[str, str]:
@@ -128,14 +126,23 @@ class Checked:
         else:
             print(text_report(self.verdict, self.header, options.verbose), file=out)
 
+    def show_json(self, options: Options, out: TextIO, **extra: str) -> None:
+        """With ``--json``: the verdict as one JSON object."""
+        if options.as_json:
+            about = {"env": options.env, "state": str(self.source), "plan_file": str(self.plan_file), **extra}
+            print(json.dumps(json_report(self.verdict, about), indent=2), file=out)
 
-def _terraform_environ(options: Options) -> dict[str, str]:
-    environ = dict(options.environ)
-    return emulator_env(environ) if options.emulator else environ
 
+def run_check(options: Options, out: TextIO, location: states.StateLocation | None = None) -> Checked:
+    """Plan the stack against the state at ``location`` (default: --from-state, else the backend's) and judge.
 
-def read_source(location: states.StateLocation, expected: Expected) -> tuple[bytes, states.StateInfo]:
-    """The state's bytes, checked: complete, readable by this Terraform, holding original addresses."""
+    A ``--from-state`` state is planned from a copy; the backend's own state through the
+    stack's backend configuration, as ``terraform plan`` in the stack folder would.
+    """
+    check_options(options)
+    expected = load_expected()
+    via_backend = location is None and options.from_state is None
+    location = location or source_location(options)
     data = states.read_bytes(location)
     assert data is not None
     info = states.inspect_state(data, str(location), planning.terraform_version())
@@ -146,41 +153,21 @@ def read_source(location: states.StateLocation, expected: Expected) -> tuple[byt
             f"in {location} ({len(info.addresses)} other resources)",
             "pass the state of the original HCL deployment (terraform state pull > original.tfstate)",
         )
-    return data, info
-
-
-def _backend_block(location: states.StateLocation, emulator: str | None) -> dict[str, Any] | None:
-    """How Terraform reaches the backend's own state: the stack's backend, on the emulator if any."""
-    if location.path is not None:
-        return planning.local_backend(location.path)
-    if emulator:
-        return planning.emulator_s3_backend(location.bucket, location.key, location.region, emulator)
-    return None
-
-
-def run_check(options: Options, out: TextIO, location: states.StateLocation | None = None) -> Checked:
-    """Plan the stack against the state at ``location`` (default: --from-state, else the backend's) and judge.
-
-    A ``--from-state`` state is planned from a copy; the backend's own state through the
-    stack's backend configuration, as ``terraform plan`` in the stack folder would.
-    """
-    check_environment(options.env)
-    check_emulator(options.emulator)
-    expected = load_expected()
-    via_backend = location is None and options.from_state is None
-    location = location or source_location(options)
-    data, info = read_source(location, expected)
     stack_dir = options.stack_dir or synthesize(options.env, options.environ, out)
     plan_file = options.plan_out or WORK_DIR / f"{options.env}.plan.json"
     work = Path(tempfile.mkdtemp(prefix="tap-migration-"))
     try:
-        if via_backend:
-            backend = _backend_block(location, options.emulator)
-        else:
+        backend: dict[str, Any] | None = None  # the stack's own backend (S3, on AWS)
+        if not via_backend:
             copy = work / "state.tfstate"
             copy.write_bytes(data)
             backend = planning.local_backend(copy)
-        plan = planning.plan(stack_dir, work, _terraform_environ(options), backend, options.emulator)
+        elif location.path is not None:
+            backend = planning.local_backend(location.path)
+        elif options.emulator:
+            backend = planning.emulator_s3_backend(location.bucket, location.key, location.region, options.emulator)
+        environ = emulator_env(dict(options.environ)) if options.emulator else dict(options.environ)
+        plan = planning.plan(stack_dir, work, environ, backend, options.emulator)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     plan_file.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +176,6 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
         json.dump(plan, dump, indent=1)
     plan_file.chmod(0o600)
     verdict = judge(plan, expected, frozenset(info.addresses))
-    found = sum(1 for a in expected.originals if a in info.addresses)
     against = "the backend state" if via_backend else "a copy of"
     header = [
         f"check: the {options.env} stack planned against {against} {location} "
@@ -203,13 +189,11 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
 def check(options: Options, out: TextIO) -> int:
     checked = run_check(options, out)
     checked.show(options, out)
-    if options.as_json:
-        extra = {"env": options.env, "state": str(checked.source), "plan_file": str(checked.plan_file)}
-        print(json.dumps(json_report(checked.verdict, extra), indent=2), file=out)
+    checked.show_json(options, out)
     return 0 if checked.verdict.ok else 1
 
 
-def _destination_resources(destination: states.StateLocation, data: bytes | None) -> int:
+def _destination_resources(data: bytes | None) -> int:
     if not data:
         return 0
     try:
@@ -219,15 +203,9 @@ def _destination_resources(destination: states.StateLocation, data: bytes | None
         return -1  # unreadable: treated as holding something
 
 
-def adopt(options: Options, out: TextIO) -> int:
-    """Check, back the source up, write it to the stack's backend, check again."""
-    return adopt_verdict(options, out)[0]
-
-
-def adopt_verdict(options: Options, out: TextIO) -> tuple[int, Verdict]:
-    """:func:`adopt`, also returning the verdict of the last check it ran."""
-    check_environment(options.env)
-    check_emulator(options.emulator)
+def adopt(options: Options, out: TextIO) -> tuple[int, Verdict]:
+    """Check, back the source up, write it to the stack's backend, check again: the exit status and last verdict."""
+    check_options(options)
     if options.from_state is None:
         raise CannotJudge("adopt needs the state to move", "pass it with --from-state FILE or s3://BUCKET/KEY")
     source = source_location(options)
@@ -235,7 +213,7 @@ def adopt_verdict(options: Options, out: TextIO) -> tuple[int, Verdict]:
     if str(source) == str(destination):
         raise CannotJudge(f"{source} already is the {options.env} stack's backend state", "run check instead")
     existing = states.read_bytes(destination, missing_ok=True)
-    held = _destination_resources(destination, existing)
+    held = _destination_resources(existing)
     if held and not options.force:
         what = "an unreadable state" if held < 0 else f"a state with {held} resources"
         raise CannotJudge(f"{destination} already holds {what}", "pass --force to replace it (it is backed up first)")
@@ -258,10 +236,5 @@ def adopt_verdict(options: Options, out: TextIO) -> tuple[int, Verdict]:
     second.show(options, out)
     if second.data != first.data:
         raise CannotJudge(f"{destination} does not hold what was written", "check the backend bucket and retry")
-    if options.as_json:
-        extra = {
-            "env": options.env, "state": str(destination), "plan_file": str(second.plan_file),
-            "backup": str(saved), "sha256": states.sha256(first.data),
-        }  # fmt: skip
-        print(json.dumps(json_report(second.verdict, extra), indent=2), file=out)
+    second.show_json(options, out, backup=str(saved), sha256=states.sha256(first.data))
     return (0 if second.verdict.ok else 1), second.verdict

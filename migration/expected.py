@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from workspace.paths import PROJECT
@@ -56,11 +56,18 @@ class Expected:
     originals: tuple[str, ...]
     updates: tuple[Update, ...]
     additions: tuple[Addition, ...]
-    #: address → attributes that may change in place
-    may_change: dict[str, frozenset[str]] = field(default_factory=dict)
-    #: address → the reasons given for its changes (from the ``why`` of each row)
-    reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    added: frozenset[str] = frozenset()
+
+    def may_change(self, address: str) -> frozenset[str]:
+        """The attributes of ``address`` that may change in place."""
+        return frozenset(a for u in self.updates if address in u.addresses for a in u.attributes)
+
+    def reasons(self, address: str) -> tuple[str, ...]:
+        """The ``why`` of each update row naming ``address``."""
+        return tuple(u.why for u in self.updates if address in u.addresses)
+
+    @property
+    def added(self) -> frozenset[str]:
+        return frozenset(a for group in self.additions for a in group.addresses)
 
     def why_added(self, address: str) -> str:
         return next((a.why for a in self.additions if address in a.addresses), "")
@@ -97,16 +104,9 @@ def load_expected(path: Path = DATA_FILE) -> Expected:
         strangers = [a for a in addresses if a not in originals]
         if strangers:
             raise ExpectedDataError(f"{where}: {', '.join(strangers)} is not an original address")
-        default_change = ", ".join(f"`{a}`" for a in attributes)
+        change = _text(entry, "change", where, _code(attributes) or None)
         updates.append(
-            Update(
-                addresses=addresses,
-                attributes=attributes,
-                change=_text(entry, "change", where, default_change or None),
-                original=_text(entry, "original", where),
-                new=_text(entry, "new", where),
-                why=_text(entry, "why", where),
-            )
+            Update(addresses, attributes, change, *(_text(entry, k, where) for k in ("original", "new", "why")))
         )
     additions: list[Addition] = []
     seen: set[str] = set()
@@ -117,32 +117,17 @@ def load_expected(path: Path = DATA_FILE) -> Expected:
         if twice:
             raise ExpectedDataError(f"{where}: {', '.join(twice)} is listed twice or is an original address")
         seen.update(addresses)
-        additions.append(
-            Addition(
-                concern=_text(entry, "concern", where),
-                addresses=addresses,
-                why=_text(entry, "why", where),
-                when=_text(entry, "when", where, ""),
-            )
-        )
-    may_change: dict[str, set[str]] = {}
-    reasons: dict[str, list[str]] = {}
-    for update in updates:
-        for address in update.addresses:
-            may_change.setdefault(address, set()).update(update.attributes)
-            reasons.setdefault(address, []).append(update.why)
-    return Expected(
-        originals=originals,
-        updates=tuple(updates),
-        additions=tuple(additions),
-        may_change={a: frozenset(v) for a, v in may_change.items()},
-        reasons={a: tuple(v) for a, v in reasons.items()},
-        added=frozenset(seen),
-    )
+        concern, why, when = (_text(entry, k, where, d) for k, d in (("concern", None), ("why", None), ("when", "")))
+        additions.append(Addition(concern, addresses, why, when))
+    return Expected(originals, tuple(updates), tuple(additions))
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+def _code(names: tuple[str, ...]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def render_tables(expected: Expected) -> str:
@@ -156,11 +141,8 @@ def render_tables(expected: Expected) -> str:
         "| address | change | original | new | why | in the plan |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for u in expected.updates:
-        addresses = ", ".join(f"`{a}`" for a in u.addresses)
-        in_plan = ", ".join(f"`{a}`" for a in u.attributes) or "—"
-        cells = [addresses, u.change, u.original, u.new, u.why, in_plan]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += [_row([_code(u.addresses), u.change, u.original, u.new, u.why, _code(u.attributes) or "—"])
+              for u in expected.updates]  # fmt: skip
     total = sum(len(a.addresses) for a in expected.additions)
     lines += [
         "",
@@ -169,9 +151,7 @@ def render_tables(expected: Expected) -> str:
         "| concern | addresses | only with | why |",
         "| --- | --- | --- | --- |",
     ]
-    for a in expected.additions:
-        cells = [a.concern, ", ".join(f"`{x}`" for x in a.addresses), a.when or "—", a.why]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += [_row([a.concern, _code(a.addresses), a.when or "—", a.why]) for a in expected.additions]
     return "\n".join(lines) + "\n"
 
 

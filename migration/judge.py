@@ -36,20 +36,22 @@ class Detail:
 class AttributeChange:
     name: str
     expected: bool
-    details: tuple[Detail, ...]
+    changes: tuple[Detail, ...]
 
 
 @dataclass(frozen=True)
 class ResourceChange:
+    """One resource's planned change; its fields, in order, are the ``--json`` report's."""
+
     address: str
     #: create, update, replace, destroy, or another Terraform action (forget …)
     action: str
     original: bool
     expected: bool
-    attributes: tuple[AttributeChange, ...] = ()
-    replace_paths: tuple[str, ...] = ()
-    problem: str = ""
-    why: tuple[str, ...] = ()
+    problem: str
+    replace_paths: tuple[str, ...]
+    why: tuple[str, ...]
+    attributes: tuple[AttributeChange, ...]
 
 
 @dataclass
@@ -137,25 +139,18 @@ def _summarized(before: Any, after: Any, sensitive: bool, path: str) -> Detail:
     if sensitive:
         return Detail(path, SENSITIVE, SENSITIVE)
     if isinstance(before, list) or isinstance(after, list):
-        items = (before if isinstance(before, list) else []) + (after if isinstance(after, list) else [])
-        if all(not isinstance(x, (dict, list)) for x in items):
+        items_b, items_a = (value if isinstance(value, list) else [] for value in (before, after))
+        if all(not isinstance(x, (dict, list)) for x in items_b + items_a):
             return Detail(path, _render(before or []), _render(after or []))
-        count_b = len(before) if isinstance(before, list) else 0
-        count_a = len(after) if isinstance(after, list) else 0
-        return Detail(path, f"{count_b} item(s)", f"{count_a} item(s)")
+        return Detail(path, f"{len(items_b)} item(s)", f"{len(items_a)} item(s)")
     if isinstance(before, dict) or isinstance(after, dict):
         return Detail(path, "{…}" if before else "none", "{…}" if after else "none")
     return Detail(path, _render(before), _render(after))
 
 
 def _has_unknown(unknown: Any) -> bool:
-    if unknown is True:
-        return True
-    if isinstance(unknown, dict):
-        return any(_has_unknown(v) for v in unknown.values())
-    if isinstance(unknown, list):
-        return any(_has_unknown(v) for v in unknown)
-    return False
+    values = unknown.values() if isinstance(unknown, dict) else unknown if isinstance(unknown, list) else ()
+    return unknown is True or any(_has_unknown(v) for v in values)
 
 
 def _merge(first: Any, second: Any) -> Any:
@@ -183,59 +178,40 @@ def changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Detail, ...]]:
     return result
 
 
+#: Terraform's actions of a resource change → the judge's name for them (both together: replace).
+_ACTIONS: dict[tuple[str, ...], str] = {
+    ("no-op",): "no-op", ("read",): "no-op", ("create",): "create", ("update",): "update", ("delete",): "destroy",
+}  # fmt: skip
+
+
 def _action(actions: list[str]) -> str:
-    if actions in (["no-op"], ["read"]):
-        return "no-op"
-    if actions == ["create"]:
-        return "create"
-    if actions == ["update"]:
-        return "update"
-    if actions == ["delete"]:
-        return "destroy"
     if "delete" in actions and "create" in actions:
         return "replace"
-    return "+".join(actions) or "no-op"
+    return _ACTIONS.get(tuple(actions)) or "+".join(actions) or "no-op"
 
 
-def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) -> Verdict:
-    """The verdict on a plan of the stack against a state holding ``in_state``."""
-    verdict = Verdict(changes=[], originals=expected.originals, in_state=in_state)
-    originals = set(expected.originals)
-    for rc in plan.get("resource_changes", []):
-        if rc.get("mode") != "managed":
-            continue
-        address = str(rc["address"])
-        change = rc.get("change", {})
-        action = _action(list(change.get("actions", [])))
-        is_original = address in originals
-        if action == "no-op":
-            verdict.kept.append(address)
-            continue
-        if action == "update":
-            allowed = expected.may_change.get(address, frozenset())
-            attributes = tuple(
-                AttributeChange(name, name in allowed, details) for name, details in changed_attributes(change).items()
-            )
-            if not attributes:
-                verdict.kept.append(address)
-                continue
-            strangers = [a.name for a in attributes if not a.expected]
-            problem = f"attribute(s) not in the expected changes: {', '.join(strangers)}" if strangers else ""
-            reasons = expected.reasons.get(address, ())
-            verdict.changes.append(
-                ResourceChange(address, action, is_original, not strangers, attributes, problem=problem, why=reasons)
-            )
-            continue
-        if action == "create":
-            if is_original:
-                problem = "an original resource missing from the state: it would be created a second time"
-            elif address in expected.added:
-                problem = ""
-            else:
-                problem = "an addition the expected changes do not list"
-            why = (expected.why_added(address),) if not problem else ()
-            verdict.changes.append(ResourceChange(address, action, is_original, not problem, problem=problem, why=why))
-            continue
+def _judged(address: str, action: str, change: dict[str, Any], expected: Expected) -> ResourceChange:
+    """One planned change (not a no-op) against the expected changes."""
+    is_original = address in expected.originals
+    attributes: tuple[AttributeChange, ...] = ()
+    paths: tuple[str, ...] = ()
+    why: tuple[str, ...] = ()
+    if action == "update":
+        allowed = expected.may_change(address)
+        attributes = tuple(
+            AttributeChange(name, name in allowed, details) for name, details in changed_attributes(change).items()
+        )
+        strangers = [a.name for a in attributes if not a.expected]
+        problem = f"attribute(s) not in the expected changes: {', '.join(strangers)}" if strangers else ""
+        why = expected.reasons(address)
+    elif action == "create":
+        if is_original:
+            problem = "an original resource missing from the state: it would be created a second time"
+        elif address in expected.added:
+            problem, why = "", (expected.why_added(address),)
+        else:
+            problem = "an addition the expected changes do not list"
+    else:
         paths = tuple(".".join(str(p) for p in path) for path in change.get("replace_paths", []) or [])
         if action == "replace":
             problem = "replace: destroyed and created again" + (f" (forced by {', '.join(paths)})" if paths else "")
@@ -248,11 +224,22 @@ def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) ->
             )
         elif action == "destroy":
             problem = "destroy: in the state but not in the stack (renamed or removed?)"
-            attributes = ()
         else:
             problem = f"{action}: an action a move must not take"
-            attributes = ()
-        verdict.changes.append(
-            ResourceChange(address, action, is_original, False, attributes, replace_paths=paths, problem=problem)
-        )
+    return ResourceChange(address, action, is_original, not problem, problem, paths, why, attributes)
+
+
+def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) -> Verdict:
+    """The verdict on a plan of the stack against a state holding ``in_state``."""
+    verdict = Verdict(changes=[], originals=expected.originals, in_state=in_state)
+    for rc in plan.get("resource_changes", []):
+        if rc.get("mode") != "managed":
+            continue
+        address, change = str(rc["address"]), rc.get("change", {})
+        action = _action(list(change.get("actions", [])))
+        judged = None if action == "no-op" else _judged(address, action, change, expected)
+        if judged is None or (action == "update" and not judged.attributes):
+            verdict.kept.append(address)
+        else:
+            verdict.changes.append(judged)
     return verdict

@@ -25,6 +25,11 @@ EMULATED_SERVICES = (
     "kms", "lambda", "logs", "s3", "secretsmanager", "sns", "sts",
 )  # fmt: skip
 OVERRIDE_FILE = "zz_migration_override.tf.json"
+#: Terraform's own files in a configuration folder, left out of every copy.
+TERRAFORM_FILES = (".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl")
+#: Dummy credentials an emulator accepts (they open nothing on AWS), and no checks only AWS passes.
+_EMULATOR_ACCESS = {"access_key": "test", "secret_key": "test", "skip_credentials_validation": True,
+                    "skip_region_validation": True, "skip_requesting_account_id": True}  # fmt: skip
 #: Seconds one terraform command may take.
 TIMEOUT = 900.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -32,17 +37,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def emulator_provider(endpoint: str) -> dict[str, Any]:
     """Provider settings that send every call of the AWS provider to the emulator."""
-    return {
-        "access_key": "test",
-        "secret_key": "test",
-        "skip_credentials_validation": True,
-        "skip_metadata_api_check": "true",
-        "skip_requesting_account_id": True,
-        "skip_region_validation": True,
-        "s3_use_path_style": True,
-        "max_retries": 2,
-        "endpoints": [{service: endpoint for service in EMULATED_SERVICES}],
-    }
+    return {**_EMULATOR_ACCESS, "skip_metadata_api_check": "true", "s3_use_path_style": True, "max_retries": 2,
+            "endpoints": [{service: endpoint for service in EMULATED_SERVICES}]}  # fmt: skip
 
 
 def terraform_version() -> str:
@@ -70,7 +66,7 @@ def first_error(output: str) -> str:
 
 def _todo_for(message: str) -> str:
     lowered = message.lower()
-    if "credential" in lowered or "no valid credential" in lowered:
+    if "credential" in lowered:
         return "set AWS credentials that can read the deployment (AWS_PROFILE or AWS_ACCESS_KEY_ID)"
     if "connect" in lowered or "dial tcp" in lowered or "no such host" in lowered:
         return "check the network connection to AWS (or that the emulator runs)"
@@ -82,10 +78,7 @@ def work_copy(stack_dir: Path, work: Path) -> Path:
     if not (stack_dir / "cdk.tf.json").is_file():
         raise CannotJudge(f"{stack_dir} holds no cdk.tf.json", "synthesize first (make synth) or pass the stack folder")
     target = work / "stack"
-    ignore = shutil.ignore_patterns(
-        ".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl", "*.tfplan", "tfplan"
-    )
-    shutil.copytree(stack_dir, target, ignore=ignore)
+    shutil.copytree(stack_dir, target, ignore=shutil.ignore_patterns(*TERRAFORM_FILES, "*.tfplan", "tfplan"))
     return target
 
 
@@ -98,10 +91,9 @@ def emulator_s3_backend(bucket: str, key: str, region: str, endpoint: str) -> di
     """The stack's S3 backend, on the emulator."""
     return {
         "s3": {
-            "bucket": bucket, "key": key, "region": region, "encrypt": True, "use_lockfile": True,
-            "access_key": "test", "secret_key": "test", "endpoints": {"s3": endpoint, "sts": endpoint},
-            "use_path_style": True, "skip_credentials_validation": True, "skip_region_validation": True,
-            "skip_requesting_account_id": True, "skip_metadata_api_check": True, "skip_s3_checksum": True,
+            "bucket": bucket, "key": key, "region": region, "encrypt": True, "use_lockfile": True, **_EMULATOR_ACCESS,
+            "endpoints": {"s3": endpoint, "sts": endpoint}, "use_path_style": True, "skip_metadata_api_check": True,
+            "skip_s3_checksum": True,
         }
     }  # fmt: skip
 

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from migration import commands
 from migration.errors import CannotJudge
-from migration.plan import emulator_provider, first_error
+from migration.plan import TERRAFORM_FILES, emulator_provider, first_error
 from workspace import clients, processes
 from workspace import emulator as moto
 from workspace.terraform import emulator_env, run_terraform
@@ -77,8 +77,7 @@ def _emulator_files(texts: str, endpoint: str) -> dict[str, dict[str, Any]]:
 
 def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str, str]) -> Path:
     """Apply a copy of the original HCL to the emulator; the path of its state."""
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate", "*.tfstate.backup", ".terraform.lock.hcl")
-    shutil.copytree(original, work, ignore=ignore)
+    shutil.copytree(original, work, ignore=shutil.ignore_patterns(*TERRAFORM_FILES))
     texts = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in work.glob("*.tf"))
     for name in sorted(set(_ZIP_REFERENCE.findall(texts))):
         package = work / name
@@ -108,7 +107,7 @@ def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str
 def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = False) -> int:
     """Deploy the original to a fresh emulator, adopt and check its state there; clean up; summary line last."""
     check_original(original)
-    commands.check_environment(options.env)
+    commands.check_options(options)
     stack_dir = options.stack_dir or commands.synthesize(options.env, options.environ, out)
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="tap-migration-prove-"))
@@ -125,7 +124,7 @@ def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = F
             )  # fmt: skip
             backend = commands.backend_location(options.env, options.environ, running.endpoint)
             moto.ensure_state_bucket(running.endpoint, backend.bucket)
-            code, verdict = commands.adopt_verdict(adopting, out)
+            code, verdict = commands.adopt(adopting, out)
     finally:
         if keep:
             print(f"prove: work folder kept: {work}", file=out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from migration.judge import ResourceChange, Verdict
@@ -17,10 +18,10 @@ def _resource_lines(change: ResourceChange, verbose: bool) -> list[str]:
     lines = [f"{mark}{label:<8} {change.address}" + (f"  -- {change.problem}" if change.problem else "")]
     for attribute in change.attributes:
         note = "expected" if attribute.expected else "NOT EXPECTED"
-        shown = attribute.details if verbose or not attribute.expected else attribute.details[:3]
+        shown = attribute.changes if verbose or not attribute.expected else attribute.changes[:3]
         for detail in shown:
             lines.append(f"              {detail.path}: {detail.before} -> {detail.after}   [{note}]")
-        hidden = len(attribute.details) - len(shown)
+        hidden = len(attribute.changes) - len(shown)
         if hidden:
             lines.append(f"              {attribute.name}: … {hidden} more changed value(s)   [{note}]")
     return lines
@@ -70,25 +71,6 @@ def json_report(verdict: Verdict, extra: dict[str, Any]) -> dict[str, Any]:
             "updated_in_place": len(verdict.updated_originals),
         },
         "counts": {a: verdict.count(a) for a in ("update", "create", "replace", "destroy")},
-        "changes": [
-            {
-                "address": c.address,
-                "action": c.action,
-                "original": c.original,
-                "expected": c.expected,
-                "problem": c.problem,
-                "replace_paths": list(c.replace_paths),
-                "why": list(c.why),
-                "attributes": [
-                    {
-                        "name": a.name,
-                        "expected": a.expected,
-                        "changes": [{"path": d.path, "before": d.before, "after": d.after} for d in a.details],
-                    }
-                    for a in c.attributes
-                ],
-            }
-            for c in verdict.changes
-        ],
+        "changes": [asdict(c) for c in verdict.changes],
         "kept": sorted(verdict.kept),
     }

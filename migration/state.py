@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,29 +55,25 @@ def parse_location(text: str, region: str, endpoint: str | None) -> StateLocatio
     return StateLocation(path=Path(text))
 
 
-# --------------------------------------------------------------------------------------
-# S3
-# --------------------------------------------------------------------------------------
-
-
 def _s3(location: StateLocation) -> Any:
     config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5, read_timeout=60)
-    if location.endpoint:  # an emulator: its dummy credentials open nothing on AWS
-        session = boto3.session.Session(
-            region_name=location.region, aws_access_key_id="test", aws_secret_access_key="test"
-        )
-        return session.client("s3", endpoint_url=location.endpoint, config=config)
-    session = boto3.session.Session(region_name=location.region)
-    if session.get_credentials() is None:
+    # An emulator gets dummy credentials: they open nothing on AWS.
+    dummy = "test" if location.endpoint else None
+    session = boto3.session.Session(aws_access_key_id=dummy, aws_secret_access_key=dummy, region_name=location.region)
+    if not location.endpoint and session.get_credentials() is None:
         raise CannotJudge(
             f"no AWS credentials to read or write {location}",
             "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or download the state and pass the file",
         )
-    return session.client("s3", config=config)
+    return session.client("s3", endpoint_url=location.endpoint, config=config)
+
+
+def _code(exc: Exception) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
 
 
 def _s3_failure(exc: Exception, location: StateLocation, doing: str) -> CannotJudge:
-    code = str(exc.response.get("Error", {}).get("Code", "")) if isinstance(exc, ClientError) else ""
+    code = _code(exc)
     if isinstance(exc, NoCredentialsError):
         what, todo = f"no AWS credentials to {doing} {location}", "set AWS_PROFILE or AWS_ACCESS_KEY_ID"
     elif isinstance(exc, EndpointConnectionError):
@@ -100,17 +96,10 @@ def _s3_get(location: StateLocation) -> bytes | None:
     client = _s3(location)
     try:
         return bytes(client.get_object(Bucket=location.bucket, Key=location.key)["Body"].read())
-    except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
+    except (ClientError, BotoCoreError) as exc:
+        if _code(exc) in _MISSING_CODES:
             return None
         raise _s3_failure(exc, location, "read") from None
-    except BotoCoreError as exc:
-        raise _s3_failure(exc, location, "read") from None
-
-
-# --------------------------------------------------------------------------------------
-# Reading and checking
-# --------------------------------------------------------------------------------------
 
 
 def read_bytes(location: StateLocation, missing_ok: bool = False) -> bytes | None:
@@ -142,7 +131,6 @@ class StateInfo:
     terraform_version: str
     addresses: tuple[str, ...]
     serial: int
-    lineage: str
 
 
 def _address(resource: dict[str, Any], instance: dict[str, Any]) -> str:
@@ -189,30 +177,19 @@ def inspect_state(data: bytes, source: str, terraform_version: str) -> StateInfo
         if isinstance(resource, dict) and resource.get("mode") == "managed"
         for instance in resource.get("instances", [])
     ]
-    return StateInfo(
-        terraform_version=written_by,
-        addresses=tuple(addresses),
-        serial=int(state.get("serial", 0)),
-        lineage=str(state.get("lineage", "")),
-    )
+    return StateInfo(written_by, tuple(addresses), int(state.get("serial", 0)))
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# --------------------------------------------------------------------------------------
-# Writing (adopt)
-# --------------------------------------------------------------------------------------
-
-
 def backup(data: bytes, folder: Path, label: str) -> Path:
     """Write ``data`` to ``folder/<label>-<UTC time>.tfstate`` (never overwriting) and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "state"
     for attempt in range(100):
-        path = folder / (f"{safe}-{stamp}.tfstate" if attempt == 0 else f"{safe}-{stamp}-{attempt}.tfstate")
+        path = folder / (f"{label}-{stamp}.tfstate" if attempt == 0 else f"{label}-{stamp}-{attempt}.tfstate")
         try:
             with open(path, "xb") as out:
                 out.write(data)
@@ -227,8 +204,7 @@ def lock_exists(location: StateLocation) -> bool:
     """Whether Terraform's lock (``use_lockfile``: ``<key>.tflock``; local: ``.<name>.lock.info``) is held."""
     if location.path is not None:
         return (location.path.parent / f".{location.path.name}.lock.info").exists()
-    return _s3_get(StateLocation(bucket=location.bucket, key=location.key + ".tflock",
-                                 region=location.region, endpoint=location.endpoint)) is not None  # fmt: skip
+    return _s3_get(replace(location, key=location.key + ".tflock")) is not None
 
 
 def write(location: StateLocation, data: bytes) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Final
 from tap.client import ApiClient, CallFailed
 from tap.exporter import ExportStateError, run_export, state_path
 from tap.importer import Importer, ImportStopped, Summary
-from tap.target import TargetError, TargetOptions, resolve
+from tap.target import TargetError, resolve
 
 OK: Final = 0
 REFUSED: Final = 1
@@ -51,42 +51,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", help="read URL and key from this deployed stack (prod, dev, local)")
     parser.add_argument("--region", help="AWS region for signing (default: from the URL, then AWS_REGION)")
     signing = parser.add_mutually_exclusive_group()
-    signing.add_argument(
-        "--sign",
-        dest="sign",
-        action="store_const",
-        const="always",
-        default="auto",
-        help="always SigV4-sign (default: sign unless the URL is on loopback)",
-    )
+    signing.add_argument("--sign", dest="sign", action="store_const", const="always", default="auto",
+                         help="always SigV4-sign (default: sign unless the URL is on loopback)")  # fmt: skip
     signing.add_argument("--no-sign", dest="sign", action="store_const", const="never", help="never sign")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    create = sub.add_parser("create", help="create_task")
+    def action(command: str, name: str, text: str = "") -> argparse.ArgumentParser:
+        subparser = sub.add_parser(command, help=text or name)
+        subparser.set_defaults(action=name)
+        return subparser
+
+    create = action("create", "create_task")
     create.add_argument("--prompt", required=True)
-    create.add_argument(
-        "--response", dest="responses", action="append", required=True, help="a candidate response (repeat: 2-8)"
-    )
+    create.add_argument("--response", dest="responses", action="append", required=True,
+                        help="a candidate response (repeat: 2-8)")  # fmt: skip
     create.add_argument("--kind", choices=("pairwise", "ranking", "rating"))
     create.add_argument("--priority", type=int)
     create.add_argument("--metadata", type=_json_object, help="a JSON object")
     create.add_argument("--client-token")
-    get = sub.add_parser("get", help="get_task")
-    get.add_argument("task_id")
-    listing = sub.add_parser("list", help="list_tasks (one page)")
+    action("get", "get_task").add_argument("task_id")
+    listing = action("list", "list_tasks", "list_tasks (one page)")
     listing.add_argument("--status", choices=STATUSES, default="pending")
     listing.add_argument("--limit", type=_positive)
     listing.add_argument("--next-token")
-    claim = sub.add_parser("claim", help="claim_task")
-    claim.add_argument("--annotator", required=True)
+    claim = action("claim", "claim_task")
+    claim.add_argument("--annotator", dest="annotator_id", metavar="ANNOTATOR", required=True)
     claim.add_argument("--task-id")
-    submit = sub.add_parser("submit", help="submit_feedback")
+    submit = action("submit", "submit_feedback")
     submit.add_argument("task_id")
-    submit.add_argument("--annotator", required=True)
+    submit.add_argument("--annotator", dest="annotator_id", metavar="ANNOTATOR", required=True)
     submit.add_argument("--feedback", type=_json_object, required=True, help="e.g. '{\"preferred\": 1}'")
-    release = sub.add_parser("release", help="release_task")
+    release = action("release", "release_task")
     release.add_argument("task_id")
-    release.add_argument("--annotator", required=True)
+    release.add_argument("--annotator", dest="annotator_id", metavar="ANNOTATOR", required=True)
 
     importing = sub.add_parser("import", help="create a task per line of a JSONL file (idempotent)")
     importing.add_argument("file", type=Path)
@@ -100,28 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _action(args: argparse.Namespace) -> dict[str, Any]:
-    if args.command == "create":
-        task = {"prompt": args.prompt, "responses": args.responses}
-        task |= {
-            k: v
-            for k, v in (("kind", args.kind), ("priority", args.priority), ("metadata", args.metadata))
-            if v is not None
-        }
-        return {"action": "create_task", "task": task} | (
+    """The request of an API subcommand: its action and the arguments given."""
+
+    def given(*names: str) -> dict[str, Any]:
+        return {name: value for name in names if (value := getattr(args, name, None)) is not None}
+
+    if args.action == "create_task":
+        task = given("prompt", "responses", "kind", "priority", "metadata")
+        return {"action": args.action, "task": task} | (
             {"client_token": args.client_token} if args.client_token else {}
         )
-    fields: dict[str, Any] = {
-        "get": {"action": "get_task", "task_id": getattr(args, "task_id", None)},
-        "list": {"action": "list_tasks", "status": getattr(args, "status", None),
-                 "limit": getattr(args, "limit", None), "next_token": getattr(args, "next_token", None)},
-        "claim": {"action": "claim_task", "annotator_id": getattr(args, "annotator", None),
-                  "task_id": getattr(args, "task_id", None)},
-        "submit": {"action": "submit_feedback", "task_id": getattr(args, "task_id", None),
-                   "annotator_id": getattr(args, "annotator", None), "feedback": getattr(args, "feedback", None)},
-        "release": {"action": "release_task", "task_id": getattr(args, "task_id", None),
-                    "annotator_id": getattr(args, "annotator", None)},
-    }[args.command]  # fmt: skip
-    return {k: v for k, v in fields.items() if v is not None}
+    return {"action": args.action} | given("task_id", "annotator_id", "status", "limit", "next_token", "feedback")
 
 
 def _import(client: ApiClient, args: argparse.Namespace) -> int:
@@ -181,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (a job started in the background), as the resume instructions rely on.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        client = resolve(TargetOptions(args.url, args.api_key, args.stack, args.region, args.sign))
+        client = resolve(args.url, args.api_key, args.stack, args.region, args.sign)
         if args.command == "import":
             return _import(client, args)
         if args.command == "export":

@@ -59,11 +59,10 @@ class CallFailed(Exception):
 
 @dataclass(frozen=True)
 class Answer:
-    """A response of the handler: its status, JSON body and request id."""
+    """A response of the handler: its status and JSON body."""
 
     status: int
     body: dict[str, Any]
-    request_id: str | None
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ class Signer:
 class ApiClient:
     """Sends actions to one API URL; safe to share between threads."""
 
-    def __init__(self, url: str, api_key: str, signer: Signer | None, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, url: str, api_key: str, signer: Signer | None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise CallFailed(f"API URL {url!r} is not an http(s) URL")
@@ -90,7 +89,6 @@ class ApiClient:
         self._parts = parts
         self._key = api_key
         self._signer = signer
-        self._timeout = timeout
         self._local = threading.local()
 
     def call(self, payload: dict[str, Any]) -> Answer:
@@ -140,10 +138,8 @@ class ApiClient:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None or fresh:
             host, port = self._parts.hostname or "", self._parts.port
-            if self._parts.scheme == "https":
-                connection = http.client.HTTPSConnection(host, port, timeout=self._timeout)
-            else:
-                connection = http.client.HTTPConnection(host, port, timeout=self._timeout)
+            kind = http.client.HTTPSConnection if self._parts.scheme == "https" else http.client.HTTPConnection
+            connection = kind(host, port, timeout=TIMEOUT_SECONDS)
             self._local.connection = connection
         return connection
 
@@ -166,31 +162,19 @@ def _answer(status: int, handler_id: str | None, gateway_id: str | None, raw: by
     except ValueError:
         body = None
     request_id = handler_id or gateway_id
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(body, dict) and handler_id and isinstance(error, dict):
+    code = None
+    if isinstance(body, dict) and handler_id and isinstance(error := body.get("error"), dict):
         code = str(error.get("code") or "error")
-        raise CallFailed(
-            str(error.get("message") or "(no message)"),
-            status=status,
-            code=code,
-            request_id=str(error.get("request_id") or request_id or "") or None,
-            transient=status in _TRANSIENT_STATUSES or code in _TRANSIENT_CODES,
-        )
-    if isinstance(body, dict) and status >= HTTPStatus.BAD_REQUEST:
+        message = str(error.get("message") or "(no message)")
+        request_id = str(error.get("request_id") or request_id or "") or None
+    elif isinstance(body, dict) and status >= HTTPStatus.BAD_REQUEST:
         # API Gateway's own answers (missing or expired signature, throttling, a wrong path).
-        raise CallFailed(
-            f"gateway: {body.get('message') or body.get('Message') or json.dumps(body)[:200]}",
-            status=status,
-            request_id=request_id,
-            transient=status in _TRANSIENT_STATUSES,
-        )
-    if not isinstance(body, dict) or not handler_id:
+        message = f"gateway: {body.get('message') or body.get('Message') or json.dumps(body)[:200]}"
+    elif not isinstance(body, dict) or not handler_id:
         excerpt = " ".join(raw[:200].decode("utf-8", "replace").split()) or "(empty body)"
         what = "no X-Request-Id header" if isinstance(body, dict) else "not a JSON object"
-        raise CallFailed(
-            f"the URL did not answer like the task API (HTTP {status}, {what}): {excerpt}",
-            status=status,
-            request_id=request_id,
-            transient=status in _TRANSIENT_STATUSES,
-        )
-    return Answer(status, body, request_id)
+        message = f"the URL did not answer like the task API (HTTP {status}, {what}): {excerpt}"
+    else:
+        return Answer(status, body)
+    transient = status in _TRANSIENT_STATUSES or code in _TRANSIENT_CODES
+    raise CallFailed(message, status=status, code=code, request_id=request_id, transient=transient)

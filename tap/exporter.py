@@ -1,11 +1,8 @@
 """``tap export``: every task of one status as JSONL, resumable after an interruption.
 
-The export pages through ``list_tasks`` (newest first) and writes one record per task
-(schema in docs/cli.md). After each page is written and flushed to disk, a state file
-beside the output (``<output>.export-state.json``) records the page token, the number of
-records and the output's size. If the export stops for any reason, running the same
-command again cuts the output back to that size and continues from that page, so no
-task is written twice or left out. A finished export removes the state file.
+After each page is flushed to disk, ``<output>.export-state.json`` records the page token,
+the record count and the output's size; the same command again cuts the output back to
+that size and goes on from that page (docs/cli.md, "Interrupt and resume").
 """
 
 from __future__ import annotations
@@ -14,12 +11,11 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Final, TextIO
+from typing import Any, BinaryIO, Final
 
 from tap.client import ApiClient
 from tap.progress import ProgressLine
 
-PAGE_SIZE: Final = 100
 #: Fields of an exported record, in order (see docs/cli.md).
 RECORD_FIELDS: Final = (
     "task_id", "status", "kind", "prompt", "responses", "priority", "metadata",
@@ -58,7 +54,6 @@ def state_path(output: Path) -> Path:
 class ExportResult:
     written: int
     resumed_from: int
-    elapsed: float
 
 
 @dataclass
@@ -92,9 +87,7 @@ def _load_state(path: Path, status: str) -> _State | None:
     return state
 
 
-def run_export(
-    client: ApiClient, status: str, output: Path, page_size: int = PAGE_SIZE, out: TextIO | None = None
-) -> ExportResult:
+def run_export(client: ApiClient, status: str, output: Path, page_size: int) -> ExportResult:
     state_file = state_path(output)
     state = _load_state(state_file, status)
     resumed_from = 0
@@ -108,7 +101,7 @@ def run_export(
         state = _State(status, None, 0, 0)
         handle = output.open("wb")
         state.save(state_file)
-    progress = ProgressLine(f"export {status}", None, out)
+    progress = ProgressLine(f"export {status}")
     with handle:
         while True:
             payload: dict[str, Any] = {"action": "list_tasks", "status": status, "limit": page_size}
@@ -127,6 +120,6 @@ def run_export(
             progress.update(state.count - resumed_from, f"{state.count} in {output.name}")
             if not state.next_token:
                 break
-    elapsed = progress.finish(state.count - resumed_from, f"{state.count} in {output.name}")
+    progress.finish(state.count - resumed_from, f"{state.count} in {output.name}")
     state_file.unlink()
-    return ExportResult(state.count, resumed_from, elapsed)
+    return ExportResult(state.count, resumed_from)

@@ -33,9 +33,7 @@ class ImportStopped(Exception):
 
 
 def client_token(task: dict[str, Any]) -> str:
-    """``tap-import-`` + 40 hex digits of SHA-256 over the task as canonical JSON
-    (sorted keys, no spaces): the same content gives the same token, whatever the
-    key order or spacing of the line."""
+    """``tap-import-`` + 40 hex digits of SHA-256 over the task as canonical JSON: one token per content."""
     canonical = json.dumps(task, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return TOKEN_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
 
@@ -68,6 +66,10 @@ class Summary:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     lines: int = 0
 
+    @property
+    def done(self) -> int:
+        return self.created + self.existing + self.failed + len(self.rejected)
+
     def detail(self) -> str:
         return f"created {self.created} · already there {self.existing} · rejected {len(self.rejected)}" + (
             f" · failed {self.failed}" if self.failed else ""
@@ -79,11 +81,6 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
         for number, raw in enumerate(handle, start=1):
             if raw.strip():
                 yield number, raw.rstrip(b"\r\n")
-
-
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for raw in handle if raw.strip())
 
 
 def _create(client: ApiClient, task: dict[str, Any]) -> int:
@@ -108,17 +105,15 @@ class Importer:
     rejects_path: Path
     concurrency: int
     summary: Summary
-    out: TextIO | None = None
     _rejects: TextIO | None = None
     _pending: dict[Future[int], tuple[int, bytes]] = field(default_factory=dict)
-    _done: int = 0
 
     def run(self) -> None:
         try:
-            self.summary.lines = _count_lines(self.path)
+            self.summary.lines = sum(1 for _ in _lines(self.path))
         except OSError as exc:
             raise ImportStopped(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        progress = ProgressLine("import", self.summary.lines, self.out)
+        progress = ProgressLine("import", self.summary.lines)
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tap-import")
         try:
             for number, raw in _lines(self.path):
@@ -140,10 +135,9 @@ class Importer:
             executor.shutdown(wait=True, cancel_futures=True)
             if self._rejects is not None:
                 self._rejects.close()
-            progress.finish(self._done, self.summary.detail())
+            progress.finish(self.summary.done, self.summary.detail())
 
     def _reject(self, number: int, raw: bytes, reason: str) -> None:
-        self._done += 1
         self.summary.rejected.append((number, reason))
         if self._rejects is None:
             self._rejects = self.rejects_path.open("w", encoding="utf-8")
@@ -159,14 +153,12 @@ class Importer:
                 if _stops_everything(failure):
                     raise ImportStopped(failure.line()) from None
                 if failure.transient:
-                    self._done += 1
                     self.summary.failed += 1
                 else:
                     self._reject(number, raw, failure.line())
                 continue
-            self._done += 1
             if status == CREATED:
                 self.summary.created += 1
             else:
                 self.summary.existing += 1
-        progress.update(self._done, self.summary.detail())
+        progress.update(self.summary.done, self.summary.detail())

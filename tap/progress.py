@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Final, TextIO
+from typing import Final
 
 _BAR_WIDTH: Final = 24
 _TTY_INTERVAL: Final = 0.2
@@ -16,18 +16,18 @@ _LOG_INTERVAL: Final = 10.0
 
 
 class ProgressLine:
-    def __init__(self, label: str, total: int | None = None, out: TextIO | None = None) -> None:
+    def __init__(self, label: str, total: int | None = None) -> None:
         self.label = label
         self.total = total
-        self.out = out if out is not None else sys.stderr
+        self.out = sys.stderr
         self.started = time.monotonic()
         self._tty = bool(getattr(self.out, "isatty", lambda: False)())
         self._last = 0.0 if self._tty else self.started
         self._drawn = False
 
-    def update(self, done: int, detail: str = "", *, force: bool = False) -> None:
+    def update(self, done: int, detail: str = "") -> None:
         now = time.monotonic()
-        if not force and now - self._last < (_TTY_INTERVAL if self._tty else _LOG_INTERVAL):
+        if now - self._last < (_TTY_INTERVAL if self._tty else _LOG_INTERVAL):
             return
         self._last = now
         text = self.render(done, detail, now - self.started)
@@ -38,13 +38,11 @@ class ProgressLine:
             self.out.write(text + "\n")
         self.out.flush()
 
-    def finish(self, done: int, detail: str = "") -> float:
-        """Draw the final state on its own line; returns the elapsed seconds."""
-        elapsed = time.monotonic() - self.started
-        text = self.render(done, detail, elapsed)
+    def finish(self, done: int, detail: str = "") -> None:
+        """Draw the final state on its own line."""
+        text = self.render(done, detail, time.monotonic() - self.started)
         self.out.write(("\r\x1b[2K" if self._drawn else "") + text + "\n")
         self.out.flush()
-        return elapsed
 
     def render(self, done: int, detail: str, elapsed: float) -> str:
         rate = done / elapsed if elapsed > 0 else 0.0

@@ -1,18 +1,9 @@
 """Which API to call, with which key, signed or not.
 
-Each of the URL and the key comes from the first source that has it:
-
-1. the flags ``--url`` / ``--api-key``;
-2. the environment: ``TAP_API_URL`` / ``TAP_API_KEY``;
-3. with ``--stack ENV`` (or ``TAP_STACK``), inside a checkout: Terraform's outputs
-   ``api_invoke_url`` and ``api_key_secret_arn`` in ``cdktf.out/stacks/ENV`` and the first
-   key of that secret (read with the caller's AWS credentials);
-4. the running ``make local``: ``$TAP_LOCAL_DIR/session.json``, else ``.local/session.json``
-   of the checkout.
-
-The checkout is the nearest folder holding ``cdktf.json``, from the current folder upwards.
-Requests are SigV4-signed for ``execute-api`` unless the URL is on the loopback interface
-(the local server does not check signatures); ``--sign`` / ``--no-sign`` override that.
+The URL and the key each come from the first source that has them: the flags, the
+environment (``TAP_API_URL`` / ``TAP_API_KEY``), ``--stack ENV``'s Terraform outputs and
+key secret, then the running ``make local``'s session file (the table in docs/cli.md).
+Requests are SigV4-signed for ``execute-api`` unless the URL is on the loopback interface.
 """
 
 from __future__ import annotations
@@ -23,8 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
@@ -43,31 +32,22 @@ class TargetError(Exception):
     """No usable URL, key or credentials; the message is one line saying what to do."""
 
 
-@dataclass(frozen=True)
-class TargetOptions:
-    url: str | None = None
-    api_key: str | None = None
-    stack: str | None = None
-    region: str | None = None
-    sign: SignMode = "auto"
-
-
-def checkout(start: Path | None = None) -> Path | None:
-    """The nearest folder holding ``cdktf.json``, from ``start`` (the current folder) upwards."""
-    here = (start or Path.cwd()).resolve()
+def checkout() -> Path | None:
+    """The nearest folder holding ``cdktf.json``, from the current folder upwards."""
+    here = Path.cwd().resolve()
     return next((folder for folder in (here, *here.parents) if (folder / "cdktf.json").is_file()), None)
 
 
-def resolve(options: TargetOptions, environ: Mapping[str, str] | None = None) -> ApiClient:
-    env = os.environ if environ is None else environ
-    url = options.url or env.get("TAP_API_URL") or None
-    key = options.api_key or env.get("TAP_API_KEY") or None
-    stack = options.stack or env.get("TAP_STACK") or None
+def resolve(url: str | None, key: str | None, stack: str | None, region: str | None, sign: SignMode) -> ApiClient:
+    """The client of the API the flags, the environment, the stack or the local session name."""
+    url = url or os.environ.get("TAP_API_URL") or None
+    key = key or os.environ.get("TAP_API_KEY") or None
+    stack = stack or os.environ.get("TAP_STACK") or None
     project = checkout()
     if (url is None or key is None) and stack:
-        stack_url, stack_key = _from_stack(project, stack, options.region, need_key=key is None)
+        stack_url, stack_key = _from_stack(project, stack, region, need_key=key is None)
         url, key = url or stack_url, key or stack_key
-    session_file = _session_file(project, env)
+    session_file = _session_file(project)
     if (url is None or key is None) and session_file is not None:
         session = _read_session(session_file)
         url, key = url or session.get("api_url"), key or session.get("api_key")
@@ -75,7 +55,7 @@ def resolve(options: TargetOptions, environ: Mapping[str, str] | None = None) ->
         raise TargetError(f"no API URL: pass --url or set TAP_API_URL{_elsewhere(session_file)}")
     if not key:
         raise TargetError(f"no API key: pass --api-key or set TAP_API_KEY{_elsewhere(session_file)}")
-    return ApiClient(url, key, _signer(url, options))
+    return ApiClient(url, key, _signer(url, region, sign))
 
 
 def _elsewhere(session_file: Path | None) -> str:
@@ -85,9 +65,9 @@ def _elsewhere(session_file: Path | None) -> str:
     return f", name a deployed stack with --stack ENV, or start make local (no session in {session_file})"
 
 
-def _session_file(project: Path | None, env: Mapping[str, str]) -> Path | None:
+def _session_file(project: Path | None) -> Path | None:
     """``$TAP_LOCAL_DIR/session.json``, else the checkout's ``.local/session.json`` (as local/paths.py)."""
-    override = env.get("TAP_LOCAL_DIR", "").strip()
+    override = os.environ.get("TAP_LOCAL_DIR", "").strip()
     if override:
         return Path(override).resolve() / "session.json"
     return project / ".local" / "session.json" if project is not None else None
@@ -101,9 +81,9 @@ def _read_session(path: Path) -> dict[str, Any]:
     return session if isinstance(session, dict) else {}
 
 
-def _signer(url: str, options: TargetOptions) -> Signer | None:
+def _signer(url: str, region: str | None, sign: SignMode) -> Signer | None:
     host = urlsplit(url).hostname or ""
-    if options.sign == "never" or (options.sign == "auto" and is_loopback(host)):
+    if sign == "never" or (sign == "auto" and is_loopback(host)):
         return None
     session = Session()
     credentials = session.get_credentials()
@@ -113,7 +93,7 @@ def _signer(url: str, options: TargetOptions) -> Signer | None:
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or --no-sign for an API that does not check signatures)"
         )
     match = _EXECUTE_API_HOST.match(host)
-    region = options.region or (match.group(1) if match else None) or session.get_config_variable("region")
+    region = region or (match.group(1) if match else None) or session.get_config_variable("region")
     if not region:
         raise TargetError(f"cannot tell the AWS region of {url}: pass --region or set AWS_REGION")
     return Signer(credentials, region)
