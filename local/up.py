@@ -30,9 +30,7 @@ from local.paths import LocalPaths, local_paths
 from local.progress import EXIT_INTERRUPTED, Progress, Step, StepFailed, report_failure
 from local.session import Session, SessionError, StackOutputs
 from workspace import emulator, processes
-from workspace.clients import REGION
 from workspace.paths import PROJECT
-from workspace.terraform import TerraformMissing, terraform_binary
 
 DEFAULT_API_PORT = 8080
 #: Deploy steps; serving the API is one more.
@@ -74,16 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# --------------------------------------------------------------------------------------
-# Steps
-# --------------------------------------------------------------------------------------
-
-
 def check_prerequisites(paths: LocalPaths, args: argparse.Namespace) -> None:
-    try:
-        terraform_binary()
-    except TerraformMissing as exc:
-        raise StepFailed(str(exc), "install Terraform >= 1.10, then run make local again") from None
+    deploy.terraform_cli()
     handler = PROJECT / "function" / "handler.py"
     if not handler.is_file():
         raise StepFailed(f"{paths.rel(handler)} is missing", "run from a complete checkout of the project")
@@ -158,7 +148,7 @@ def record_session(
         timeout_seconds=float(config["Timeout"]),
         memory_mb=int(config["MemorySize"]),
         stage=outputs.stage,
-        handler_env=handler_environment(function_env, running.endpoint, REGION),
+        handler_env=handler_environment(function_env, running.endpoint),
         outputs=outputs,
         deployed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
@@ -190,11 +180,6 @@ def deploy_steps(args: argparse.Namespace, paths: LocalPaths, progress: Progress
     session = record_session(args, running, outputs, key, config)
     sessions.write(paths, session)
     return session
-
-
-# --------------------------------------------------------------------------------------
-# Main
-# --------------------------------------------------------------------------------------
 
 
 def up(args: argparse.Namespace, paths: LocalPaths) -> int:

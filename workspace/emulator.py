@@ -1,14 +1,7 @@
 """The mended moto server (see ``workspace/patches.py``): start it, find it, stop it, serve it.
 
-Public API, used by ``make local``/``make local-down``, ``python -m migration prove``, the
-tests, the benchmark and other tools that need an emulator:
-
-* :func:`start` starts one detached on a port (pid file and log under the given
-  :class:`~workspace.paths.EmulatorPaths`) and waits until it answers; :func:`stop` stops it;
-  :func:`find` returns the one a pid file names if it still runs;
-* :func:`temporary` does all three for a throwaway emulator on a free port;
-* :func:`ensure_state_bucket` creates a Terraform state bucket (default: the ``local`` stack's).
-
+The public API for every tool that needs an emulator (``make local``, ``migration prove``, the
+tests, the benchmarks) is described in docs/local.md, "The emulator from other code".
 ``python -m workspace.emulator`` serves in the foreground; ``--background`` starts it detached,
 creates the state bucket and returns (``make emulator``, before ``npx cdktf deploy local``).
 """

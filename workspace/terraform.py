@@ -1,9 +1,7 @@
 """Run the Terraform CLI the same way everywhere: ``make local``, the migration commands, the tests.
 
-Where the AWS provider comes from a filesystem mirror (the folder ``.terraformrc.mirror``
-names) Terraform must be told to install from there, because the registry is out of reach;
-everywhere else it downloads as usual. The folder is read from that file, so it is named in
-one place only.
+Where the folder ``.terraformrc.mirror`` names exists, the AWS provider is installed from
+that filesystem mirror (the registry is out of reach there); elsewhere it downloads as usual.
 """
 
 from __future__ import annotations
