@@ -1,16 +1,9 @@
 """``make local``: run the whole platform on this machine, with no AWS account.
 
-1. check what is needed (terraform, free ports)
-2. start the mended moto emulator in the background (or reuse the one already running)
-3. create the Terraform state bucket on it
-4. synthesize the ``local`` stack (same code as production; endpoints and names differ)
-5. ``terraform init``
-6. ``terraform apply`` — every resource of the stack, on the emulator
-7. store a fresh API key in the deployed secret
-8. serve the API on http://127.0.0.1:8080/lambda, calling the real handler in-process
-
-Ctrl-C stops the API server only; the emulator and the deployed stack stay up, so the next
-``make local`` is quick (it reuses them). ``make local-down`` destroys and stops everything.
+Starts (or reuses) the mended emulator, deploys the ``local`` stack to it with Terraform,
+stores a fresh API key and serves the API, calling the real handler in-process; the steps
+are ``deploy_steps`` below. Ctrl-C stops the API server only; the emulator and the deployed
+stack stay up for the next ``make local``. ``make local-down`` destroys and stops everything.
 """
 
 from __future__ import annotations
@@ -49,18 +42,12 @@ def _env_port(name: str, default: int) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.up", description="Run the whole platform on this machine.")
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=_env_port("TAP_EMULATOR_PORT", emulator.DEFAULT_PORT),
-        help="emulator port (default TAP_EMULATOR_PORT or %(default)s)",
-    )
-    parser.add_argument(
-        "--api-port",
-        type=int,
-        default=_env_port("TAP_API_PORT", DEFAULT_API_PORT),
-        help="API server port (default TAP_API_PORT or %(default)s)",
-    )
+    for flag, variable, fallback, what in (
+        ("--port", "TAP_EMULATOR_PORT", emulator.DEFAULT_PORT, "emulator"),
+        ("--api-port", "TAP_API_PORT", DEFAULT_API_PORT, "API server"),
+    ):
+        default = _env_port(variable, fallback)
+        parser.add_argument(flag, type=int, default=default, help=f"{what} port (default {variable} or %(default)s)")
     parser.add_argument("--no-serve", action="store_true", help="deploy and store the key, then return")
     parser.add_argument("--fresh", action="store_true", help="stop a running emulator and deploy from scratch")
     parser.add_argument(
