@@ -50,18 +50,16 @@ class Progress:
         try:
             yield step
         except BaseException as exc:
-            elapsed = time.monotonic() - started
             word = "interrupted" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            print(f" {word} after {elapsed:.1f} s", file=self.out, flush=True)
+            print(f" {word} after {time.monotonic() - started:.1f} s", file=self.out, flush=True)
             raise
-        elapsed = time.monotonic() - started
         notes = f" ({'; '.join(step.notes)})" if step.notes else ""
-        print(f" done in {elapsed:.1f} s{notes}", file=self.out, flush=True)
+        print(f" done in {time.monotonic() - started:.1f} s{notes}", file=self.out, flush=True)
         self.current = None
 
 
-def report_failure(step_title: str | None, failure: StepFailed, out: TextIO | None = None) -> None:
-    out = out if out is not None else sys.stderr
+def report_failure(step_title: str | None, failure: StepFailed) -> None:
+    out = sys.stderr
     where = f"step '{step_title}' failed" if step_title else "failed"
     print(f"\nerror: {where}: {failure.why}", file=out)
     if failure.details:

@@ -32,12 +32,8 @@ def build_server(session: Session, quiet: bool = False) -> ApiServer:
 
 
 def curl_example(url: str, key: str) -> str:
-    body = json.dumps(
-        {
-            "action": "create_task",
-            "task": {"kind": "pairwise", "prompt": "Which answer is kinder?", "responses": ["Yes.", "Gladly, yes!"]},
-        }
-    )
+    task = {"kind": "pairwise", "prompt": "Which answer is kinder?", "responses": ["Yes.", "Gladly, yes!"]}
+    body = json.dumps({"action": "create_task", "task": task})
     return f"curl -sS -X POST {url} -H 'x-api-key: {key}' -H 'Content-Type: application/json' -d '{body}'"
 
 

@@ -107,8 +107,9 @@ def create_state_bucket(running: emulator.RunningEmulator, step: Step) -> None:
     step.note(("created " if created else "exists: ") + f"s3://{emulator.STATE_BUCKET}")
 
 
-def store_api_key(running: emulator.RunningEmulator, outputs: StackOutputs) -> tuple[str, dict[str, Any]]:
-    """Put a fresh key into the deployed secret; returns it and the function's configuration."""
+def store_api_key(args: argparse.Namespace, running: emulator.RunningEmulator, outputs: StackOutputs) -> Session:
+    """Put a fresh key into the deployed secret; the session of this deployment, from the
+    function's configuration as the emulator reports it."""
     key = secrets.token_urlsafe(32)
     try:
         running.client("secretsmanager").put_secret_value(
@@ -119,13 +120,6 @@ def store_api_key(running: emulator.RunningEmulator, outputs: StackOutputs) -> t
         )
     except Exception as exc:  # botocore's many error types: all mean the emulator refused
         raise StepFailed(f"the emulator refused: {exc}", "re-run make local; if it persists: make local-down") from None
-    return key, config
-
-
-def record_session(
-    args: argparse.Namespace, running: emulator.RunningEmulator, outputs: StackOutputs, key: str, config: dict[str, Any]
-) -> Session:
-    """The session of this deployment, from the function's configuration as the emulator reports it."""
     function_env = (config.get("Environment") or {}).get("Variables") or {}
     return Session(
         api_port=args.api_port,
@@ -162,9 +156,8 @@ def deploy_steps(args: argparse.Namespace, paths: LocalPaths, progress: Progress
             raise StepFailed(
                 str(exc), "the local platform needs these outputs of the stack; see docs/local.md"
             ) from None
-        key, config = store_api_key(running, outputs)
+        session = store_api_key(args, running, outputs)
         step.note(f"secret {outputs.api_key_secret_arn.rsplit(':', 1)[-1]}")
-    session = record_session(args, running, outputs, key, config)
     sessions.write(paths, session)
     return session
 
