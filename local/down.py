@@ -14,7 +14,7 @@ import time
 
 from local import deploy, serving
 from local.paths import LocalPaths, local_paths
-from local.progress import EXIT_INTERRUPTED, Progress, StepFailed, report_failure
+from local.progress import Progress, StepFailed
 from workspace import emulator, processes
 
 
@@ -80,12 +80,8 @@ def down(paths: LocalPaths, force: bool) -> int:
         with progress.step("removing local files") as step:
             removed = remove_files(paths)
             step.note(", ".join(removed) if removed else "nothing to remove")
-    except StepFailed as failure:
-        report_failure(progress.current, failure)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\ninterrupted during '{progress.current}'; run make local-down again to finish.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except (StepFailed, KeyboardInterrupt) as exc:
+        return progress.failed(exc, "; run make local-down again to finish.")
     print(f"local platform removed in {time.monotonic() - started:.1f} s")
     return 0
 

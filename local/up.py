@@ -20,7 +20,7 @@ from local import deploy, serving
 from local import session as sessions
 from local.api_server import handler_environment
 from local.paths import LocalPaths, local_paths
-from local.progress import EXIT_INTERRUPTED, Progress, Step, StepFailed, report_failure
+from local.progress import Progress, Step, StepFailed
 from local.session import Session, SessionError, StackOutputs
 from workspace import emulator, processes
 from workspace.paths import PROJECT
@@ -180,16 +180,9 @@ def up(args: argparse.Namespace, paths: LocalPaths) -> int:
                     f"cannot listen on 127.0.0.1:{args.api_port}: {exc.strerror or exc}",
                     "free the port or pick another: make local TAP_API_PORT=8081",
                 ) from None
-    except StepFailed as failure:
-        report_failure(progress.current, failure)
-        return 1
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted during '{progress.current}'. The emulator keeps running; "
-            "run make local again to carry on, or make local-down to remove everything.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
+    except (StepFailed, KeyboardInterrupt) as exc:
+        resume = "run make local again to carry on, or make local-down to remove everything."
+        return progress.failed(exc, f". The emulator keeps running; {resume}")
 
     serving.announce(paths, session, time.monotonic() - started)
     serving.serve(paths, server)
