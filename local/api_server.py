@@ -30,10 +30,10 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def handler_environment(function_env: Mapping[str, str], endpoint: str, region: str = REGION) -> dict[str, str]:
+def handler_environment(function_env: Mapping[str, str], endpoint: str) -> dict[str, str]:
     """The deployed function's variables plus what makes its boto3 talk to the emulator."""
     env = {**function_env, "AWS_ENDPOINT_URL": endpoint, **DUMMY_CREDENTIALS}
-    return {**env, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    return {**env, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
 
 
 def load_handler(environ: Mapping[str, str] | None = None) -> Handler:

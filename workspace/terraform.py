@@ -24,16 +24,13 @@ class TerraformMissing(RuntimeError):
     """The ``terraform`` binary is not on PATH."""
 
 
-def mirror_dir(config: Path = MIRROR_CLI_CONFIG) -> Path | None:
-    """The provider mirror folder ``config`` names, when that folder exists on this machine."""
+def _mirror_exists() -> bool:
+    """Whether the provider mirror folder ``.terraformrc.mirror`` names exists on this machine."""
     try:
-        found = _MIRROR_PATH.search(config.read_text())
+        found = _MIRROR_PATH.search(MIRROR_CLI_CONFIG.read_text())
     except OSError:
-        return None
-    if found is None:
-        return None
-    folder = Path(found.group(1))
-    return folder if folder.is_dir() else None
+        return False
+    return found is not None and Path(found.group(1)).is_dir()
 
 
 def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -43,7 +40,7 @@ def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """
     env = dict(os.environ if base is None else base)
     configured = env.get("TF_CLI_CONFIG_FILE")
-    if not (configured and Path(configured).is_file()) and mirror_dir() is not None:
+    if not (configured and Path(configured).is_file()) and _mirror_exists():
         env["TF_CLI_CONFIG_FILE"] = str(MIRROR_CLI_CONFIG)
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env.setdefault("TF_IN_AUTOMATION", "1")
