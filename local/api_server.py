@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.apigw import RESOURCE, HttpResponse, LambdaContext, ProxyRequest, json_response, make_event, to_http_response
+from workspace.clients import DUMMY_CREDENTIALS, REGION
 
 #: API Gateway's own payload limit.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
@@ -29,24 +30,10 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-# --------------------------------------------------------------------------------------
-# The handler and its environment
-# --------------------------------------------------------------------------------------
-
-
-def handler_environment(function_env: Mapping[str, str], endpoint: str, region: str = "us-west-2") -> dict[str, str]:
+def handler_environment(function_env: Mapping[str, str], endpoint: str) -> dict[str, str]:
     """The deployed function's variables plus what makes its boto3 talk to the emulator."""
-    env = dict(function_env)
-    env.update(
-        {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-        }
-    )
-    return env
+    env = {**function_env, "AWS_ENDPOINT_URL": endpoint, **DUMMY_CREDENTIALS}
+    return {**env, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
 
 
 def load_handler(environ: Mapping[str, str] | None = None) -> Handler:
@@ -60,11 +47,6 @@ def load_handler(environ: Mapping[str, str] | None = None) -> Handler:
     from function.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
 
     return lambda_handler
-
-
-# --------------------------------------------------------------------------------------
-# The server
-# --------------------------------------------------------------------------------------
 
 
 @dataclass

@@ -1,12 +1,8 @@
 """``make local-down``: destroy the local stack and stop everything ``make local`` started.
 
-1. stop the API server, if a ``make local`` still serves
-2. ``terraform destroy`` on the emulator (skipped with ``--force``, or when no emulator runs:
-   its state lived in memory and is gone already)
-3. stop the emulator
-4. remove ``.local/`` and Terraform's working files in ``cdktf.out/stacks/local``
-
-Afterwards no process, port or file of the local platform is left.
+Stops a still-serving API server, runs ``terraform destroy`` on the emulator (skipped with
+``--force``, or when no emulator runs: its state lived in memory), stops the emulator and
+removes ``.local/`` and Terraform's working files. No process, port or file is left.
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ import time
 
 from local import deploy, serving
 from local.paths import LocalPaths, local_paths
-from local.progress import EXIT_INTERRUPTED, Progress, StepFailed, report_failure
+from local.progress import Progress, StepFailed
 from workspace import emulator, processes
 
 
@@ -47,16 +43,11 @@ def destroy(paths: LocalPaths, running: emulator.RunningEmulator) -> str:
 def remove_files(paths: LocalPaths) -> list[str]:
     removed: list[str] = []
     # `plan` is what `npx cdktf diff` leaves: a plan against state that no longer exists.
-    for path in (paths.stack_dir / ".terraform", paths.stack_dir / ".terraform.lock.hcl", paths.stack_dir / "plan"):
-        if path.is_dir():
-            shutil.rmtree(path)
+    stack = paths.stack_dir
+    for path in (stack / ".terraform", stack / ".terraform.lock.hcl", stack / "plan", paths.root):
+        if path.exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
             removed.append(paths.rel(path))
-        elif path.exists():
-            path.unlink()
-            removed.append(paths.rel(path))
-    if paths.root.exists():
-        shutil.rmtree(paths.root)
-        removed.append(paths.rel(paths.root))
     return removed
 
 
@@ -89,12 +80,8 @@ def down(paths: LocalPaths, force: bool) -> int:
         with progress.step("removing local files") as step:
             removed = remove_files(paths)
             step.note(", ".join(removed) if removed else "nothing to remove")
-    except StepFailed as failure:
-        report_failure(progress.current, failure)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\ninterrupted during '{progress.current}'; run make local-down again to finish.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except (StepFailed, KeyboardInterrupt) as exc:
+        return progress.failed(exc, "; run make local-down again to finish.")
     print(f"local platform removed in {time.monotonic() - started:.1f} s")
     return 0
 

@@ -50,20 +50,22 @@ class Progress:
         try:
             yield step
         except BaseException as exc:
-            elapsed = time.monotonic() - started
             word = "interrupted" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            print(f" {word} after {elapsed:.1f} s", file=self.out, flush=True)
+            print(f" {word} after {time.monotonic() - started:.1f} s", file=self.out, flush=True)
             raise
-        elapsed = time.monotonic() - started
         notes = f" ({'; '.join(step.notes)})" if step.notes else ""
-        print(f" done in {elapsed:.1f} s{notes}", file=self.out, flush=True)
+        print(f" done in {time.monotonic() - started:.1f} s{notes}", file=self.out, flush=True)
         self.current = None
 
-
-def report_failure(step_title: str | None, failure: StepFailed, out: TextIO | None = None) -> None:
-    out = out if out is not None else sys.stderr
-    where = f"step '{step_title}' failed" if step_title else "failed"
-    print(f"\nerror: {where}: {failure.why}", file=out)
-    if failure.details:
-        print(failure.details.rstrip("\n"), file=out)
-    print(f"what to do: {failure.todo}", file=out, flush=True)
+    def failed(self, exc: StepFailed | KeyboardInterrupt, after_interrupt: str) -> int:
+        """Report a failure of the current step (exit status 1) or a Ctrl-C during it (130,
+        with ``after_interrupt`` after the step's name), without a traceback."""
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"\ninterrupted during '{self.current}'{after_interrupt}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        where = f"step '{self.current}' failed" if self.current else "failed"
+        print(f"\nerror: {where}: {exc.why}", file=sys.stderr)
+        if exc.details:
+            print(exc.details.rstrip("\n"), file=sys.stderr)
+        print(f"what to do: {exc.todo}", file=sys.stderr, flush=True)
+        return 1

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-from types import FrameType
 
 from local.api_server import ApiServer, ApiSettings, load_handler
 from local.paths import LocalPaths
 from local.session import Session
-from workspace.processes import runs
+from workspace import processes
 
 #: Written in the server's command line: a pid from ``api.json`` is ours only if it runs this.
 MARKER = "local.up"
@@ -34,12 +32,8 @@ def build_server(session: Session, quiet: bool = False) -> ApiServer:
 
 
 def curl_example(url: str, key: str) -> str:
-    body = json.dumps(
-        {
-            "action": "create_task",
-            "task": {"kind": "pairwise", "prompt": "Which answer is kinder?", "responses": ["Yes.", "Gladly, yes!"]},
-        }
-    )
+    task = {"kind": "pairwise", "prompt": "Which answer is kinder?", "responses": ["Yes.", "Gladly, yes!"]}
+    body = json.dumps({"action": "create_task", "task": task})
     return f"curl -sS -X POST {url} -H 'x-api-key: {key}' -H 'Content-Type: application/json' -d '{body}'"
 
 
@@ -61,30 +55,13 @@ def announce(paths: LocalPaths, session: Session, ready_after: float | None) -> 
 
 def serve(paths: LocalPaths, server: ApiServer) -> None:
     """Serve until Ctrl-C or SIGTERM, with the pid file in place meanwhile."""
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    # Ctrl-C stops serving even when SIGINT was inherited as ignored (a background job, nohup).
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     paths.api_pid.write_text(json.dumps({"pid": os.getpid(), "port": server.server_address[1]}) + "\n")
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        processes.serve_until_stopped(server)
     finally:
-        server.server_close()
         paths.api_pid.unlink(missing_ok=True)
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
 
 
 def serving_pid(paths: LocalPaths) -> tuple[int, int] | None:
     """(pid, port) of an API server ``make local`` still runs from ``paths``, if any."""
-    try:
-        data = json.loads(paths.api_pid.read_text())
-        pid, port = int(data["pid"]), int(data["port"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return (pid, port) if runs(pid, MARKER) else None
+    return processes.read_pid_file(paths.api_pid, MARKER)

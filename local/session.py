@@ -9,12 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from local.paths import LocalPaths
+
+#: How the session file's scalar fields are read back, by their annotation.
+_SCALARS: dict[str, Callable[[Any], Any]] = {"int": int, "float": float, "str": str}
 
 
 class SessionError(ValueError):
@@ -76,25 +79,13 @@ class Session:
         """The same deployment, served on another API port."""
         return dataclasses.replace(self, api_port=api_port)
 
-    def to_json(self) -> dict[str, Any]:
-        """The file's content: every field, plus the URL and endpoint for people reading it."""
-        return {"api_url": self.api_url, "endpoint": self.endpoint, **dataclasses.asdict(self)}
-
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Session:
         try:
-            return cls(
-                api_port=int(data["api_port"]),
-                api_key=str(data["api_key"]),
-                emulator_port=int(data["emulator_port"]),
-                function_name=str(data["function_name"]),
-                timeout_seconds=float(data["timeout_seconds"]),
-                memory_mb=int(data["memory_mb"]),
-                stage=str(data["stage"]),
-                handler_env={str(k): str(v) for k, v in dict(data["handler_env"]).items()},
-                outputs=StackOutputs.from_values(data["outputs"]),
-                deployed_at=str(data["deployed_at"]),
-            )
+            fields = dataclasses.fields(cls)
+            scalars = {f.name: _SCALARS[str(f.type)](data[f.name]) for f in fields if str(f.type) in _SCALARS}
+            handler_env = {str(k): str(v) for k, v in dict(data["handler_env"]).items()}
+            return cls(**scalars, handler_env=handler_env, outputs=StackOutputs.from_values(data["outputs"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise SessionError(f"not a session of make local: {exc}") from None
 
@@ -104,7 +95,8 @@ def write(paths: LocalPaths, session: Session) -> None:
     paths.root.mkdir(parents=True, exist_ok=True)
     fd = os.open(paths.session, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        json.dump(session.to_json(), fh, indent=2)
+        readable = {"api_url": session.api_url, "endpoint": session.endpoint}  # for people reading the file
+        json.dump({**readable, **dataclasses.asdict(session)}, fh, indent=2)
         fh.write("\n")
 
 

@@ -1,16 +1,9 @@
 """``make local``: run the whole platform on this machine, with no AWS account.
 
-1. check what is needed (terraform, free ports)
-2. start the mended moto emulator in the background (or reuse the one already running)
-3. create the Terraform state bucket on it
-4. synthesize the ``local`` stack (same code as production; endpoints and names differ)
-5. ``terraform init``
-6. ``terraform apply`` — every resource of the stack, on the emulator
-7. store a fresh API key in the deployed secret
-8. serve the API on http://127.0.0.1:8080/lambda, calling the real handler in-process
-
-Ctrl-C stops the API server only; the emulator and the deployed stack stay up, so the next
-``make local`` is quick (it reuses them). ``make local-down`` destroys and stops everything.
+Starts (or reuses) the mended emulator, deploys the ``local`` stack to it with Terraform,
+stores a fresh API key and serves the API, calling the real handler in-process; the steps
+are ``deploy_steps`` below. Ctrl-C stops the API server only; the emulator and the deployed
+stack stay up for the next ``make local``. ``make local-down`` destroys and stops everything.
 """
 
 from __future__ import annotations
@@ -27,12 +20,10 @@ from local import deploy, serving
 from local import session as sessions
 from local.api_server import handler_environment
 from local.paths import LocalPaths, local_paths
-from local.progress import EXIT_INTERRUPTED, Progress, Step, StepFailed, report_failure
+from local.progress import Progress, Step, StepFailed
 from local.session import Session, SessionError, StackOutputs
 from workspace import emulator, processes
-from workspace.clients import REGION
 from workspace.paths import PROJECT
-from workspace.terraform import TerraformMissing, terraform_binary
 
 DEFAULT_API_PORT = 8080
 #: Deploy steps; serving the API is one more.
@@ -51,18 +42,12 @@ def _env_port(name: str, default: int) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.up", description="Run the whole platform on this machine.")
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=_env_port("TAP_EMULATOR_PORT", emulator.DEFAULT_PORT),
-        help="emulator port (default TAP_EMULATOR_PORT or %(default)s)",
-    )
-    parser.add_argument(
-        "--api-port",
-        type=int,
-        default=_env_port("TAP_API_PORT", DEFAULT_API_PORT),
-        help="API server port (default TAP_API_PORT or %(default)s)",
-    )
+    for flag, variable, fallback, what in (
+        ("--port", "TAP_EMULATOR_PORT", emulator.DEFAULT_PORT, "emulator"),
+        ("--api-port", "TAP_API_PORT", DEFAULT_API_PORT, "API server"),
+    ):
+        default = _env_port(variable, fallback)
+        parser.add_argument(flag, type=int, default=default, help=f"{what} port (default {variable} or %(default)s)")
     parser.add_argument("--no-serve", action="store_true", help="deploy and store the key, then return")
     parser.add_argument("--fresh", action="store_true", help="stop a running emulator and deploy from scratch")
     parser.add_argument(
@@ -74,16 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# --------------------------------------------------------------------------------------
-# Steps
-# --------------------------------------------------------------------------------------
-
-
 def check_prerequisites(paths: LocalPaths, args: argparse.Namespace) -> None:
-    try:
-        terraform_binary()
-    except TerraformMissing as exc:
-        raise StepFailed(str(exc), "install Terraform >= 1.10, then run make local again") from None
+    deploy.terraform_cli()
     handler = PROJECT / "function" / "handler.py"
     if not handler.is_file():
         raise StepFailed(f"{paths.rel(handler)} is missing", "run from a complete checkout of the project")
@@ -130,8 +107,9 @@ def create_state_bucket(running: emulator.RunningEmulator, step: Step) -> None:
     step.note(("created " if created else "exists: ") + f"s3://{emulator.STATE_BUCKET}")
 
 
-def store_api_key(running: emulator.RunningEmulator, outputs: StackOutputs) -> tuple[str, dict[str, Any]]:
-    """Put a fresh key into the deployed secret; returns it and the function's configuration."""
+def store_api_key(args: argparse.Namespace, running: emulator.RunningEmulator, outputs: StackOutputs) -> Session:
+    """Put a fresh key into the deployed secret; the session of this deployment, from the
+    function's configuration as the emulator reports it."""
     key = secrets.token_urlsafe(32)
     try:
         running.client("secretsmanager").put_secret_value(
@@ -142,13 +120,6 @@ def store_api_key(running: emulator.RunningEmulator, outputs: StackOutputs) -> t
         )
     except Exception as exc:  # botocore's many error types: all mean the emulator refused
         raise StepFailed(f"the emulator refused: {exc}", "re-run make local; if it persists: make local-down") from None
-    return key, config
-
-
-def record_session(
-    args: argparse.Namespace, running: emulator.RunningEmulator, outputs: StackOutputs, key: str, config: dict[str, Any]
-) -> Session:
-    """The session of this deployment, from the function's configuration as the emulator reports it."""
     function_env = (config.get("Environment") or {}).get("Variables") or {}
     return Session(
         api_port=args.api_port,
@@ -158,7 +129,7 @@ def record_session(
         timeout_seconds=float(config["Timeout"]),
         memory_mb=int(config["MemorySize"]),
         stage=outputs.stage,
-        handler_env=handler_environment(function_env, running.endpoint, REGION),
+        handler_env=handler_environment(function_env, running.endpoint),
         outputs=outputs,
         deployed_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
@@ -185,16 +156,10 @@ def deploy_steps(args: argparse.Namespace, paths: LocalPaths, progress: Progress
             raise StepFailed(
                 str(exc), "the local platform needs these outputs of the stack; see docs/local.md"
             ) from None
-        key, config = store_api_key(running, outputs)
+        session = store_api_key(args, running, outputs)
         step.note(f"secret {outputs.api_key_secret_arn.rsplit(':', 1)[-1]}")
-    session = record_session(args, running, outputs, key, config)
     sessions.write(paths, session)
     return session
-
-
-# --------------------------------------------------------------------------------------
-# Main
-# --------------------------------------------------------------------------------------
 
 
 def up(args: argparse.Namespace, paths: LocalPaths) -> int:
@@ -215,16 +180,9 @@ def up(args: argparse.Namespace, paths: LocalPaths) -> int:
                     f"cannot listen on 127.0.0.1:{args.api_port}: {exc.strerror or exc}",
                     "free the port or pick another: make local TAP_API_PORT=8081",
                 ) from None
-    except StepFailed as failure:
-        report_failure(progress.current, failure)
-        return 1
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted during '{progress.current}'. The emulator keeps running; "
-            "run make local again to carry on, or make local-down to remove everything.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
+    except (StepFailed, KeyboardInterrupt) as exc:
+        resume = "run make local again to carry on, or make local-down to remove everything."
+        return progress.failed(exc, f". The emulator keeps running; {resume}")
 
     serving.announce(paths, session, time.monotonic() - started)
     serving.serve(paths, server)

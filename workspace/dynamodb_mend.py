@@ -1,11 +1,9 @@
 """Emulator mend: DynamoDB transactions that copy the items they touch, not whole tables.
 
 moto 5.2's ``TransactWriteItems`` deep-copies every table a transaction names, once per
-operation, so that it can roll back. Its cost therefore grows with the table: on a table
-of 20,000 items (a 10,000-line ``tap import``, one task and one token item per line) every
-``create_task`` with a ``client_token`` copies the whole table twice. The mend keeps
-moto's transaction logic and its all-or-nothing outcome, but snapshots only the items the
-operations name and, when the transaction fails, puts exactly those back.
+operation, to roll back; its cost grows with the table. The mend keeps moto's transaction
+logic and its all-or-nothing outcome, but snapshots only the items the operations name and,
+when the transaction fails, puts exactly those back.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """The mended moto server (see ``workspace/patches.py``): start it, find it, stop it, serve it.
 
-Public API, used by ``make local``/``make local-down``, ``python -m migration prove``, the
-tests, the benchmark and other tools that need an emulator:
-
-* :func:`start` starts one detached on a port (pid file and log under the given
-  :class:`~workspace.paths.EmulatorPaths`) and waits until it answers; :func:`stop` stops it;
-  :func:`find` returns the one a pid file names if it still runs;
-* :func:`temporary` does all three for a throwaway emulator on a free port;
-* :func:`ensure_state_bucket` creates a Terraform state bucket (default: the ``local`` stack's).
-
+The public API for every tool that needs an emulator (``make local``, ``migration prove``, the
+tests, the benchmarks) is described in docs/local.md, "The emulator from other code".
 ``python -m workspace.emulator`` serves in the foreground; ``--background`` starts it detached,
 creates the state bucket and returns (``make emulator``, before ``npx cdktf deploy local``).
 """
@@ -19,7 +12,6 @@ import argparse
 import errno
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from workspace import clients, processes
@@ -87,26 +78,10 @@ def answers(port: int, timeout: float = 2.0) -> bool:
         return False
 
 
-def _read_pid_file(paths: EmulatorPaths) -> RunningEmulator | None:
-    try:
-        data = json.loads(paths.emulator_pid.read_text())
-        return RunningEmulator(pid=int(data["pid"]), port=int(data["port"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _is_ours(emulator: RunningEmulator) -> bool:
-    """Whether the pid still runs our emulator (not a recycled pid)."""
-    if not processes.pid_alive(emulator.pid):
-        return False
-    line = processes.cmdline(emulator.pid)
-    return not line or MARKER in line
-
-
 def find(paths: EmulatorPaths) -> RunningEmulator | None:
     """The emulator the pid file in ``paths`` names, if it still runs."""
-    found = _read_pid_file(paths)
-    return found if found and _is_ours(found) else None
+    found = processes.read_pid_file(paths.emulator_pid, MARKER)
+    return RunningEmulator(*found) if found else None
 
 
 def start(port: int, paths: EmulatorPaths, wait_seconds: float = 60.0) -> RunningEmulator:
@@ -130,25 +105,25 @@ def start(port: int, paths: EmulatorPaths, wait_seconds: float = 60.0) -> Runnin
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal that started it does not reach it
         )
-    paths.emulator_pid.write_text(json.dumps({"pid": process.pid, "port": port, "started": time.time()}) + "\n")
-    deadline = time.monotonic() + wait_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            paths.emulator_pid.unlink(missing_ok=True)
-            raise EmulatorError(
-                f"the emulator exited at start (exit code {process.returncode}).\n"
-                f"{processes.tail(paths.emulator_log, 15)}\n"
-                f"what to do: read {shown(paths.emulator_log)}; if the port is taken, pick another with --port"
-            )
-        if answers(port, timeout=1.0):
-            return RunningEmulator(pid=process.pid, port=port)
-        time.sleep(0.2)
-    processes.stop_process(process.pid)
+    paths.emulator_pid.write_text(json.dumps({"pid": process.pid, "port": port}) + "\n")
+    ready = processes.wait_until(lambda: process.poll() is not None or answers(port, 1.0), wait_seconds, 0.2)
+    exited = process.poll() is not None
+    if ready and not exited:
+        return RunningEmulator(pid=process.pid, port=port)
+    if not exited:
+        processes.stop_process(process.pid)
     paths.emulator_pid.unlink(missing_ok=True)
+    if exited:
+        why, todo = (
+            f"exited at start (exit code {process.returncode})",
+            "if the port is taken, pick another with --port",
+        )
+    else:
+        why = f"did not answer on {endpoint_url(port)} within {wait_seconds:.0f} s"
+        todo = "check that moto[server] is installed (pipenv sync --dev)"
     raise EmulatorError(
-        f"the emulator did not answer on {endpoint_url(port)} within {wait_seconds:.0f} s.\n"
-        f"{processes.tail(paths.emulator_log, 15)}\n"
-        f"what to do: read {shown(paths.emulator_log)}; check that moto[server] is installed (pipenv sync --dev)"
+        f"the emulator {why}.\n{processes.tail(paths.emulator_log, 15)}\n"
+        f"what to do: read {shown(paths.emulator_log)}; {todo}"
     )
 
 
@@ -182,11 +157,6 @@ def ensure_state_bucket(endpoint: str, bucket: str = STATE_BUCKET) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------------------
-# The emulator process itself, and the command line
-# --------------------------------------------------------------------------------------
-
-
 def serve(host: str, port: int) -> int:
     """Serve the mended moto on ``host:port`` in the foreground until SIGINT/SIGTERM."""
     from workspace import patches  # noqa: PLC0415  (moto loads only in the emulator process)
@@ -209,17 +179,8 @@ def serve(host: str, port: int) -> int:
             return EXIT_PORT_IN_USE
         raise
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     print(f"tap-stack emulator (moto) serving on http://{host}:{port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    processes.serve_until_stopped(server)
     print("tap-stack emulator stopped", flush=True)
     return 0
 

@@ -1,34 +1,18 @@
 """Mends to moto 5.2 that the AWS provider and this stack need, applied in the process serving moto.
 
 :func:`apply` mends moto in the calling process (the emulator calls it before serving; an
-in-process ``mock_aws`` user may call it too). Each mend is applied once, however often
-``apply`` runs:
+in-process ``mock_aws`` user may call it too), each mend once however often it runs. Why
+each is needed, and what it changes: docs/local.md, "The emulator's mends".
 
-* Application Auto Scaling gets ``TagResource``/``UntagResource``/``ListTagsForResource``
-  (moto has none; the provider reads a scalable target's tags after creating it and retries
-  for minutes when that fails). Tags are kept in this process, keyed by ARN, including those
-  passed to ``RegisterScalableTarget``.
-* API Gateway returns a REST API's ``policy`` escaped once more, as AWS does (the provider
-  unquotes it and fails otherwise).
-* AWS managed IAM policies (``arn:aws:iam::aws:policy/...``) are loaded
-  (``MOTO_IAM_LOAD_MANAGED_POLICIES``).
-* Bucket policy conditions are evaluated with the common operators (moto knows
-  ``StringEquals`` only and ignores the rest, so the audit bucket's ``DenyPlainHttp``
-  statement became an unconditional deny). A statement applies only when its condition
-  holds; requests count as arriving over TLS (the emulator stands in for AWS's HTTPS
-  endpoints).
-* A bucket's ``EventBridgeConfiguration``, which moto stores but leaves out of
-  ``GetBucketNotificationConfiguration``, is returned, so a second apply changes nothing.
-* DynamoDB transactions snapshot the items they touch instead of deep-copying whole tables
-  (``workspace/dynamodb_mend.py``), so their cost does not grow with the table.
-* DynamoDB compares two strings directly. moto sorts a table's items for every Query and
-  Scan, and each comparison of two key values went through ``cast_value`` (five type
-  checks); for strings the result is the same Python comparison, made three times faster
-  (docs/local.md, "The emulator's mends").
-* DynamoDB operations are served one at a time: moto checks a write's condition and applies
-  it as separate steps, which under the threaded server lets two conditional writes on one
-  item both pass. DynamoDB applies each write atomically per item, and the task API's races
-  (two annotators claiming one task) rely on it.
+* Application Auto Scaling tags (``TagResource``, ``UntagResource``, ``ListTagsForResource``,
+  and those passed to ``RegisterScalableTarget``), kept in this process by ARN;
+* a REST API's ``policy`` escaped once more, as API Gateway returns it;
+* AWS managed IAM policies (``MOTO_IAM_LOAD_MANAGED_POLICIES``);
+* bucket policy conditions evaluated with the common operators, requests counting as TLS;
+* a bucket's ``EventBridgeConfiguration`` in ``GetBucketNotificationConfiguration``;
+* DynamoDB transactions that snapshot only the items they touch (``workspace/dynamodb_mend.py``);
+* DynamoDB operations served one at a time (each write atomic per item, as on AWS);
+* DynamoDB string comparisons made directly, in the same (code point) order.
 """
 
 from __future__ import annotations
@@ -106,18 +90,16 @@ def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
 
 
 def _compare(operator: str, actual: str, wanted: list[str]) -> bool:
-    lowered = [w.lower() for w in wanted]
-    checks = {
-        "Bool": lambda: actual.lower() in lowered,
-        "StringEquals": lambda: actual in wanted,
-        "StringNotEquals": lambda: actual not in wanted,
-        "StringEqualsIgnoreCase": lambda: actual.lower() in lowered,
-        "StringNotEqualsIgnoreCase": lambda: actual.lower() not in lowered,
-        "StringLike": lambda: any(fnmatch.fnmatchcase(actual, w) for w in wanted),
-        "StringNotLike": lambda: not any(fnmatch.fnmatchcase(actual, w) for w in wanted),
-    }
-    check = checks.get(operator)
-    return check() if check else False
+    positive = operator.replace("StringNot", "String", 1)  # StringNotX holds where StringX does not
+    if positive in ("Bool", "StringEqualsIgnoreCase"):
+        holds = actual.lower() in [w.lower() for w in wanted]
+    elif positive == "StringEquals":
+        holds = actual in wanted
+    elif positive == "StringLike":
+        holds = any(fnmatch.fnmatchcase(actual, w) for w in wanted)
+    else:
+        return False
+    return holds != (positive != operator)
 
 
 def _replace(cls: type, **methods: Any) -> None:
@@ -132,26 +114,23 @@ def _mend_application_autoscaling_tags() -> None:
     def tag_store(self: Any) -> dict[str, dict[str, str]]:
         return _AAS_TAGS.setdefault((self.current_account, self.region), {})
 
-    def require_known(self: Any, arn: str) -> None:
+    def known_tags(self: Any) -> dict[str, str]:
+        """The tags of the request's ``ResourceARN``, which must name a scalable target."""
+        arn = self._get_param("ResourceARN")
         targets = self.applicationautoscaling_backend.targets.values()
         if not any(target.arn == arn for by_id in targets for target in by_id.values()):
             raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for {arn}")
+        return tag_store(self).setdefault(arn, {})
 
     def list_tags_for_resource(self: Any) -> str:
-        arn = self._get_param("ResourceARN")
-        require_known(self, arn)
-        return json.dumps({"Tags": dict(tag_store(self).get(arn, {}))})
+        return json.dumps({"Tags": dict(known_tags(self))})
 
     def tag_resource(self: Any) -> str:
-        arn = self._get_param("ResourceARN")
-        require_known(self, arn)
-        tag_store(self).setdefault(arn, {}).update(self._get_param("Tags") or {})
+        known_tags(self).update(self._get_param("Tags") or {})
         return json.dumps({})
 
     def untag_resource(self: Any) -> str:
-        arn = self._get_param("ResourceARN")
-        require_known(self, arn)
-        tags = tag_store(self).setdefault(arn, {})
+        tags = known_tags(self)
         for key in self._get_param("TagKeys") or []:
             tags.pop(key, None)
         return json.dumps({})

@@ -1,15 +1,19 @@
-"""Processes, ports and logs: free ports, pids, stopping, a logged child process, log tails."""
+"""Processes, ports and logs: free ports, pids and pid files, stopping, serving until a
+signal, a logged child process, log tails."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -34,14 +38,19 @@ def free_port(host: str = HOST) -> int:
         return port
 
 
-def wait_port_free(port: int, seconds: float = 10.0) -> bool:
-    """Wait until ``port`` can be bound again; False if it is still taken after ``seconds``."""
+def wait_until(check: Callable[[], bool], seconds: float, interval: float = 0.1) -> bool:
+    """Poll ``check`` until it holds (True) or ``seconds`` have passed (False)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if port_bindable(port):
+        if check():
             return True
-        time.sleep(0.2)
+        time.sleep(interval)
     return False
+
+
+def wait_port_free(port: int, seconds: float = 10.0) -> bool:
+    """Wait until ``port`` can be bound again; False if it is still taken after ``seconds``."""
+    return wait_until(lambda: port_bindable(port), seconds, 0.2)
 
 
 def pid_alive(pid: int) -> bool:
@@ -59,54 +68,83 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def cmdline(pid: int) -> str:
-    """A process's command line, or '' when it cannot be read."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
 def runs(pid: int, marker: str) -> bool:
-    """Whether ``pid`` is alive and its command line names ``marker`` (not a recycled pid)."""
-    return pid_alive(pid) and marker in cmdline(pid)
+    """Whether ``pid`` is alive and its command line names ``marker`` (not a recycled pid).
+
+    Without ``/proc`` (not Linux) there is no command line to read and a live pid counts.
+    """
+    if not pid_alive(pid):
+        return False
+    try:
+        return marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return not Path("/proc/self").exists()
+
+
+def read_pid_file(path: Path, marker: str) -> tuple[int, int] | None:
+    """(pid, port) from a pid file (``{"pid": …, "port": …}``) whose process still runs ``marker``."""
+    try:
+        data = json.loads(path.read_text())
+        pid, port = int(data["pid"]), int(data["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return (pid, port) if runs(pid, marker) else None
 
 
 def stop_process(pid: int, grace: float = 10.0) -> bool:
     """SIGTERM, then SIGKILL after ``grace`` seconds; True if the process is gone."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return True
-    if _wait_gone(pid, grace):
-        return True
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return True
-    return _wait_gone(pid, 5.0)
 
+    def gone() -> bool:
+        if pid_alive(pid):
+            return False
+        # Reap it if it is our child; another process's child is reaped by its parent.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return True
 
-def _wait_gone(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            # Reap it if it is our child; another process's child is reaped by its parent.
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
+    for signum, seconds in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
             return True
-        time.sleep(0.1)
+        if wait_until(gone, seconds):
+            return True
     return False
 
 
+def serve_until_stopped(server: socketserver.BaseServer) -> None:
+    """Serve until Ctrl-C or SIGTERM, then close the server and restore the signal handlers.
+
+    Ctrl-C stops it even when SIGINT was inherited as ignored (a background job, nohup).
+    """
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous_term = signal.signal(signal.SIGTERM, on_term)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def quoted(lines: Sequence[str]) -> str:
+    """``lines`` indented as a quote (``    | …``), for the details of an error."""
+    return "\n".join("    | " + line for line in lines)
+
+
 def tail(path: Path, lines: int = 20) -> str:
-    """The last ``lines`` lines of a log file, indented, or a note that it is empty."""
+    """The last ``lines`` lines of a log file, quoted, or a note that it is empty."""
     try:
         text = path.read_text(errors="replace").rstrip("\n")
     except OSError:
         return "    (no log)"
-    picked = text.splitlines()[-lines:]
-    return "\n".join("    | " + line for line in picked) if picked else "    (log is empty)"
+    return quoted(text.splitlines()[-lines:]) or "    (log is empty)"
 
 
 def run_logged(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, timeout: float) -> int:
@@ -135,9 +173,6 @@ def _interrupt(process: subprocess.Popen[Any], already_signalled: bool = False) 
         if not already_signalled:
             process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    except KeyboardInterrupt:  # a second Ctrl-C: stop now
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):  # KeyboardInterrupt: a second Ctrl-C
         process.kill()
         process.wait()

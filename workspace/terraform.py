@@ -1,9 +1,7 @@
 """Run the Terraform CLI the same way everywhere: ``make local``, the migration commands, the tests.
 
-Where the AWS provider comes from a filesystem mirror (the folder ``.terraformrc.mirror``
-names) Terraform must be told to install from there, because the registry is out of reach;
-everywhere else it downloads as usual. The folder is read from that file, so it is named in
-one place only.
+Where the folder ``.terraformrc.mirror`` names exists, the AWS provider is installed from
+that filesystem mirror (the registry is out of reach there); elsewhere it downloads as usual.
 """
 
 from __future__ import annotations
@@ -26,16 +24,13 @@ class TerraformMissing(RuntimeError):
     """The ``terraform`` binary is not on PATH."""
 
 
-def mirror_dir(config: Path = MIRROR_CLI_CONFIG) -> Path | None:
-    """The provider mirror folder ``config`` names, when that folder exists on this machine."""
+def _mirror_exists() -> bool:
+    """Whether the provider mirror folder ``.terraformrc.mirror`` names exists on this machine."""
     try:
-        found = _MIRROR_PATH.search(config.read_text())
+        found = _MIRROR_PATH.search(MIRROR_CLI_CONFIG.read_text())
     except OSError:
-        return None
-    if found is None:
-        return None
-    folder = Path(found.group(1))
-    return folder if folder.is_dir() else None
+        return False
+    return found is not None and Path(found.group(1)).is_dir()
 
 
 def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -45,7 +40,7 @@ def terraform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """
     env = dict(os.environ if base is None else base)
     configured = env.get("TF_CLI_CONFIG_FILE")
-    if not (configured and Path(configured).is_file()) and mirror_dir() is not None:
+    if not (configured and Path(configured).is_file()) and _mirror_exists():
         env["TF_CLI_CONFIG_FILE"] = str(MIRROR_CLI_CONFIG)
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env.setdefault("TF_IN_AUTOMATION", "1")
