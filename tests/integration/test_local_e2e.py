@@ -325,11 +325,12 @@ def test_request_log_lines_carry_embedded_metrics(deployment: Deployment) -> Non
     assert claimed[0] == HTTPStatus.OK, claimed
     assert _post(url, {"action": "list_tasks"})[0] == HTTPStatus.UNAUTHORIZED
     text = deployment.output.read_text()
-    lines = [json.loads(line) for line in text.splitlines() if line.startswith('{"timestamp"')]
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith('{"level"')]
     emf = {line["request_id"]: line for line in lines if line.get("message") == "request" and "_aws" in line}
     assert {line["Service"] for line in emf.values()} == {deployment.session.function_name}
     claim = emf[claimed[1]]
-    assert claim["Action"] == "claim_task" and claim["Status2xx"] == 1 and claim["OldestPendingTaskAgeSeconds"] >= 0
+    assert claim["Action"] == "claim_task" and claim["Status2xx"] == [1.0]
+    assert claim["OldestPendingTaskAgeSeconds"][0] >= 0
     assert {"create_task", "none"} <= {line["Action"] for line in emf.values()}
 
 
