@@ -8,6 +8,8 @@ that, so a rule that can never fail would show up here.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -228,3 +230,49 @@ def test_a_broken_copy_is_rejected(name: str, mutate: Callable[[Workflow], None]
     mutate(broken)
     problems = CHECKS[name](broken)
     assert any(expected in problem for problem in problems), f"expected a problem with {expected!r}, got {problems}"
+
+
+# --- the IAM policies docs/ci.md tells the operator to create ---------------------------------
+
+IAM = wc.WORKFLOWS.parents[1] / "docs" / "iam"
+#: IAM's size limits, in characters without white space: a role trust policy (default quota),
+#: a customer managed policy, and all inline policies of one role together.
+TRUST_LIMIT, MANAGED_LIMIT, INLINE_LIMIT = 2048, 6144, 10240
+
+
+def policy(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((IAM / name).read_text())
+    return loaded
+
+
+def size(name: str) -> int:
+    return len(re.sub(r"\s", "", (IAM / name).read_text()))
+
+
+def test_trust_policies_admit_only_this_repository() -> None:
+    deploy = policy("deploy-trust-policy.json")["Statement"]
+    assert len(deploy) == 1
+    assert deploy[0]["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": "repo:OWNER/REPO:environment:production",
+    }
+    plan = policy("plan-trust-policy.json")["Statement"]
+    assert len(plan) == 1
+    subjects = plan[0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    assert sorted(subjects) == ["repo:OWNER/REPO:pull_request", "repo:OWNER/REPO:ref:refs/heads/main"]
+    assert size("deploy-trust-policy.json") <= TRUST_LIMIT
+    assert size("plan-trust-policy.json") <= TRUST_LIMIT
+
+
+def test_permission_policies_fit_and_never_allow_everything() -> None:
+    assert size("plan-role-policy.json") <= MANAGED_LIMIT
+    assert size("deploy-role-policy.json") <= INLINE_LIMIT
+    for name in ("plan-role-policy.json", "deploy-role-policy.json"):
+        for statement in policy(name)["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any(a == "*" or a.endswith(":*") for a in actions), (name, statement["Sid"])
+    plan_allows = [s for s in policy("plan-role-policy.json")["Statement"] if s["Effect"] == "Allow"]
+    assert {a for s in plan_allows for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
+        "s3:GetObject",
+        "s3:ListBucket",
+    }, "the plan role writes nothing (not even the lock: plans run with -lock=false)"
