@@ -13,7 +13,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final, assert_never
 
 import botocore.session
@@ -76,7 +75,6 @@ class Runtime:
         self.secretsmanager = session.create_client("secretsmanager", config=_CLIENT_CONFIG)
         self.keys = ApiKeyStore(self.secretsmanager, settings.api_key_secret)
         self.tasks = TaskRepository(self.dynamodb, settings.table_name)
-        self.audit = audit.AuditWriter(self.s3, settings.log_bucket)
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         """One request on this container (``lambda_handler`` uses the shared one)."""
@@ -164,8 +162,9 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
         outcome = outcome or container.outcome(request)
     response, outcome = _respond(request, outcome)
     latency_ms = (time.perf_counter() - started) * 1000
-    record = _record(request, received_at, outcome, response, latency_ms)
-    audited = _store(container, audit.object_key(received_at, request.request_id), record)
+    record = audit.record(request, received_at, response, latency_ms, (outcome.action, outcome.payload))
+    s3, bucket = (container.s3, container.settings.log_bucket) if container else (None, "")
+    audited = audit.store(s3, bucket, audit.object_key(received_at, request.request_id), record)
     write = logger.error if outcome.status >= _SERVER_ERROR else logger.info
     write(
         "request",
@@ -222,23 +221,6 @@ def _respond(request: proxy.Request, outcome: Outcome) -> tuple[dict[str, Any], 
         )
         body = _LAST_RESORT_BODY % request.request_id
     return proxy.response(outcome.status, body, request.request_id, outcome.headers), outcome
-
-
-def _record(
-    request: proxy.Request, received_at: datetime, outcome: Outcome, response: dict[str, Any], latency_ms: float
-) -> dict[str, Any]:
-    try:
-        return audit.build_record(request, received_at, response, latency_ms, (outcome.action, outcome.payload))
-    except Exception as exc:  # keep what is certain about the request
-        return audit.minimal_record(request, received_at, response, latency_ms, exc)
-
-
-def _store(container: Runtime | None, key: str, record: dict[str, Any]) -> bool:
-    """True when the record reached S3; otherwise it was logged (audit_fallback)."""
-    if container is None:
-        audit.log_fallback(key, record, RuntimeError("no S3 client: the container failed to start"))
-        return False
-    return container.audit.write(key, record)
 
 
 def _traceback(exc: BaseException) -> str:
