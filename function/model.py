@@ -22,6 +22,8 @@ PAIRWISE: Final = "pairwise"
 RANKING: Final = "ranking"
 RATING: Final = "rating"
 KINDS: Final = (PAIRWISE, RANKING, RATING)
+#: The feedback field that judges each kind of task.
+FEEDBACK_FIELDS: Final = {"preferred": PAIRWISE, "ranking": RANKING, "ratings": RATING}
 
 TOKEN_PREFIX: Final = "token#"
 # Task ids are lowercase UUIDs: anything else (e.g. a "token#..." id) never reaches the table.

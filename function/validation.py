@@ -28,7 +28,6 @@ from function.contract import MAX_PRIORITY, MIN_PRIORITY
 
 Body = dict[str, Any]
 _MISSING: Final = object()
-_FEEDBACK_FIELDS: Final = {"preferred": model.PAIRWISE, "ranking": model.RANKING, "ratings": model.RATING}
 _MAX_ACTION_CHARS: Final = 64
 _JSON_TYPES: Final = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
 
@@ -46,10 +45,10 @@ def parse_command(payload: Any) -> Command:
         raise errors.invalid_request("request body must be a JSON object")
     action = _get(payload, "action")
     if action is _MISSING:
-        raise errors.missing_field("action", "; expected one of " + ", ".join(_PARSERS))
-    if not isinstance(action, str) or action not in _PARSERS:
-        raise errors.unknown_action(action, _PARSERS)
-    fields, parser = _PARSERS[action]
+        raise errors.missing_field("action", "; expected one of " + ", ".join(ACTIONS))
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise errors.unknown_action(action, ACTIONS)
+    fields, parser = ACTIONS[action]
     _only(payload, "request", {"action", *fields})
     return parser(payload)
 
@@ -106,8 +105,8 @@ def _submit_feedback(p: Body) -> SubmitFeedback:
     raw = _required(p, "feedback", "feedback")
     if not isinstance(raw, dict):
         raise errors.invalid_field("feedback", "must be an object")
-    _only(raw, "feedback", {*_FEEDBACK_FIELDS, "rationale"})
-    given = [name for name in _FEEDBACK_FIELDS if _get(raw, name) is not _MISSING]
+    _only(raw, "feedback", {*model.FEEDBACK_FIELDS, "rationale"})
+    given = [name for name in model.FEEDBACK_FIELDS if _get(raw, name) is not _MISSING]
     if len(given) != 1:
         raise errors.invalid_field(
             "feedback",
@@ -132,11 +131,11 @@ def _submit_feedback(p: Body) -> SubmitFeedback:
                         f"feedback.ratings[{i}]", f"must be between {s.MIN_RATING} and {s.MAX_RATING} (got {rating})"
                     )
     rationale = _optional_text(raw, "rationale", "feedback.rationale", 0, s.MAX_RATIONALE_CHARS)
-    return SubmitFeedback(task_id, annotator, Feedback(_FEEDBACK_FIELDS[name], name, value, rationale))
+    return SubmitFeedback(task_id, annotator, Feedback(model.FEEDBACK_FIELDS[name], name, value, rationale))
 
 
-#: Each action: the fields it takes besides ``action``, and its parser.
-_PARSERS: Final[dict[str, tuple[set[str], Callable[[Body], Command]]]] = {
+#: The six actions: the fields each takes besides ``action``, and its parser.
+ACTIONS: Final[dict[str, tuple[set[str], Callable[[Body], Command]]]] = {
     "create_task": ({"task", "client_token"}, _create_task),
     "get_task": ({"task_id"}, lambda p: GetTask(_task_id(p))),
     "list_tasks": ({"status", "limit", "next_token"}, _list_tasks),
