@@ -1,11 +1,10 @@
-"""DynamoDB attribute values <-> plain Python values, for the types the handler stores.
+"""DynamoDB attribute values <-> plain Python values, for the types the handler stores
+(strings, integers, booleans, None, lists and string-keyed maps; numbers come back as
+``int`` when integral, else ``float``).
 
-The handler stores strings, integers, booleans, ``None``, lists (and tuples) and
-string-keyed maps; numbers come back as ``int`` when integral, else ``float``.
-This is the subset of boto3's ``TypeSerializer``/``TypeDeserializer`` the task table
-needs, written out so that the Lambda package imports botocore alone: importing
-``boto3.dynamodb.types`` loads boto3 and s3transfer, most of a cold start's import
-time (docs/benchmarks.md, "Task API handler").
+The subset of boto3's ``TypeSerializer``/``TypeDeserializer`` the task table needs, written
+out so the package imports botocore alone: ``boto3.dynamodb.types`` loads boto3 and
+s3transfer, most of a cold start's import time (docs/benchmarks.md, "Task API handler").
 """
 
 from __future__ import annotations
@@ -25,7 +24,9 @@ def serialize(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):  # before int: bool is an int subclass
         return {"BOOL": value}
     if isinstance(value, int):
-        return {"N": _number(value)}
+        if len(str(abs(value))) > _MAX_DIGITS:
+            raise TypeError(f"DynamoDB cannot store the number {value}")
+        return {"N": str(value)}
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, (list, tuple)):
@@ -54,13 +55,6 @@ def deserialize(attribute: Mapping[str, Any]) -> Any:
             return {key: deserialize(item) for key, item in raw.items()}
         case _:
             raise TypeError(f"the handler does not read DynamoDB type {kind!r}")
-
-
-def _number(value: int) -> str:
-    text = str(value)
-    if len(text.lstrip("-")) > _MAX_DIGITS:
-        raise TypeError(f"DynamoDB cannot store the number {value}")
-    return text
 
 
 def _key(key: Any) -> str:

@@ -1,12 +1,7 @@
-"""API key check against a Secrets Manager secret, cached per container.
-
-The secret (``{"api_keys": ["<key>", ...]}``) is read at most once per
-``KEY_CACHE_TTL_SECONDS``. When a key we do not know arrives, the secret is
-re-read early -- at most once per ``KEY_REFRESH_MIN_INTERVAL_SECONDS`` -- so a
-newly added key starts working within seconds while a flood of wrong keys
-still costs at most one read per interval. Removed keys stop working at the
-next refresh (<= 5 minutes). Comparisons use ``hmac.compare_digest`` against
-every known key, so timing reveals neither which key nor how much of it matched.
+"""API key check against a Secrets Manager secret, cached per container (docs/api.md,
+"Runtime behaviour"). An unknown key triggers an early re-read, rate-limited so a flood
+of wrong keys costs at most one read per interval. Every known key is compared with
+``hmac.compare_digest``, so timing reveals neither which key nor how much of it matched.
 """
 
 from __future__ import annotations
@@ -24,11 +19,7 @@ from function.logs import logger
 
 
 class ApiKeyStore:
-    """Per-container cache of the valid API keys.
-
-    ``clock`` is a monotonic seconds source; it is a parameter so the TTL and
-    refresh rules can be exercised without waiting minutes.
-    """
+    """Per-container cache of the valid API keys (``clock``: monotonic seconds, for tests)."""
 
     def __init__(self, client: Any, secret_id: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
@@ -36,16 +27,14 @@ class ApiKeyStore:
         self._clock = clock
         self._keys: tuple[bytes, ...] = ()
         self._malformed = False
-        self._read_at: float | None = None  # last successful read: drives the TTL
-        self._tried_at: float | None = None  # last attempt: rate-limits early refreshes
+        self._read_at = float("-inf")  # last successful read: drives the TTL
+        self._tried_at = float("-inf")  # last attempt: rate-limits early refreshes
         self._lock = threading.Lock()
 
     def check(self, presented: str | None) -> None:
-        """Raise 401 for no key, 403 for a wrong key; return for a valid one.
-        A value that is not valid Unicode (lone surrogates, e.g. from bytes
-        that were not UTF-8) cannot be any stored key: 403 without a read.
-        A failing Secrets Manager surfaces as a botocore error (-> 503), a
-        malformed secret as RuntimeError (-> 500)."""
+        """Raise 401 for no key, 403 for a wrong key (or text that is not valid Unicode);
+        a failing Secrets Manager raises a botocore error (503), a malformed secret a
+        RuntimeError (500)."""
         if not presented:
             raise errors.missing_api_key()
         try:
@@ -53,9 +42,9 @@ class ApiKeyStore:
         except UnicodeEncodeError:
             raise errors.invalid_api_key() from None
         with self._lock:
-            if _since(self._read_at, self._clock) >= s.KEY_CACHE_TTL_SECONDS or (
-                not _matches(candidate, self._keys)
-                and _since(self._tried_at, self._clock) >= s.KEY_REFRESH_MIN_INTERVAL_SECONDS
+            now = self._clock()
+            if now - self._read_at >= s.KEY_CACHE_TTL_SECONDS or (
+                not _matches(candidate, self._keys) and now - self._tried_at >= s.KEY_REFRESH_MIN_INTERVAL_SECONDS
             ):
                 self._read()
             if self._malformed:
@@ -81,13 +70,6 @@ class ApiKeyStore:
         self._keys, self._malformed = tuple(k.encode("utf-8") for k in keys), False
 
 
-def _since(moment: float | None, clock: Callable[[], float]) -> float:
-    return float("inf") if moment is None else clock() - moment
-
-
 def _matches(candidate: bytes, keys: tuple[bytes, ...]) -> bool:
-    """Constant time per key, and every key is compared (no early exit)."""
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(candidate, key)
-    return found
+    """Constant time per key, and every key is compared (``sum``: no early exit)."""
+    return sum(hmac.compare_digest(candidate, key) for key in keys) > 0

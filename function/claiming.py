@@ -1,35 +1,12 @@
-"""Which queue candidate a claim writes to next, and how widely a container spreads.
+"""Which queue candidate a claim writes to next: one container's contention memory.
 
-Every claimer reads the same head of the queue, so if all of them wrote to the head
-first, N concurrent claimers would lose N - 1 races per task handed out. A container
-(one Lambda instance serves one request at a time) therefore remembers whether its own
-claims have been losing races:
-
-* no lost race in the last ``CLAIM_CONTENTION_MEMORY_SECONDS``: the spread is 1 and the
-  claim reads the queue and writes to the head -- the highest-priority, oldest pending task;
-* each lost race doubles the spread (to at least ``CLAIM_SPREAD_AFTER_LOSS``, at most
-  ``CLAIM_SPREAD_MAX``), and the next write goes to a task drawn at random among the
-  first ``spread`` candidates in queue order; a claim won with its first write shrinks
-  the spread by a sixteenth.
-
-With N claimers drawing among S candidates, a draw collides with probability about
-N / (2 S), so the spread settles where losses are rare (a few times N) and follows the
-concurrency up and down without any extra DynamoDB call.
-
-A wide read is not thrown away after one claim: the container *holds* the candidates it
-has not drawn, and while the spread stays above 1 its next claims draw from them without
-reading the queue again, as long as the read is at most ``CLAIM_HELD_SECONDS`` old and was
-at least as wide as the current spread. A held candidate another container took
-meanwhile costs one lost write, and a lost write makes every earlier read stale, so the
-claim reads afresh (the expired-lease fallback included) before it draws again. A drawn
-candidate leaves the hold, so claims that share a container (the local server runs many
-at once) never draw the same candidate of one read, and those claims read the queue one
-at a time (:meth:`Spread.reading`): when many lose a race together, one of them reads
-afresh and the others draw from that read.
-
-The ordering kept is exactly "one of the first ``spread`` pending tasks in queue order
-(priority, then age) as a Query read them at most ``CLAIM_HELD_SECONDS`` ago", with
-``spread <= CLAIM_SPREAD_MAX``; with spread 1 the claim always reads the queue afresh.
+If every claimer wrote to the head of the queue, N concurrent claimers would lose N - 1
+races per task handed out. So a container that has lost no race lately writes to the
+head, and one that has draws at random among the first ``spread`` candidates; a draw
+collides with probability about N / S, so the spread follows the concurrency it sees
+(its own lost races, tasks taken between its reads) without an extra DynamoDB call.
+Under contention it holds a read's undrawn candidates for its next claims. The rules,
+the numbers and the ordering bound they keep are in docs/api.md ("Races").
 """
 
 from __future__ import annotations
@@ -61,11 +38,8 @@ class Spread:
         self._last_loss = float("-inf")  # when a write last lost: a hold older than that is stale
 
     def width(self) -> int:
-        """How many candidates the next first write draws from (1 = the head).
-
-        Contention is remembered for ``CLAIM_CONTENTION_MEMORY_SECONDS``, or for
-        ``CLAIM_CONTENTION_MEMORY_CLAIMS`` times as long as the last claim took when
-        claims are that slow (an overloaded table, or the local emulator)."""
+        """How many candidates the next first write draws from (1 = the head); slow
+        claims (an overloaded table, the emulator) are remembered longer."""
         with self._lock:
             memory = max(s.CLAIM_CONTENTION_MEMORY_SECONDS, s.CLAIM_CONTENTION_MEMORY_CLAIMS * self._claim_seconds)
             if self._clock() - self._lost_at > memory:
@@ -88,9 +62,8 @@ class Spread:
             return self._width
 
     def observed(self, taken: int) -> int:
-        """Between two reads of the queue, other claims took ``taken`` of the tasks the
-        first read returned: about that many claims are in flight, so draw among
-        ``CLAIM_SPREAD_PER_CLAIMER`` times as many. Returns the new width."""
+        """Other claims took ``taken`` tasks between two reads: about that many are in
+        flight, so widen to ``CLAIM_SPREAD_PER_CLAIMER`` times as many. Returns the width."""
         with self._lock:
             self._width = min(s.CLAIM_SPREAD_MAX, max(self._width, s.CLAIM_SPREAD_PER_CLAIMER * taken))
             return self._width
@@ -101,16 +74,13 @@ class Spread:
             self._width = max(1, self._width - self._width // 16)
 
     def reading(self) -> threading.Lock:
-        """Held around a claim's "draw from the hold, else read the queue": claims that
-        share an instance read one at a time, and those that waited use the read that
-        the first of them made (one request at a time in Lambda: never contended)."""
+        """Held around a claim's "draw from the hold, else read the queue", so claims
+        sharing an instance read one at a time and the others use that read."""
         return self._reading
 
     def holds(self, status: str, width: int) -> bool:
-        """Whether the next draw can come from held ``status`` candidates instead of a new
-        read of the queue: only under contention (``width`` > 1), from a read at least
-        ``width`` wide, at most ``CLAIM_HELD_SECONDS`` old, made after the last lost write,
-        that still has candidates."""
+        """Whether the next draw can come from held ``status`` candidates instead of a
+        new read (the conditions are docs/api.md's, "Races")."""
         with self._lock:
             return (
                 width > 1
@@ -122,9 +92,8 @@ class Spread:
             )
 
     def hold(self, candidates: Sequence[dict[str, Any]], width: int, status: str) -> list[dict[str, Any]]:
-        """A fresh read of ``status`` candidates, read for ``width``: hold its first
-        ``max(width, 1)`` for drawing; returns the previous read of the same status
-        (for :func:`taken`; empty when the previous one read the other queue)."""
+        """Hold the first ``width`` of a fresh read of ``status`` candidates; returns the
+        previous read of the same status (for :func:`taken`)."""
         with self._lock:
             previous = self._read if self._held_status == status else []
             self._read = list(candidates)
@@ -133,8 +102,8 @@ class Spread:
             return previous
 
     def draw(self, width: int, status: str) -> dict[str, Any] | None:
-        """Take the next ``status`` candidate out of the hold: the head while ``width`` is
-        1, else a random one among the first ``width`` held; None when none is held."""
+        """Take a held ``status`` candidate: the head at width 1, else a random one among
+        the first ``width``; None when none is held."""
         with self._lock:
             if not self._held or self._held_status != status:
                 return None
@@ -143,8 +112,7 @@ class Spread:
 
 
 def oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:
-    """Age of the oldest of the pending candidates a claim read (their queue keys
-    carry ``created_at``; the head of the queue is always among them); 0 when none."""
+    """Age of the oldest pending candidate read (queue keys carry ``created_at``); 0 when none."""
     if not pending:
         return 0.0
     oldest = min(c["queue_key"].split("#")[1] for c in pending)
@@ -153,8 +121,8 @@ def oldest_age_seconds(pending: list[dict[str, Any]], now: datetime) -> float:
 
 
 def taken(before: list[dict[str, Any]], after: list[dict[str, Any]], complete: bool) -> int:
-    """How many candidates of an earlier read are gone from a later one, counting only
-    those the later read reached (all of them when it reached the end of the queue)."""
+    """How many candidates of an earlier read are gone from a later one, among those
+    the later read reached (all when it reached the end of the queue)."""
     present = {c["id"] for c in after}
     horizon = None if complete or not after else after[-1]["queue_key"]
     return sum(1 for c in before if c["id"] not in present and (horizon is None or c["queue_key"] <= horizon))

@@ -1,14 +1,11 @@
-"""The typed commands the handler dispatches: one frozen value per action.
-
-Validation builds them from a request body, persistence executes them; neither
-depends on the other, both depend on this module.
-"""
+"""The typed commands the handler dispatches: one frozen value per action, built by
+validation.py and executed by tasks.py (neither depends on the other)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -20,24 +17,11 @@ class NewTask:
     priority: int
     metadata: dict[str, Any]
 
-    def canonical_json(self) -> str:
-        """Defaults applied and keys sorted, so a retry that omits a default
-        still matches the original request."""
-        return json.dumps(
-            {
-                "prompt": self.prompt,
-                "responses": list(self.responses),
-                "kind": self.kind,
-                "priority": self.priority,
-                "metadata": self.metadata,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        """SHA-256 of the canonical JSON: defaults applied and keys sorted, so a retry
+        that omits a default still matches the original request."""
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -53,9 +37,6 @@ class Feedback:
     def min_responses(self) -> int:
         """Responses the task must have for this judgement to make sense."""
         return self.value + 1 if isinstance(self.value, int) else len(self.value)
-
-    def exact_length(self) -> bool:
-        return not isinstance(self.value, int)
 
     def stored(self) -> dict[str, Any]:
         value = self.value if isinstance(self.value, int) else list(self.value)

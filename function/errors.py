@@ -1,12 +1,7 @@
-"""Errors as data: every failure the client can see is an ``ApiError``.
-
-This module is the catalogue: ``STATUS`` maps every stable error ``code`` to its
-HTTP status, and each code has one constructor below, so the request path raises
-``errors.task_not_found(task_id)`` rather than assembling statuses and codes
-itself. The handler turns an ``ApiError`` into the one error body shape.
-Anything else is an internal error, reported as a generic 500 (details go to the
-log only).
-"""
+"""The catalogue of client-visible failures: ``STATUS`` maps every stable error code to
+its HTTP status, and each code has one constructor, so the request path raises
+``errors.task_not_found(task_id)`` rather than assembling statuses and codes. Any other
+exception is a generic 500 (details in the log only)."""
 
 from __future__ import annotations
 
@@ -68,12 +63,9 @@ _MAX_QUOTED_CHARS: Final = 64  # client text quoted back in a message is cut to 
 _SERVER_ERROR: Final = 500
 
 
-@dataclass(eq=False)
+@dataclass(eq=False)  # not frozen: raising assigns __traceback__
 class ApiError(Exception):
-    """A client-visible failure: HTTP status, stable code, precise message.
-
-    Not frozen: the interpreter and pytest assign ``__traceback__`` on raise.
-    """
+    """A client-visible failure: HTTP status, stable code, precise message."""
 
     status: int
     code: str
@@ -193,8 +185,7 @@ def dependency_unavailable() -> ApiError:
 
 
 def from_aws_error(exc: BaseException) -> ApiError | None:
-    """Classify a botocore failure: a 503 for outages and throttling after
-    botocore's own retries, ``None`` for everything else (a bug, so a 500)."""
+    """A 503 for outages and throttling that outlasted botocore's retries, else None (a 500)."""
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         return dependency_unavailable()
     if isinstance(exc, ClientError):

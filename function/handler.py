@@ -1,17 +1,9 @@
 """Lambda entry point of the TAP task API (``lambda_function.lambda_handler``).
 
-One request flows through: method (405) -> body size (413) -> API key
-(401/403) -> JSON, action and fields (400) -> one action on the task table.
-
-The guarantee: whatever the event, ``lambda_handler`` returns a proxy response
-of ours, writes the audit record (or its fallback log line) and logs one
-request line. Each stage -- parsing the event, building the container's
-clients, the request itself, the response, the audit, the log line -- has its
-own fallback, so a failure in one (recursion, encoding, a broken dependency,
-anything) still lets the others run.
-
-Per-container state (botocore clients, cached API keys) lives in one ``Runtime``
-built on first use; ``reset_caches()`` drops it.
+The guarantee (docs/api.md): whatever the event, a proxy response of ours, the audit
+record (or its fallback log line) and one request log line. Each stage -- parsing the
+event, building the container's clients, the request, the response, the audit, the log
+line -- has its own fallback, so a failure in one still lets the others run.
 """
 
 from __future__ import annotations
@@ -21,7 +13,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final, assert_never
 
 import botocore.session
@@ -32,7 +23,7 @@ from function import settings as s
 from function import validation as v
 from function.auth import ApiKeyStore
 from function.commands import ClaimTask, Command, CreateTask, GetTask, ListTasks, ReleaseTask, SubmitFeedback
-from function.logs import logger
+from function.logs import dumps, logger
 from function.tasks import TaskRepository
 
 _CLIENT_CONFIG: Final = Config(
@@ -72,13 +63,9 @@ class Outcome:
 
 
 class Runtime:
-    """Everything a warm container reuses: settings, clients, key cache.
-
-    Clients come from a private botocore session (sessions are not
-    thread-safe to share; one per container is what Lambda needs anyway) and
-    use no hard-coded endpoint, so ``AWS_ENDPOINT_URL`` can point them at an
-    emulator.
-    """
+    """Everything a warm container reuses: settings, clients, key cache. Clients come
+    from a private botocore session (sessions are not thread-safe to share) with no
+    hard-coded endpoint, so ``AWS_ENDPOINT_URL`` can point them at an emulator."""
 
     def __init__(self, settings: s.Settings) -> None:
         self.settings = settings
@@ -88,7 +75,6 @@ class Runtime:
         self.secretsmanager = session.create_client("secretsmanager", config=_CLIENT_CONFIG)
         self.keys = ApiKeyStore(self.secretsmanager, settings.api_key_secret)
         self.tasks = TaskRepository(self.dynamodb, settings.table_name)
-        self.audit = audit.AuditWriter(self.s3, settings.log_bucket)
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         """One request on this container (``lambda_handler`` uses the shared one)."""
@@ -102,9 +88,11 @@ class Runtime:
             missing = self.settings.missing()
             if missing:
                 raise RuntimeError(f"missing environment variables: {', '.join(missing)}")
-            proxy.require_post(request)
-            proxy.require_size(request)
-            self.keys.check(proxy.api_key(request))
+            if request.method.upper() != "POST":
+                raise errors.method_not_allowed(request.method)
+            if len(request.body) > s.MAX_BODY_BYTES:
+                raise errors.payload_too_large(len(request.body), s.MAX_BODY_BYTES)
+            self.keys.check(request.headers.get("x-api-key"))
             payload = proxy.json_payload(request)
             action = v.action_name(payload)
             status, body = self._dispatch(v.parse_command(payload))
@@ -139,8 +127,8 @@ _runtime_lock = threading.Lock()
 
 
 def runtime() -> Runtime:
-    """The container's Runtime, built on first use rather than at import so
-    tests and the local server can set the environment first."""
+    """The container's Runtime, built on first use (not at import) so tests and the
+    local server can set the environment first."""
     global _runtime  # noqa: PLW0603 - the one per-container object
     with _runtime_lock:
         if _runtime is None:
@@ -149,12 +137,8 @@ def runtime() -> Runtime:
 
 
 def reset_caches() -> None:
-    """Drop the container's state: clients, settings and cached API keys.
-
-    The next request rebuilds them from the environment and re-reads the key
-    secret. Use it when keys were revoked and even a 5-minute TTL is too long
-    (e.g. from an operator-triggered invocation), and between test cases.
-    """
+    """Drop clients, settings and cached API keys: the next request rebuilds them from
+    the environment and re-reads the key secret (revoked keys, between test cases)."""
     global _runtime  # noqa: PLW0603 - the one per-container object
     with _runtime_lock:
         _runtime = None
@@ -178,8 +162,9 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
         outcome = outcome or container.outcome(request)
     response, outcome = _respond(request, outcome)
     latency_ms = (time.perf_counter() - started) * 1000
-    record = _record(request, received_at, outcome, response, latency_ms)
-    audited = _store(container, audit.object_key(received_at, request.request_id), record)
+    record = audit.record(request, received_at, response, latency_ms, (outcome.action, outcome.payload))
+    s3, bucket = (container.s3, container.settings.log_bucket) if container else (None, "")
+    audited = audit.store(s3, bucket, audit.object_key(received_at, request.request_id), record)
     write = logger.error if outcome.status >= _SERVER_ERROR else logger.info
     write(
         "request",
@@ -207,8 +192,7 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
 
 
 def _lambda_fields(context: Any) -> dict[str, Any]:
-    """Powertools' Lambda context keys, read defensively (any object may stand for the
-    context); ``cold_start`` is true for the first request of the container only."""
+    """Powertools' Lambda context keys, read defensively (any object may be the context)."""
     global _cold_start
     cold, _cold_start = _cold_start, False
     return {
@@ -227,38 +211,16 @@ def _parse(event: Any, context: Any) -> tuple[proxy.Request, Outcome | None]:
 
 
 def _respond(request: proxy.Request, outcome: Outcome) -> tuple[dict[str, Any], Outcome]:
-    """The proxy response, and the outcome it reports (a crash when the body
-    could not be serialized: then a fixed 500 answers instead)."""
+    """The proxy response, and the outcome it reports (a crash answered with a fixed
+    500 body when the body could not be serialized)."""
     try:
-        return proxy.response(outcome.status, outcome.body, request.request_id, outcome.headers), outcome
+        body = dumps(outcome.body)
     except Exception as exc:  # e.g. RecursionError while serializing
-        crash = Outcome.failure(
+        outcome = Outcome.failure(
             errors.internal_error(), request.request_id, outcome.action, outcome.payload, _traceback(exc)
         )
-        fixed = {
-            "statusCode": crash.status,
-            "headers": {**proxy.JSON_HEADERS, "X-Request-Id": request.request_id},
-            "body": _LAST_RESORT_BODY % request.request_id,
-            "isBase64Encoded": False,
-        }
-        return fixed, crash
-
-
-def _record(
-    request: proxy.Request, received_at: datetime, outcome: Outcome, response: dict[str, Any], latency_ms: float
-) -> dict[str, Any]:
-    try:
-        return audit.build_record(request, received_at, response, latency_ms, (outcome.action, outcome.payload))
-    except Exception as exc:  # keep what is certain about the request
-        return audit.minimal_record(request, received_at, response, latency_ms, exc)
-
-
-def _store(container: Runtime | None, key: str, record: dict[str, Any]) -> bool:
-    """True when the record reached S3; otherwise it was logged (audit_fallback)."""
-    if container is None:
-        audit.log_fallback(key, record, RuntimeError("no S3 client: the container failed to start"))
-        return False
-    return container.audit.write(key, record)
+        body = _LAST_RESORT_BODY % request.request_id
+    return proxy.response(outcome.status, body, request.request_id, outcome.headers), outcome
 
 
 def _traceback(exc: BaseException) -> str:

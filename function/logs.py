@@ -1,13 +1,10 @@
-"""The handler's structured log: Powertools ``Logger``, one JSON object per line on stdout.
+"""The handler's structured log: Powertools ``Logger``, one JSON object per line on stdout
+(fields: docs/api.md, "Logs"). Two things are ours, because the request's guarantee
+needs them and Powertools leaves them to the caller:
 
-Lambda ships stdout to CloudWatch Logs line by line, so every line is queryable with Logs
-Insights (field list: docs/api.md, "Logs"). Two things are ours, because the request's
-guarantee needs them and Powertools leaves them to the caller:
-
-* ``dumps``: compact JSON that always encodes to UTF-8 (Powertools writes non-ASCII as is,
-  so a lone surrogate from a client would make the line unwritable); when even that fails
-  (a value whose ``str`` raises, a recursion error), a line of the values' ASCII ``repr``\\s
-  is written instead, marked ``log_error``;
+* ``dumps``: compact JSON that always encodes to UTF-8 (a lone surrogate from a client
+  would make Powertools' line unwritable); when even that fails (a value whose ``str``
+  raises, a recursion error), a line of the values' ASCII ``repr``\\s, marked ``log_error``;
 * the handler: ``sys.stdout`` looked up on every line (tests and the local server redirect
   it), and stderr when stdout cannot be written. A log write never fails a request.
 """
@@ -21,7 +18,6 @@ from typing import Any, Final
 
 from aws_lambda_powertools import Logger
 
-#: The ``service`` key of every line.
 SERVICE: Final = "tap-task-api"
 _MAX_FALLBACK_CHARS: Final = 65_536
 

@@ -1,15 +1,9 @@
-"""The handler's metrics: CloudWatch Embedded Metric Format (EMF) in the request log line.
+"""The handler's metrics: CloudWatch Embedded Metric Format (EMF) in the request log line
+(no PutMetricData call, latency or IAM action; the list is docs/api.md's "Metrics").
 
-CloudWatch Logs turns a log line that carries an ``_aws`` block into metrics, so the
-handler publishes its metrics by merging Powertools' EMF blob into the one JSON line it
-already logs per request: no PutMetricData call, no extra latency, no extra IAM action.
-Each request gets its own ``EphemeralMetrics`` (Powertools' ``Metrics`` shares one set
-per process, which the threaded local API server would mix up).
-
-Code on the request path records what it observed with ``note(name, value)``; the
-observations live in a context variable that ``begin()`` resets per request.
-``RequestMetrics.emf_fields`` turns one request into the fields to merge into its log
-line. Namespace, dimensions and metrics are listed in docs/api.md ("Metrics").
+Each request gets its own ``EphemeralMetrics`` (Powertools' ``Metrics`` shares one set per
+process, which the threaded local API server would mix up). Code on the request path
+records what it observed with ``note``, in a context variable ``begin`` resets per request.
 """
 
 from __future__ import annotations
@@ -22,15 +16,9 @@ from typing import Any, Final
 from aws_lambda_powertools.metrics import EphemeralMetrics
 
 from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
+from function.validation import ACTIONS
 
 NAMESPACE: Final = METRICS_NAMESPACE
-#: Actions reported under their own name; anything else a client sends is "other",
-#: so a caller cannot create metric streams (dimension values) at will.
-ACTIONS: Final = frozenset({"create_task", "get_task", "list_tasks", "claim_task", "submit_feedback", "release_task"})
-NO_ACTION: Final = "none"
-OTHER_ACTION: Final = "other"
-UNKNOWN_SERVICE: Final = "unknown"
-
 #: Observations code on the request path may report (metric name -> unit).
 CLAIM_LOST_RACES: Final = "ClaimLostRaces"
 OLDEST_PENDING_AGE: Final = OLDEST_PENDING_METRIC
@@ -53,16 +41,9 @@ def note(name: str, value: float) -> None:
     observed[name] = value
 
 
-def action_dimension(action: str | None) -> str:
-    if action is None:
-        return NO_ACTION
-    return action if action in ACTIONS else OTHER_ACTION
-
-
 @dataclass(frozen=True)
 class RequestMetrics:
-    """What one request contributes: ``service`` is the function's name (the Lambda
-    context's ``function_name``), the rest comes from the request's outcome."""
+    """What one request contributes; ``service`` is the Lambda context's ``function_name``."""
 
     service: str | None
     action: str | None
@@ -72,12 +53,7 @@ class RequestMetrics:
     audited: bool
 
     def emf_fields(self) -> dict[str, Any]:
-        """The EMF block and metric values, as top-level fields of the log line.
-
-        Every request counts once in ``Requests`` and in exactly one of ``Status2xx``
-        (any status below 400), ``Status4xx`` and ``Status5xx``; the dimension sets are
-        ``[Service]`` and ``[Service, Action]``.
-        """
+        """The EMF block and metric values, as top-level fields of the log line."""
         values: dict[str, float] = {
             "Requests": 1,
             "Latency": round(self.latency_ms, 3),
@@ -91,10 +67,12 @@ class RequestMetrics:
         for name, value in (_observed.get() or {}).items():
             values[name] = value
             units[name] = _OBSERVED_UNITS.get(name, "None")
-        service = self.service or UNKNOWN_SERVICE
+        service = self.service or "unknown"
+        # Only the six actions are dimension values, so clients cannot create metric streams.
+        action = "none" if self.action is None else self.action if self.action in ACTIONS else "other"
         emf = EphemeralMetrics(namespace=NAMESPACE)
         emf.add_dimension(METRICS_SERVICE_DIMENSION, service)
-        emf.add_dimensions(**{METRICS_SERVICE_DIMENSION: service, "Action": action_dimension(self.action)})
+        emf.add_dimensions(**{METRICS_SERVICE_DIMENSION: service, "Action": action})
         for name, value in values.items():
             emf.add_metric(name=name, unit=units[name], value=value)
         return dict(emf.serialize_metric_set())

@@ -1,8 +1,7 @@
 """The task record: statuses, queue keys, timestamps and the item <-> JSON mapping.
 
-The table layout is fixed by the stack (see docs/api.md, "Table design"):
-``status`` and ``queue_key`` feed two sparse GSIs, so every write that changes
-``status`` must also set the matching ``queue_key`` in the same UpdateItem.
+``status`` and ``queue_key`` feed the two sparse GSIs (docs/api.md, "Table design"), so
+every write that changes ``status`` must also set the matching ``queue_key``.
 """
 
 from __future__ import annotations
@@ -23,19 +22,14 @@ PAIRWISE: Final = "pairwise"
 RANKING: Final = "ranking"
 RATING: Final = "rating"
 KINDS: Final = (PAIRWISE, RANKING, RATING)
+#: The feedback field that judges each kind of task.
+FEEDBACK_FIELDS: Final = {"preferred": PAIRWISE, "ranking": RANKING, "ratings": RATING}
 
-CREATED_INDEX: Final = contract.CREATED_INDEX.name
-QUEUE_INDEX: Final = contract.QUEUE_INDEX.name
 TOKEN_PREFIX: Final = "token#"
-# Idempotency-token items carry their expiry here (epoch seconds): the table's TTL
-# attribute, so DynamoDB deletes them once the replay window is over.
-TOKEN_EXPIRY: Final = contract.TTL_ATTRIBUTE
-# Task ids are lowercase UUIDs; anything else (e.g. a "token#..." id) is
-# rejected before it can reach the table.
+# Task ids are lowercase UUIDs: anything else (e.g. a "token#..." id) never reaches the table.
 TASK_ID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
-# Attributes that exist only to drive the indexes; never returned to clients.
-_INTERNAL: Final = frozenset({"queue_key", "pending_key"})
+# What clients see, in this order (not the index attributes queue_key and pending_key).
 _PUBLIC_ORDER: Final = (
     "id", "status", "kind", "prompt", "responses", "priority", "metadata",
     "created_at", "updated_at", "version",
@@ -58,14 +52,16 @@ def pending_queue_key(priority: int, created_at: str, task_id: str) -> str:
     return f"{contract.priority_rank(priority)}#{created_at}#{task_id}"
 
 
-def assigned_queue_key(lease_expires_at: str, task_id: str) -> str:
-    """Ascending order = earliest lease expiry first; ``queue_key < now``
-    selects exactly the expired leases."""
-    return f"{lease_expires_at}#{task_id}"
+def timed_queue_key(at: str, task_id: str) -> str:
+    """Assigned (``at`` = lease expiry: ``queue_key < now`` selects exactly the expired
+    leases) and completed tasks."""
+    return f"{at}#{task_id}"
 
 
-def completed_queue_key(completed_at: str, task_id: str) -> str:
-    return f"{completed_at}#{task_id}"
+def compact_json(value: Any) -> str:
+    """How metadata is stored (a JSON string: floats, empty keys and deep nesting
+    round-trip exactly, unlike a DynamoDB map) and measured against its size limit."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def to_attribute_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -79,13 +75,12 @@ def from_item(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def public_task(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The client-facing task: fixed key order, metadata as an object,
-    internal index attributes dropped."""
+    """The client-facing task, metadata as an object."""
     values = from_item(item)
     values["metadata"] = json.loads(values.get("metadata", "{}"))
-    return {name: values[name] for name in _PUBLIC_ORDER if name in values and name not in _INTERNAL}
+    return {name: values[name] for name in _PUBLIC_ORDER if name in values}
 
 
 def is_task(item: dict[str, Any] | None) -> bool:
     """Idempotency-token items share the table but have no ``status``."""
-    return bool(item) and "status" in item  # type: ignore[operator]
+    return item is not None and "status" in item

@@ -1,10 +1,7 @@
-"""Opaque ``next_token`` for list_tasks.
-
-The token is the Query's LastEvaluatedKey (three strings: ``id``, ``status``,
-``created_at``) as compact JSON in unpadded URL-safe base64. It is decoded
-strictly: anything that is not a key we could have produced for the requested
-status is a 400, never an AWS ValidationException turned 500.
-"""
+"""Opaque ``next_token`` for list_tasks: the Query's LastEvaluatedKey (``id``, ``status``,
+``created_at``) as compact JSON in unpadded URL-safe base64. Decoded strictly: anything
+we could not have produced for the requested status is a 400, never an AWS
+ValidationException turned 500."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
 """API Gateway REST proxy events in, proxy responses out.
 
-Parsing never raises: a ``Request`` is built for every event, however broken,
-because even rejected requests are audited. The checks that can reject a
-request before dispatch (405, 413, 401, 400 for the body) are separate
-functions so the handler can apply them in the documented order. The body's
-input rules (docs/api.md, "Input rules") live in ``json_payload``.
+Parsing never raises: even a broken event yields a ``Request``, because rejected requests
+are audited too. ``json_payload`` applies the body's input rules (docs/api.md, "Input rules").
 """
 
 from __future__ import annotations
@@ -20,10 +17,8 @@ from typing import Any, Final
 
 from function import errors
 from function import settings as s
-from function.logs import dumps
 
 _SAFE_REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9-]{1,128}$")
-JSON_HEADERS: Final = {"Content-Type": "application/json"}
 # One JSON token a nesting scan cares about: a whole string (possibly
 # unterminated) or a structural character. Numbers and literals are skipped.
 _TOKEN: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{},:]', re.DOTALL)
@@ -41,14 +36,6 @@ class Request:
     body: bytes
     body_error: str | None  # set when a base64 body does not decode
     identity: dict[str, Any] = field(default_factory=dict)
-
-
-class DuplicateKeyError(ValueError):
-    """A JSON object names the same key twice."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 def parse_event(event: Any, context: Any) -> Request:
@@ -80,20 +67,6 @@ def bare_request(context: Any) -> Request:
     return Request(_request_id(None, getattr(context, "aws_request_id", None)), "", "", {}, b"", None)
 
 
-def require_post(request: Request) -> None:
-    if request.method.upper() != "POST":
-        raise errors.method_not_allowed(request.method)
-
-
-def require_size(request: Request) -> None:
-    if len(request.body) > s.MAX_BODY_BYTES:
-        raise errors.payload_too_large(len(request.body), s.MAX_BODY_BYTES)
-
-
-def api_key(request: Request) -> str | None:
-    return request.headers.get("x-api-key")
-
-
 def json_payload(request: Request) -> Any:
     """The parsed body, after the input rules: UTF-8, at most
     ``MAX_NESTING_DEPTH`` levels (checked before parsing), no duplicate keys,
@@ -114,8 +87,6 @@ def json_payload(request: Request) -> Any:
         )
     try:
         payload = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_object)
-    except DuplicateKeyError as exc:
-        raise errors.invalid_json(f"request body has the key {errors.quoted(exc.key)} twice in one object") from None
     except json.JSONDecodeError as exc:
         raise errors.invalid_json(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -131,13 +102,11 @@ def json_payload(request: Request) -> Any:
     return payload
 
 
-def response(
-    status: int, body: dict[str, Any], request_id: str, headers: dict[str, str] | None = None
-) -> dict[str, Any]:
+def response(status: int, body: str, request_id: str, headers: dict[str, str]) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {**JSON_HEADERS, "X-Request-Id": request_id, **(headers or {})},
-        "body": dumps(body),
+        "headers": {"Content-Type": "application/json", "X-Request-Id": request_id, **headers},
+        "body": body,
         "isBase64Encoded": False,
     }
 
@@ -218,7 +187,7 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise DuplicateKeyError(key)
+                raise errors.invalid_json(f"request body has the key {errors.quoted(key)} twice in one object")
             seen.add(key)
     return result
 

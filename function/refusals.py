@@ -1,9 +1,6 @@
-"""Why a conditional write on a task was refused, from the item DynamoDB returned with the failure.
-
-Every state change in ``tasks.py`` is one conditional write; when its condition fails,
-DynamoDB hands back the item as it is (``ALL_OLD``), and these functions turn that state
-into the API error the caller gets (404, which 409, or a 400 for feedback that does not fit).
-"""
+"""Why a conditional write on a task was refused: the item DynamoDB returned with the
+failure (``ALL_OLD``) turned into the caller's error (404, which 409, or a 400 for
+feedback that does not fit the task)."""
 
 from __future__ import annotations
 
@@ -40,7 +37,7 @@ def feedback_misfit(cmd: SubmitFeedback, current: dict[str, Any]) -> ApiError:
     fb = cmd.feedback
     kind = current["kind"]
     count = len(current["responses"])
-    expected_field = {model.PAIRWISE: "preferred", model.RANKING: "ranking", model.RATING: "ratings"}[kind]
+    expected_field = {k: name for name, k in model.FEEDBACK_FIELDS.items()}[kind]
     if kind != fb.kind:
         return errors.invalid_field(
             f"feedback.{fb.field}",

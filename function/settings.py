@@ -1,17 +1,12 @@
-"""Configuration and the API's limits, in one place.
-
-Limits live here rather than next to the code that enforces them so the
-documentation (docs/api.md), the validator and the tests all quote the same
-numbers.
-"""
+"""Configuration and the API's limits, in one place (docs/api.md quotes the same numbers)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import timedelta
 
-from function.contract import API_KEY_SECRET_ENV, LOG_BUCKET_ENV, TABLE_ENV
+from function.contract import ENVIRONMENT
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_PROMPT_CHARS = 20_000
@@ -34,19 +29,10 @@ MAX_NESTING_DEPTH = 32
 
 LEASE_DURATION = timedelta(minutes=30)
 
-# How long a client_token replays the task it created; after that the token is free
-# and the same token creates a new task. Token items expire from the table (TTL)
-# at the end of the window.
+# How long a client_token replays the task it created (token items expire by TTL after).
 TOKEN_REPLAY_WINDOW = timedelta(hours=24)
 
-# Claiming the next task (see claiming.py and docs/api.md, "Races"): a container that
-# has not lost a race for CLAIM_CONTENTION_MEMORY_SECONDS writes to the head of the
-# queue; one that has draws among the first `spread` candidates, where each lost race
-# doubles the spread (to at least CLAIM_SPREAD_AFTER_LOSS, at most CLAIM_SPREAD_MAX).
-# The Query reads max(CLAIM_MIN_CANDIDATES, spread) candidates, and a claim makes at
-# most CLAIM_MAX_CALLS DynamoDB calls before answering 409 claim_contention. Under
-# contention the container holds what a read returned, and its next claims draw from
-# it for up to CLAIM_HELD_SECONDS without reading again.
+# Claiming the next task: what each number does is in docs/api.md ("Races").
 CLAIM_MIN_CANDIDATES = 16
 CLAIM_SPREAD_AFTER_LOSS = 512
 CLAIM_SPREAD_MAX = 1024
@@ -56,9 +42,7 @@ CLAIM_CONTENTION_MEMORY_CLAIMS = 10
 CLAIM_MAX_CALLS = 5
 CLAIM_HELD_SECONDS = 5.0
 
-# API keys: full re-read every 5 minutes, and an early re-read (at most every
-# 30 s) when a key we do not know arrives, so a freshly added key works fast
-# without letting unknown-key floods hammer Secrets Manager.
+# API keys: re-read every 5 minutes, early (at most every 30 s) for an unknown key.
 KEY_CACHE_TTL_SECONDS = 300.0
 KEY_REFRESH_MIN_INTERVAL_SECONDS = 30.0
 
@@ -71,7 +55,7 @@ AWS_MAX_ATTEMPTS = 3  # in total, first try included (botocore's "total_max_atte
 
 @dataclass(frozen=True)
 class Settings:
-    """The three names this function needs from its environment."""
+    """The names this function needs from its environment, in ``ENVIRONMENT``'s order."""
 
     table_name: str
     log_bucket: str
@@ -79,18 +63,9 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(
-            table_name=os.environ.get(TABLE_ENV, ""),
-            log_bucket=os.environ.get(LOG_BUCKET_ENV, ""),
-            api_key_secret=os.environ.get(API_KEY_SECRET_ENV, ""),
-        )
+        return cls(*(os.environ.get(name, "") for name in ENVIRONMENT))
 
     def missing(self) -> list[str]:
-        """Names of unset variables; checked per request so a misconfigured
-        function answers a clean 500 (and logs why) instead of crashing init."""
-        pairs = (
-            (TABLE_ENV, self.table_name),
-            (LOG_BUCKET_ENV, self.log_bucket),
-            (API_KEY_SECRET_ENV, self.api_key_secret),
-        )
-        return [name for name, value in pairs if not value]
+        """Unset variables; checked per request so a misconfigured function answers a
+        clean 500 (and logs why) instead of crashing init."""
+        return [name for name, value in zip(ENVIRONMENT, astuple(self), strict=True) if not value]

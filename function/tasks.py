@@ -1,31 +1,20 @@
 """Task persistence: every state change is one conditional DynamoDB write.
 
-The conditions, not a read-then-write, decide who wins a race: two annotators
-claiming the same task send the same conditional UpdateItem and DynamoDB lets
-exactly one through. On failure the item's current state comes back with the
-error (``ReturnValuesOnConditionCheckFailure=ALL_OLD``), so telling the caller
-*why* (404 vs which 409) costs no extra read.
-
-AWS calls per action (audit write not included): create 1, create replay 2,
-get 1, list 1, claim by id 1, claim next 2 (1 when it draws from a read held under
-contention; a lost race adds a write and, while the budget allows, a fresh Query; at
-most ``CLAIM_MAX_CALLS``, +1 Query when falling back to expired leases), submit 1,
-release 1.
+The conditions, not a read-then-write, decide who wins a race. On failure the item's
+current state comes back with the error (``ReturnValuesOnConditionCheckFailure=ALL_OLD``),
+so telling the caller why (404 vs which 409) costs no extra read. Calls per action:
+docs/api.md, "Runtime behaviour".
 """
 
 from __future__ import annotations
 
-import builtins
-import json
 import re
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
-from function import claiming, errors, metrics, model, paging, refusals
+from function import claiming, contract, errors, metrics, model, paging, refusals
 from function import settings as s
 from function.commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 
@@ -44,16 +33,9 @@ class Rejected:
 
 
 class TaskRepository:
-    def __init__(
-        self,
-        client: Any,
-        table: str,
-        clock: Callable[[], datetime] = model.now,
-        spread: claiming.Spread | None = None,
-    ) -> None:
+    def __init__(self, client: Any, table: str, spread: claiming.Spread | None = None) -> None:
         self._db = client
         self._table = table
-        self._clock = clock
         self._spread = spread or claiming.Spread()
 
     # -- create ------------------------------------------------------------
@@ -62,7 +44,7 @@ class TaskRepository:
         """201 with the new task, or 200 with the existing one when the same
         ``client_token`` already created the same task."""
         task_id = str(uuid.uuid4())
-        moment = self._clock()
+        moment = model.now()
         at = model.timestamp(moment)
         new = cmd.task
         queue_key = model.pending_queue_key(new.priority, at, task_id)
@@ -73,7 +55,7 @@ class TaskRepository:
             "prompt": new.prompt,
             "responses": list(new.responses),
             "priority": new.priority,
-            "metadata": _compact_json(new.metadata),
+            "metadata": model.compact_json(new.metadata),
             "created_at": at,
             "updated_at": at,
             "version": 1,
@@ -97,7 +79,7 @@ class TaskRepository:
                     "fingerprint": new.fingerprint(),
                     "task_id": task_id,
                     "created_at": at,
-                    model.TOKEN_EXPIRY: int((moment + s.TOKEN_REPLAY_WINDOW).timestamp()),
+                    contract.TTL_ATTRIBUTE: int((moment + s.TOKEN_REPLAY_WINDOW).timestamp()),
                 }
             ),
             # A token older than the replay window is free again, whether or not
@@ -137,7 +119,7 @@ class TaskRepository:
         index, never a Scan."""
         query: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": model.CREATED_INDEX,
+            "IndexName": contract.CREATED_INDEX.name,
             "KeyConditionExpression": "#status = :status",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {":status": {"S": cmd.status}},
@@ -165,25 +147,24 @@ class TaskRepository:
 
     def _assign(self, annotator: str) -> tuple[str, dict[str, Any]]:
         """The SET clause and values shared by every kind of claim."""
-        at = self._clock()
+        at = model.now()
         lease = model.timestamp(at + s.LEASE_DURATION)
         update = (
             "SET #status = :assigned, #assignee = :me, #lease_expires_at = :lease, "
             "#queue_key = :queue_key, #updated_at = :now, #version = #version + :one"
         )
-        values = {
+        return update, {
             ":assigned": model.ASSIGNED,
             ":me": annotator,
             ":lease": lease,
             ":now": model.timestamp(at),
             ":one": 1,
         }
-        return update, values
 
     def _claim_by_id(self, annotator: str, task_id: str) -> dict[str, Any]:
         """Pending, expired, or already ours (which renews the lease)."""
         update, values = self._assign(annotator)
-        values[":queue_key"] = model.assigned_queue_key(values[":lease"], task_id)
+        values[":queue_key"] = model.timed_queue_key(values[":lease"], task_id)
         values[":pending"] = model.PENDING
         result = self._update(
             task_id,
@@ -196,12 +177,9 @@ class TaskRepository:
         return result
 
     def _claim_next(self, annotator: str) -> dict[str, Any]:
-        """Highest priority, oldest pending task; else the task whose lease expired
-        first. Which candidate each write tries is ``claiming.Spread``'s draw: the head
-        unless this instance has been losing races, then a random one among the first
-        ``width``, from a read it made or still holds. A lost race widens the window and,
-        while the call budget allows, reads the queue afresh (unless a claim sharing this
-        instance just did)."""
+        """Highest priority, oldest pending task, else the lease that expired first; each
+        write tries ``claiming.Spread``'s draw, and a lost race reads afresh while the
+        call budget allows (unless a claim sharing this instance just did)."""
         update, values = self._assign(annotator)
         width = self._spread.width()
         expected, queue = model.PENDING, _PENDING_QUEUE
@@ -225,7 +203,7 @@ class TaskRepository:
             attempt = dict(values)
             attempt[":expected"] = expected
             attempt[":version"] = candidate["version"]
-            attempt[":queue_key"] = model.assigned_queue_key(values[":lease"], candidate["id"])
+            attempt[":queue_key"] = model.timed_queue_key(values[":lease"], candidate["id"])
             result = self._update(candidate["id"], update, condition, attempt)
             calls += 1
             writes += 1
@@ -251,7 +229,7 @@ class TaskRepository:
         (calls made, the status expected, the key condition and values read)."""
         limit = _candidates(width)
         candidates = self._queue(*_PENDING_QUEUE, limit)
-        metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, self._clock()))
+        metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, model.now()))
         if candidates:
             self._spread.hold(candidates, width, model.PENDING)
             return 1, model.PENDING, _PENDING_QUEUE
@@ -262,11 +240,11 @@ class TaskRepository:
         self._spread.hold(candidates, width, model.ASSIGNED)
         return 2, model.ASSIGNED, queue
 
-    def _queue(self, key_condition: str, values: dict[str, Any], limit: int) -> builtins.list[dict[str, Any]]:
+    def _queue(self, key_condition: str, values: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """The first ``limit`` claim candidates in queue order (id, version, queue_key)."""
         page = self._db.query(
             TableName=self._table,
-            IndexName=model.QUEUE_INDEX,
+            IndexName=contract.QUEUE_INDEX.name,
             KeyConditionExpression=key_condition,
             ProjectionExpression="#id, #version, #queue_key",
             ExpressionAttributeNames=_names(key_condition + " #id #version #queue_key"),
@@ -281,9 +259,9 @@ class TaskRepository:
     def submit(self, cmd: SubmitFeedback) -> dict[str, Any]:
         """Completes the task if this annotator holds it and the feedback fits
         the task's kind and number of responses -- all in the write's condition."""
-        at = model.timestamp(self._clock())
+        at = model.timestamp(model.now())
         fb = cmd.feedback
-        size_test = "size(#responses) = :n" if fb.exact_length() else "size(#responses) >= :n"
+        size_test = "size(#responses) >= :n" if fb.field == "preferred" else "size(#responses) = :n"
         result = self._update(
             cmd.task_id,
             "SET #status = :completed, #feedback = :feedback, #completed_at = :now, #queue_key = :queue_key, "
@@ -294,7 +272,7 @@ class TaskRepository:
                 ":assigned": model.ASSIGNED,
                 ":feedback": fb.stored(),
                 ":now": at,
-                ":queue_key": model.completed_queue_key(at, cmd.task_id),
+                ":queue_key": model.timed_queue_key(at, cmd.task_id),
                 ":one": 1,
                 ":me": cmd.annotator_id,
                 ":kind": fb.kind,
@@ -317,7 +295,7 @@ class TaskRepository:
             {
                 ":pending": model.PENDING,
                 ":assigned": model.ASSIGNED,
-                ":now": model.timestamp(self._clock()),
+                ":now": model.timestamp(model.now()),
                 ":one": 1,
                 ":me": cmd.annotator_id,
             },
@@ -361,9 +339,3 @@ def _names(expression: str) -> dict[str, str]:
     """Alias every ``#attr`` token: ``status`` is a reserved word, and
     aliasing all names keeps the expressions uniform."""
     return {f"#{name}": name for name in _NAME_TOKEN.findall(expression)}
-
-
-def _compact_json(value: Any) -> str:
-    """Metadata is stored as a JSON string: exact round trip for floats,
-    empty keys and deep nesting, none of which a DynamoDB map preserves."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -1,19 +1,13 @@
 """Request validation: a parsed JSON body in, one typed command out.
 
-Everything a client can get wrong without looking at the table is checked here,
-before any AWS call, and reported as a 400 that names the field and the limit.
-Checks that need the stored task (e.g. "is this index within the task's
-responses?") are conditions on the single DynamoDB write instead; see tasks.py.
-
-The null rule (docs/api.md, "Input rules"): ``null`` on a field the action
-takes means the field is absent -- a required field is then missing, an
-optional one takes its default. A field the action does not take is unknown
-whatever its value.
+Everything a client can get wrong without looking at the table is checked here, before
+any AWS call, as a 400 naming the field and the limit; checks that need the stored task
+are conditions on the DynamoDB write instead (tasks.py). ``null`` means absent (docs/api.md,
+"Input rules"): ``_get`` is that one rule for every field.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -34,8 +28,8 @@ from function.contract import MAX_PRIORITY, MIN_PRIORITY
 
 Body = dict[str, Any]
 _MISSING: Final = object()
-_FEEDBACK_FIELDS: Final = {"preferred": model.PAIRWISE, "ranking": model.RANKING, "ratings": model.RATING}
 _MAX_ACTION_CHARS: Final = 64
+_JSON_TYPES: Final = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
 
 
 def action_name(payload: Any) -> str | None:
@@ -51,15 +45,15 @@ def parse_command(payload: Any) -> Command:
         raise errors.invalid_request("request body must be a JSON object")
     action = _get(payload, "action")
     if action is _MISSING:
-        raise errors.missing_field("action", "; expected one of " + ", ".join(_PARSERS))
-    parser = _PARSERS.get(action) if isinstance(action, str) else None
-    if parser is None:
-        raise errors.unknown_action(action, _PARSERS)
+        raise errors.missing_field("action", "; expected one of " + ", ".join(ACTIONS))
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise errors.unknown_action(action, ACTIONS)
+    fields, parser = ACTIONS[action]
+    _only(payload, "request", {"action", *fields})
     return parser(payload)
 
 
 def _create_task(p: Body) -> CreateTask:
-    _only(p, "request", {"action", "task", "client_token"})
     raw = _required(p, "task", "task")
     if not isinstance(raw, dict):
         raise errors.invalid_field("task", "must be an object")
@@ -80,53 +74,39 @@ def _create_task(p: Body) -> CreateTask:
     metadata = _optional(raw, "metadata", {})
     if not isinstance(metadata, dict):
         raise errors.invalid_field("task.metadata", f"must be an object (got {_json_type(metadata)})")
-    size = len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    size = len(model.compact_json(metadata).encode("utf-8"))
     if size > s.MAX_METADATA_BYTES:
         raise errors.invalid_field(
             "task.metadata", f"must be at most {s.MAX_METADATA_BYTES} bytes as JSON (got {size})"
         )
-    token = None
-    if _get(p, "client_token") is not _MISSING:
-        token = _text(p, "client_token", "client_token", 1, s.MAX_CLIENT_TOKEN_CHARS)
+    token = _optional_text(p, "client_token", "client_token", 1, s.MAX_CLIENT_TOKEN_CHARS)
     return CreateTask(NewTask(prompt, tuple(responses), kind, priority, metadata), token)
 
 
-def _get_task(p: Body) -> GetTask:
-    _only(p, "request", {"action", "task_id"})
-    return GetTask(_task_id(p))
-
-
 def _list_tasks(p: Body) -> ListTasks:
-    _only(p, "request", {"action", "status", "limit", "next_token"})
     status = _optional(p, "status", model.PENDING)
     if status not in model.STATUSES:
         raise errors.invalid_field(
             "status", f"must be one of {', '.join(model.STATUSES)} (got {errors.quoted(status)})"
         )
     limit = _integer(_optional(p, "limit", s.DEFAULT_LIST_LIMIT), "limit", s.MIN_LIST_LIMIT, s.MAX_LIST_LIMIT)
-    start_key = None
-    if _get(p, "next_token") is not _MISSING:
-        token = _text(p, "next_token", "next_token", 1, s.MAX_NEXT_TOKEN_CHARS)
-        start_key = paging.decode(token, status)
-    return ListTasks(status, limit, start_key)
+    token = _optional_text(p, "next_token", "next_token", 1, s.MAX_NEXT_TOKEN_CHARS)
+    return ListTasks(status, limit, None if token is None else paging.decode(token, status))
 
 
 def _claim_task(p: Body) -> ClaimTask:
-    _only(p, "request", {"action", "annotator_id", "task_id"})
     annotator = _annotator(p)
-    task_id = _task_id(p) if _get(p, "task_id") is not _MISSING else None
-    return ClaimTask(annotator, task_id)
+    return ClaimTask(annotator, _task_id(p) if _get(p, "task_id") is not _MISSING else None)
 
 
 def _submit_feedback(p: Body) -> SubmitFeedback:
-    _only(p, "request", {"action", "task_id", "annotator_id", "feedback"})
     task_id = _task_id(p)
     annotator = _annotator(p)
     raw = _required(p, "feedback", "feedback")
     if not isinstance(raw, dict):
         raise errors.invalid_field("feedback", "must be an object")
-    _only(raw, "feedback", {*_FEEDBACK_FIELDS, "rationale"})
-    given = [name for name in _FEEDBACK_FIELDS if _get(raw, name) is not _MISSING]
+    _only(raw, "feedback", {*model.FEEDBACK_FIELDS, "rationale"})
+    given = [name for name in model.FEEDBACK_FIELDS if _get(raw, name) is not _MISSING]
     if len(given) != 1:
         raise errors.invalid_field(
             "feedback",
@@ -150,30 +130,23 @@ def _submit_feedback(p: Body) -> SubmitFeedback:
                     raise errors.invalid_field(
                         f"feedback.ratings[{i}]", f"must be between {s.MIN_RATING} and {s.MAX_RATING} (got {rating})"
                     )
-    rationale = None
-    if _get(raw, "rationale") is not _MISSING:
-        rationale = _text(raw, "rationale", "feedback.rationale", 0, s.MAX_RATIONALE_CHARS)
-    return SubmitFeedback(task_id, annotator, Feedback(_FEEDBACK_FIELDS[name], name, value, rationale))
+    rationale = _optional_text(raw, "rationale", "feedback.rationale", 0, s.MAX_RATIONALE_CHARS)
+    return SubmitFeedback(task_id, annotator, Feedback(model.FEEDBACK_FIELDS[name], name, value, rationale))
 
 
-def _release_task(p: Body) -> ReleaseTask:
-    _only(p, "request", {"action", "task_id", "annotator_id"})
-    return ReleaseTask(_task_id(p), _annotator(p))
-
-
-_PARSERS: Final[dict[str, Callable[[Body], Command]]] = {
-    "create_task": _create_task,
-    "get_task": _get_task,
-    "list_tasks": _list_tasks,
-    "claim_task": _claim_task,
-    "submit_feedback": _submit_feedback,
-    "release_task": _release_task,
+#: The six actions: the fields each takes besides ``action``, and its parser.
+ACTIONS: Final[dict[str, tuple[set[str], Callable[[Body], Command]]]] = {
+    "create_task": ({"task", "client_token"}, _create_task),
+    "get_task": ({"task_id"}, lambda p: GetTask(_task_id(p))),
+    "list_tasks": ({"status", "limit", "next_token"}, _list_tasks),
+    "claim_task": ({"annotator_id", "task_id"}, _claim_task),
+    "submit_feedback": ({"task_id", "annotator_id", "feedback"}, _submit_feedback),
+    "release_task": ({"task_id", "annotator_id"}, lambda p: ReleaseTask(_task_id(p), _annotator(p))),
 }
 
 
 def _get(obj: Body, key: str) -> Any:
-    """The field's value, or ``_MISSING`` when it is absent or null (one rule
-    for every field)."""
+    """The field's value, or ``_MISSING`` when it is absent or null."""
     value = obj.get(key)
     return _MISSING if value is None else value
 
@@ -200,6 +173,10 @@ def _text(obj: Body, key: str, name: str, low: int, high: int) -> str:
     value = _required(obj, key, name)
     _check_text(value, name, low, high)
     return str(value)
+
+
+def _optional_text(obj: Body, key: str, name: str, low: int, high: int) -> str | None:
+    return None if _get(obj, key) is _MISSING else _text(obj, key, name, low, high)
 
 
 def _check_text(value: Any, name: str, low: int, high: int) -> None:
@@ -244,14 +221,5 @@ def _got_len(value: Any) -> str:
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
+    """The JSON name of a parsed value's type (json.loads builds exactly these types)."""
+    return _JSON_TYPES.get(type(value), "object")
