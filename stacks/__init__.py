@@ -1,8 +1,4 @@
-"""The TAP stack's constructs; importing this package sets up on-demand provider loading.
-
-See :mod:`stacks.lazy_provider`: the AWS provider bindings then load only the resource
-modules the stack uses, which makes a synth about three times faster.
-"""
+"""The TAP stack's constructs; importing it loads the provider bindings on demand (stacks/lazy_provider.py)."""
 
 from stacks.lazy_provider import install
 
