@@ -8,11 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AwsContext:
-    """Region, account and partition as Terraform references, plus the common tags.
-
-    The values are tokens (``${var.aws_region}``, ``${var.tags}``…), so a
-    ``-var aws_region=…`` at plan time flows into every ARN and service name.
-    """
+    """Region, account, partition and the common tags as Terraform references (``${var.aws_region}``…):
+    a ``-var aws_region=…`` at plan time flows into every ARN and service name."""
 
     region: str
     account_id: str

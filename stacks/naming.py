@@ -1,13 +1,11 @@
 """Terraform addresses: every resource keeps the address the original HCL gave it.
 
-CDKTF normally derives a resource's name from its construct path plus a hash, so a VPC
-in a ``network`` construct would become ``aws_vpc.network_main_1A2B3C4D``. State moved
-over from the HCL deployment only lines up if the names are the HCL's own, so in this
-project a resource's construct id *is* its Terraform address (``"aws_vpc.main"``,
-``"data.aws_partition.current"``, ``"var.tags"``, ``"output.api_gateway_id"``) and the
-stack uses the part after the type as the logical id. The registry checks that the type
-in the id is the element's real type and refuses a second element at the same address,
-which would otherwise silently overwrite the first in the synthesized JSON.
+CDKTF derives a resource's name from its construct path plus a hash
+(``aws_vpc.network_main_1A2B3C4D``), yet state moved over from the HCL deployment only
+lines up under the HCL's own names. So a construct id *is* the Terraform address
+(``"aws_vpc.main"``, ``"data.aws_partition.current"``, ``"var.tags"``, ``"output.api_gateway_id"``)
+and the part after the type is the logical id. A second element at one address would
+silently overwrite the first in the synthesized JSON, so it is refused.
 """
 
 from __future__ import annotations
@@ -20,21 +18,16 @@ class AddressRegistry:
         self._owners: dict[str, str] = {}
 
     def allocate(self, construct_id: str, kind: str | None, construct_path: str) -> str:
-        """The logical id for ``element``.
+        """The logical id of the element at ``construct_path`` (CDKTF asks more than once).
 
-        ``kind`` is the element's block type (``aws_vpc``, ``data.aws_partition``,
-        ``var``, ``output``) or None for anything else (the provider, an asset), whose
-        construct id is its name. ``construct_path`` identifies the element itself
-        (CDKTF asks more than once for the same element).
+        ``kind`` is its block type (``aws_vpc``, ``data.aws_partition``, ``var``, ``output``),
+        which the id must start with, or None for anything else (the provider, an asset).
         """
-        if kind is None:
-            address, name = construct_id, construct_id
-        else:
-            address = construct_id
+        name = construct_id
+        if kind is not None:
             declared, _, name = construct_id.rpartition(".")
             if declared != kind or not name:
                 raise ValueError(f"construct id {construct_id!r} must be the Terraform address {kind}.<name>")
-        owner = self._owners.setdefault(address, construct_path)
-        if owner != construct_path:
-            raise ValueError(f"two Terraform elements would share the address {address}")
+        if self._owners.setdefault(construct_id, construct_path) != construct_path:
+            raise ValueError(f"two Terraform elements would share the address {construct_id}")
         return name

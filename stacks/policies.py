@@ -24,14 +24,8 @@ def statement(  # noqa: PLR0913 (one keyword per optional key of an IAM statemen
     sid: str | None = None,
 ) -> Statement:
     """One policy statement; optional keys are left out rather than emitted empty."""
-    result: Statement = {"Effect": effect, "Action": actions, "Resource": resources}
-    if sid:
-        result["Sid"] = sid
-    if principal is not None:
-        result["Principal"] = principal
-    if condition:
-        result["Condition"] = condition
-    return result
+    optional = {"Sid": sid, "Principal": principal, "Condition": condition}
+    return {"Effect": effect, "Action": actions, "Resource": resources} | {k: v for k, v in optional.items() if v}
 
 
 def policy_document(*statements: Statement) -> str:
@@ -41,9 +35,4 @@ def policy_document(*statements: Statement) -> str:
 
 def assume_role_policy(service: str) -> str:
     """A trust policy letting one AWS service assume the role."""
-    return Fn.jsonencode(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
-        }
-    )
+    return policy_document({"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}})
