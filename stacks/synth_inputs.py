@@ -1,12 +1,9 @@
 """Whether a synth can be skipped: a fingerprint of everything that decides its output.
 
-The output of ``main.py`` depends on the sources under ``stacks/`` and ``function/``,
-``main.py`` itself, ``workspace/loopback.py`` (which ``stacks/config.py`` imports), the
-locked library versions (``Pipfile.lock``), ``cdktf.json`` and the ``TAP_*`` settings
-(plus ``CDKTF_OUTDIR``, which says where it goes). Their SHA-256, by content, is stored
-beside the output after a synth that succeeded; ``main.py --if-changed`` compares it
-before loading any CDKTF library and skips the synth when nothing changed and every
-requested stack is on disk.
+That is the sources under ``stacks/`` and ``function/``, ``main.py``, ``workspace/loopback.py``
+(imported by ``stacks/config.py``), ``Pipfile.lock``, ``cdktf.json`` and the ``TAP_*`` and
+``CDKTF_OUTDIR`` settings. Their SHA-256, by content, is stored beside the output of a synth
+that succeeded; ``main.py --if-changed`` compares it before loading any CDKTF library.
 """
 
 from __future__ import annotations
@@ -21,21 +18,13 @@ SOURCE_FILES = ("main.py", "workspace/loopback.py", "Pipfile.lock", "cdktf.json"
 STAMP = ".tap-synth-inputs"
 
 
-def _source_files(root: Path) -> list[Path]:
-    files = [
-        path
-        for folder in SOURCE_DIRS
-        for path in (root / folder).rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
-    ]
-    files.extend(root / name for name in SOURCE_FILES if (root / name).is_file())
-    return sorted(files)
-
-
 def fingerprint(root: Path, environ: Mapping[str, str]) -> str:
     """SHA-256 over the input files' paths and contents and the synth's settings."""
+    files = [root / name for name in SOURCE_FILES if (root / name).is_file()]
+    for folder in SOURCE_DIRS:
+        files += (p for p in (root / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     digest = hashlib.sha256()
-    for path in _source_files(root):
+    for path in sorted(p for p in files if p.suffix != ".pyc"):
         digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     for name in sorted(environ):
