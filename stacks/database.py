@@ -1,13 +1,11 @@
-"""The task table and its autoscaling: the key, two sparse global secondary indexes the
-handler queries (listing by status, claiming the next task), autoscaling of the table and
-of each index (5 to 100 units at a 70 % target), point-in-time recovery, deletion
-protection, and a TTL that expires idempotency-token items.
+"""The task table: its key, the two sparse global secondary indexes the handler queries
+(listing by status, claiming the next task), point-in-time recovery, deletion protection, a
+TTL that expires idempotency-token items, and autoscaling of the table and of each index.
 
-Capacity belongs to autoscaling, so an apply must never lower it: Terraform ignores the
-table's own capacity and -- unless ``table_index_changes`` is on for this deploy -- the
-index blocks, because it cannot ignore the capacity inside one index block without
-ignoring the block (the approach of terraform-aws-modules/dynamodb-table's
-``ignore_changes_global_secondary_index``). Indexes are created with the table either way.
+Capacity belongs to autoscaling, so an apply must never lower it. Terraform cannot ignore
+the capacity inside one index block without ignoring the block (the approach of
+terraform-aws-modules/dynamodb-table's ``ignore_changes_global_secondary_index``), so it
+ignores the index blocks too unless ``table_index_changes`` is on for the deploy.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
-from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, TTL_ATTRIBUTE, Index, key_attributes
+from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, TTL_ATTRIBUTE, key_attributes
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
@@ -40,11 +38,6 @@ TARGET_UTILIZATION = 70.0
 #: What Terraform leaves to autoscaling; ``INDEX_BLOCKS`` too unless index changes are on.
 CAPACITY = ["read_capacity", "write_capacity"]
 INDEX_BLOCKS = ["global_secondary_index", "attribute"]
-
-
-def address_stem(index: Index) -> str:
-    """``status-created-index`` → ``status_created``, for the index's autoscaling addresses."""
-    return index.name.removesuffix("-index").replace("-", "_")
 
 
 class TaskTable(Construct):
@@ -84,43 +77,36 @@ class TaskTable(Construct):
                 ignore_changes=CAPACITY if config.table_index_changes else CAPACITY + INDEX_BLOCKS
             ),
         )
-        table_resource = f"table/{self.table.name}"
-        # The original's four resources keep their addresses and arguments.
-        for unit, label in (("Read", "read"), ("Write", "write")):
-            self._autoscale(f"dynamodb_{label}", f"DynamoDB{unit}AutoScalingPolicy", table_resource, "table", unit)
-            for index in INDEXES:
-                self._autoscale(
-                    f"gsi_{address_stem(index)}_{label}",
-                    f"DynamoDB{unit}AutoScalingPolicy-{index.name}",
-                    f"{table_resource}/index/{index.name}",
-                    "index",
-                    unit,
+        table = f"table/{self.table.name}"
+        # The table's targets and policies keep the original's addresses and names; each index's follow them.
+        scaled = [("dynamodb", "", table, "table")]
+        for index in INDEXES:  # status-created-index: gsi_status_created_read, …
+            stem = index.name.removesuffix("-index").replace("-", "_")
+            scaled.append((f"gsi_{stem}", f"-{index.name}", f"{table}/index/{index.name}", "index"))
+        for unit in ("Read", "Write"):
+            for stem, policy_suffix, resource_id, dimension in scaled:
+                address = f"{stem}_{unit.lower()}"
+                target = AppautoscalingTarget(
+                    self,
+                    f"aws_appautoscaling_target.{address}",
+                    max_capacity=MAX_CAPACITY,
+                    min_capacity=MIN_CAPACITY,
+                    resource_id=resource_id,
+                    scalable_dimension=f"dynamodb:{dimension}:{unit}CapacityUnits",
+                    service_namespace="dynamodb",
                 )
-
-    def _autoscale(self, address: str, policy_name: str, resource_id: str, dimension_of: str, unit: str) -> None:
-        """A scalable target (``aws_appautoscaling_target.<address>``) between the capacity
-        limits, and its target-tracking policy (``aws_appautoscaling_policy.<address>_policy``)."""
-        target = AppautoscalingTarget(
-            self,
-            f"aws_appautoscaling_target.{address}",
-            max_capacity=MAX_CAPACITY,
-            min_capacity=MIN_CAPACITY,
-            resource_id=resource_id,
-            scalable_dimension=f"dynamodb:{dimension_of}:{unit}CapacityUnits",
-            service_namespace="dynamodb",
-        )
-        AppautoscalingPolicy(
-            self,
-            f"aws_appautoscaling_policy.{address}_policy",
-            name=policy_name,
-            policy_type="TargetTrackingScaling",
-            resource_id=target.resource_id,
-            scalable_dimension=target.scalable_dimension,
-            service_namespace=target.service_namespace,
-            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                    predefined_metric_type=f"DynamoDB{unit}CapacityUtilization"
-                ),
-                target_value=TARGET_UTILIZATION,
-            ),
-        )
+                AppautoscalingPolicy(
+                    self,
+                    f"aws_appautoscaling_policy.{address}_policy",
+                    name=f"DynamoDB{unit}AutoScalingPolicy{policy_suffix}",
+                    policy_type="TargetTrackingScaling",
+                    resource_id=target.resource_id,
+                    scalable_dimension=target.scalable_dimension,
+                    service_namespace=target.service_namespace,
+                    target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                        predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                            predefined_metric_type=f"DynamoDB{unit}CapacityUtilization"
+                        ),
+                        target_value=TARGET_UTILIZATION,
+                    ),
+                )
