@@ -31,12 +31,6 @@ from stacks.context import AwsContext
 from stacks.policies import policy_document, statement
 from stacks.secrets import Encryption
 
-#: Days after which audit objects move to Infrequent Access, then to Glacier.
-AUDIT_TO_INFREQUENT_ACCESS_DAYS = 30
-AUDIT_TO_GLACIER_DAYS = 180
-#: Days a superseded object version is kept before it expires.
-NONCURRENT_VERSION_DAYS = 30
-
 
 class AuditBucket(Construct):
     """S3 bucket for the function's audit records, locked down and lifecycle-managed."""
@@ -110,12 +104,8 @@ class AuditBucket(Construct):
                     status="Enabled",
                     filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
                     transition=[
-                        S3BucketLifecycleConfigurationRuleTransition(
-                            days=AUDIT_TO_INFREQUENT_ACCESS_DAYS, storage_class="STANDARD_IA"
-                        ),
-                        S3BucketLifecycleConfigurationRuleTransition(
-                            days=AUDIT_TO_GLACIER_DAYS, storage_class="GLACIER"
-                        ),
+                        S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
+                        S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
                     ],
                 ),
                 S3BucketLifecycleConfigurationRule(
@@ -123,9 +113,7 @@ class AuditBucket(Construct):
                     status="Enabled",
                     filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                     noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=NONCURRENT_VERSION_DAYS
-                        )
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
                     ],
                     abort_incomplete_multipart_upload=[
                         S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
