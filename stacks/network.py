@@ -7,7 +7,6 @@ group, and flow logs of what crosses the VPC.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
@@ -18,6 +17,7 @@ from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunctionVpcConfig
 from cdktf_cdktf_provider_aws.route_table import RouteTable
 from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
@@ -31,20 +31,10 @@ from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
 
-#: The original group's description; AWS cannot change it without a new group.
-ORIGINAL_SG_DESCRIPTION = "Allow ICMP, TCP 80/443 for API Gateway"
-
-
-@dataclass(frozen=True)
-class FunctionPlacement:
-    """Where the function's network interfaces go, when it runs in the VPC."""
-
-    subnet_ids: list[str]
-    security_group_ids: list[str]
-
 
 class Network(Construct):
-    """VPC, private subnets, endpoints, security groups and flow logs."""
+    """VPC, private subnets, endpoints, security groups and flow logs; ``placement`` is where the
+    function's network interfaces go (None when it runs outside the VPC)."""
 
     def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption) -> None:
         super().__init__(scope, "network")
@@ -59,10 +49,6 @@ class Network(Construct):
         # Lock the VPC's default group down: nothing may use it by accident.
         DefaultSecurityGroup(self, "aws_default_security_group.main", vpc_id=self.vpc.id, ingress=[], egress=[])
         self._flow_logs(config, encryption)
-        subnets: list[Subnet] = []
-        prefix_lists: list[str] = []
-        if config.lambda_in_vpc:
-            subnets, prefix_lists = self._private_subnets(config, aws.region)
         egress = [
             SecurityGroupEgress(
                 description="HTTPS to the VPC interface endpoints (Secrets Manager)",
@@ -72,7 +58,9 @@ class Network(Construct):
                 cidr_blocks=[config.vpc_cidr],
             )
         ]
-        if prefix_lists:
+        subnets: list[Subnet] = []
+        if config.lambda_in_vpc:
+            subnets, prefix_lists = self._private_subnets(config, aws.region)
             egress.append(
                 SecurityGroupEgress(
                     description="HTTPS to DynamoDB and S3 through their gateway endpoints",
@@ -82,21 +70,22 @@ class Network(Construct):
                     prefix_list_ids=prefix_lists,
                 )
             )
-        # The original group, now the function's: no ingress at all, HTTPS out to AWS only.
+        # The original group, now the function's: no ingress at all, HTTPS out to AWS only. Its
+        # description stays: AWS cannot change it without a new group.
         self.function_sg = SecurityGroup(
             self,
             "aws_security_group.api_gw_sg",
             name=f"{config.name_prefix}_api_gw_sg",
-            description=ORIGINAL_SG_DESCRIPTION,
+            description="Allow ICMP, TCP 80/443 for API Gateway",
             vpc_id=self.vpc.id,
             tags=aws.tags,
             ingress=[],
             egress=egress,
         )
-        self.placement: FunctionPlacement | None = None
+        self.placement: LambdaFunctionVpcConfig | None = None
         if subnets:
             self._interface_endpoint(config, aws.region, subnets)
-            self.placement = FunctionPlacement(
+            self.placement = LambdaFunctionVpcConfig(
                 subnet_ids=[s.id for s in subnets], security_group_ids=[self.function_sg.id]
             )
 
