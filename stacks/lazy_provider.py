@@ -1,17 +1,13 @@
 """Load the AWS provider bindings one resource module at a time.
 
-The ``cdktf_cdktf_provider_aws`` package's ``__init__.py`` imports all of its ~2,100
-submodules (one per AWS resource type), which is most of the cost of a synth. Yet each
-submodule imports only the package's ``_jsii`` assembly module and cdktf, never its
-siblings. :func:`install` (called by ``stacks/__init__.py``, so before any program's first
-provider import) therefore registers a plain package object with the real folder as its
-``__path__`` in ``sys.modules``: ``import cdktf_cdktf_provider_aws.vpc`` loads ``_jsii`` and
-``vpc`` alone, and attribute access (``aws.vpc``) imports on demand.
-
-This is only done when the installed package has the layout it was checked against: a
-``_jsii`` module, and an ``__init__.py`` of nothing but submodule imports and generated
-boilerplate. Anything else (another version, say) gets the normal import and one warning
-line. ``TAP_EAGER_PROVIDER_IMPORT=1`` turns it off.
+The ``cdktf_cdktf_provider_aws`` package's ``__init__.py`` imports all ~2,100 submodules (one
+per resource type), most of a synth's cost, yet each submodule imports only the package's
+``_jsii`` assembly and cdktf. :func:`install` (called by ``stacks/__init__.py``) therefore puts a
+package object with the real folder as ``__path__`` in ``sys.modules``, which imports a submodule
+when it is first used, but only if the installed package has the layout this was checked
+against (a ``_jsii`` module, an ``__init__.py`` of submodule imports and generated boilerplate).
+Anything else gets the normal import and one warning line; ``TAP_EAGER_PROVIDER_IMPORT=1``
+turns it off.
 """
 
 from __future__ import annotations

@@ -71,11 +71,8 @@ def _library_files(name: str) -> Iterator[tuple[str, bytes]]:
 
 
 def build_lambda_package(source_dir: Path, out_path: Path) -> LambdaPackage:
-    """Zip the handler package ``source_dir`` and its libraries into ``out_path``.
-
-    The file is rewritten only when its bytes change, so repeated synths leave its
-    modification time alone as well.
-    """
+    """Zip the handler package ``source_dir`` and its libraries into ``out_path``; the file is
+    rewritten only when its bytes change, so repeated synths leave its modification time alone."""
     source_dir = source_dir.resolve()
     if not (source_dir / "__init__.py").is_file():
         raise FileNotFoundError(f"{source_dir} is not the handler package (no __init__.py)")

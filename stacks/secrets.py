@@ -1,9 +1,7 @@
 """The customer-managed KMS key and the API key secret.
 
-One key per environment encrypts everything the stack stores: the table, the audit
-bucket, the log groups, the alarm topic, the function's environment and the secret.
-Its policy lets the account administer it and lets CloudWatch Logs and CloudWatch
-alarms use it for their own resources only.
+One key per environment encrypts everything the stack stores; CloudWatch Logs and alarms may
+use it for their own resources only.
 """
 
 from __future__ import annotations
