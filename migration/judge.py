@@ -205,6 +205,8 @@ def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) ->
         if rc.get("mode") != "managed":
             continue
         address = str(rc["address"])
+        # An instance of a for_each resource (name["key"]) is judged by its resource's address.
+        resource = address.split("[", 1)[0]
         change = rc.get("change", {})
         action = _action(list(change.get("actions", [])))
         is_original = address in originals
@@ -229,11 +231,11 @@ def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) ->
         if action == "create":
             if is_original:
                 problem = "an original resource missing from the state: it would be created a second time"
-            elif address in expected.added:
+            elif resource in expected.added:
                 problem = ""
             else:
                 problem = "an addition the expected changes do not list"
-            why = (expected.why_added(address),) if not problem else ()
+            why = (expected.why_added(resource),) if not problem else ()
             verdict.changes.append(ResourceChange(address, action, is_original, not problem, problem=problem, why=why))
             continue
         paths = tuple(".".join(str(p) for p in path) for path in change.get("replace_paths", []) or [])
