@@ -8,11 +8,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import cdktf
 
 from function import metrics
 from stacks.config import ConfigError, StackConfig, validate
 from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.database import INDEXES
+from stacks.package import LambdaPackage
+from stacks.tap_stack import TapStack
 
 API = "${aws_api_gateway_rest_api.main.name}"
 FUNCTION = "${aws_lambda_function.main.function_name}"
@@ -147,13 +150,9 @@ def test_p95_latency_alarm(prod_stack: dict[str, Any]) -> None:
     assert alarm["alarm_actions"] == alarm["ok_actions"] == ["${aws_sns_topic.alarms.arn}"]
 
 
-def test_latency_threshold_is_a_setting(prod_config: StackConfig, lambda_package: Any) -> None:
-    from cdktf import Testing
-
-    from stacks.tap_stack import TapStack
-
+def test_latency_threshold_is_a_setting(prod_config: StackConfig, lambda_package: LambdaPackage) -> None:
     config = replace(prod_config, latency_alarm_p95_ms=350)
-    stack = json.loads(Testing.synth(TapStack(Testing.app(), config, lambda_package)))
+    stack = json.loads(cdktf.Testing.synth(TapStack(cdktf.Testing.app(), config, lambda_package)))
     assert stack["resource"]["aws_cloudwatch_metric_alarm"]["api_latency_p95"]["threshold"] == 350
     latency = _widgets(stack)["API latency (ms)"]
     assert latency["annotations"] == {"horizontal": [{"label": "p95 alarm", "value": 350}]}
