@@ -7,8 +7,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import pytest
 import cdktf
+import pytest
 
 from function import metrics
 from stacks.config import ConfigError, StackConfig, validate
