@@ -22,7 +22,7 @@ from migration.errors import CannotJudge
 from migration.expected import load_expected
 from migration.judge import Verdict, judge
 from migration.report import json_report, text_report
-from stacks.config import ENVIRONMENTS, ConfigError, load_config
+from stacks.config import ENVIRONMENTS, ConfigError, load_backend
 from workspace import synth
 from workspace.loopback import is_loopback_url
 from workspace.paths import PROJECT, shown
@@ -88,7 +88,7 @@ def backend_location(env: str, environ: Mapping[str, str], emulator: str | None)
             {"TAP_BACKEND": "s3", "TAP_STATE_BUCKET": settings.get("TAP_STATE_BUCKET") or EMULATOR_STATE_BUCKET}
         )
     try:
-        backend = load_config(env, settings).backend
+        backend = load_backend(env, settings)
     except ConfigError as exc:
         raise CannotJudge(str(exc), "fix that setting (README: Settings)") from None
     if emulator:

@@ -207,8 +207,8 @@ def _judged(address: str, action: str, change: dict[str, Any], expected: Expecte
     elif action == "create":
         if is_original:
             problem = "an original resource missing from the state: it would be created a second time"
-        elif address in expected.added:
-            problem, why = "", (expected.why_added(address),)
+        elif (resource := address.split("[", 1)[0]) in expected.added:  # a for_each instance: name["key"]
+            problem, why = "", (expected.why_added(resource),)
         else:
             problem = "an addition the expected changes do not list"
     else:

@@ -106,7 +106,7 @@ class TapStack(TerraformStack):
         api = TaskApi(self, config, aws, encryption, function=function, allowed_ips=allowed_ips)
         watched = Watched(api.rest_api.name, function.function.function_name, table.table.name)
         alarms = Alarms(self, config, aws, encryption, watched=watched)
-        Dashboard(self, config, aws, watched=watched)
+        Dashboard(self, config, aws, watched=watched, alarm_arns=[alarm.arn for alarm in alarms.all])
         self._outputs(api, function, uses, alarms)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:

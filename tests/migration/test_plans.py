@@ -59,6 +59,11 @@ def test_a_renamed_original_resource_is_reported_as_destroyed(
         alarms["apigw_5xx_renamed"] = alarms.pop("apigw_5xx")
         output = stack["output"]["cloudwatch_alarm_5xx_name"]
         output["value"] = "${aws_cloudwatch_metric_alarm.apigw_5xx_renamed.alarm_name}"
+        # The dashboard's alarm status widget refers to it as well.
+        dashboard = stack["resource"]["aws_cloudwatch_dashboard"]["main"]
+        dashboard["dashboard_body"] = dashboard["dashboard_body"].replace(
+            "aws_cloudwatch_metric_alarm.apigw_5xx.", "aws_cloudwatch_metric_alarm.apigw_5xx_renamed."
+        )
 
     before = digest(state_copy)
     run = check(make_variant(rename), state_copy, running_emulator, tmp_path)
