@@ -90,6 +90,8 @@ class Alarms(Construct):
                 ok_actions=[self.topic.arn],
                 tags=aws.tags,
             )
+        # The alarms a rollout stops and rolls back on (stacks/rollout.py).
+        self.api_5xx, self.lambda_errors = self.by_address["apigw_5xx"], self.by_address["lambda_errors"]
         self.by_address["oldest_pending_task_age"] = CloudwatchMetricAlarm(
             self,
             "aws_cloudwatch_metric_alarm.oldest_pending_task_age",

@@ -29,6 +29,7 @@ BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket"}
         ("prod", {**BUCKET, "TAP_API_CACHE": "2"}, "TAP_API_CACHE"),
         ("prod", {**BUCKET, "TAP_TABLE_INDEX_CHANGES": "now"}, "TAP_TABLE_INDEX_CHANGES"),
         ("prod", {**BUCKET, "TAP_ALARM_EMAIL": "not-an-email"}, "alarm_email"),
+        ("prod", {**BUCKET, "TAP_ROLLOUT": "blue-green"}, "TAP_ROLLOUT='blue-green' is not a rollout"),
         ("local", {"TAP_EMULATOR_ENDPOINT": "http://10.0.0.5:4566"}, "TAP_EMULATOR_ENDPOINT"),
         ("staging", BUCKET, "environment 'staging'"),
     ],
