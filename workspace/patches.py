@@ -29,6 +29,9 @@ in-process ``mock_aws`` user may call it too). Each mend is applied once, howeve
   it as separate steps, which under the threaded server lets two conditional writes on one
   item both pass. DynamoDB applies each write atomically per item, and the task API's races
   (two annotators claiming one task) rely on it.
+* CodeDeploy returns a deployment group's alarm configuration and gains
+  ``UpdateDeploymentGroup``, ``DeleteDeploymentGroup`` and ``DeleteApplication``
+  (``workspace/codedeploy_mend.py``), so the rollout resources apply, update and destroy.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from typing import Any
 
 from moto.apigateway.models import RestAPI
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.codedeploy.responses import CodeDeployResponse
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -49,6 +53,7 @@ from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
+from workspace.codedeploy_mend import mend_codedeploy
 from workspace.dynamodb_mend import patch_transactions
 
 #: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
@@ -75,6 +80,7 @@ def apply() -> None:
         (_mend_s3_eventbridge_notification, S3Response),
         (_mend_dynamodb_atomic_operations, DynamoDBBackend),
         (_mend_dynamodb_string_comparisons, DynamoType),
+        (mend_codedeploy, CodeDeployResponse),
     ):
         if not getattr(target, _MENDED, False):
             mend()
