@@ -82,6 +82,12 @@ scan: synth
 lint-workflows: node_modules/.installed
 	scripts/check-workflows.sh
 
+# Shift the live alias of STACK's function to its latest published version (VERSION=N for another)
+# through CodeDeploy; WAIT=1 follows the deployment to its end (docs/rollout.md).
+.PHONY: rollout
+rollout: .venv/.installed
+	$(PYTHON) -m rollout --env $(STACK) $(if $(VERSION),--version $(VERSION)) $(if $(WAIT),--wait)
+
 local: install
 	$(PYTHON) -m local.up
 

@@ -65,6 +65,20 @@ _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _ORIGIN_RE = re.compile(rf"^https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?$")
 _TRUE = {"1", "true", "yes", "on"}
+#: ``TAP_ROLLOUT`` values: how CodeDeploy shifts the ``live`` alias to a new version, each one
+#: of CodeDeploy's predefined Lambda deployment configurations (stacks/rollout.py).
+ROLLOUT_CONFIGS = {
+    "canary10-5m": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "canary10-10m": "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "canary10-15m": "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "canary10-30m": "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "linear10-1m": "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "linear10-2m": "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "linear10-3m": "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "linear10-10m": "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+    "all-at-once": "CodeDeployDefault.LambdaAllAtOnce",
+}
+DEFAULT_ROLLOUT = "canary10-5m"
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -129,6 +143,8 @@ class StackConfig:
     latency_alarm_p95_ms: int = 200
     #: Alarm when a claim sees a pending task older than this (seconds); see stacks/monitoring.py.
     pending_task_age_alarm_seconds: int = 3600
+    #: How a rollout shifts traffic (a key of ROLLOUT_CONFIGS, ``TAP_ROLLOUT``).
+    rollout: str = DEFAULT_ROLLOUT
     #: Base URL of a local AWS emulator every provider endpoint points at; None on AWS.
     emulator_endpoint: str | None = None
 
@@ -263,6 +279,8 @@ def _check_function(config: StackConfig) -> None:
         )
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
+    if config.rollout not in ROLLOUT_CONFIGS:
+        raise ConfigError(f"TAP_ROLLOUT={config.rollout!r} is not a rollout; use one of {', '.join(ROLLOUT_CONFIGS)}")
 
 
 def _check_operations(config: StackConfig) -> None:
@@ -352,6 +370,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         manage_api_gateway_account=_flag(environ, "TAP_MANAGE_APIGW_ACCOUNT", config.manage_api_gateway_account),
         api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
         table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
+        rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
     )
     validate(config)
     # The deployable synth of prod must say where alarms go; a local-backend one only warns.

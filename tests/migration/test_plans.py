@@ -57,12 +57,13 @@ def test_a_renamed_original_resource_is_reported_as_destroyed(
     def rename(stack: dict[str, Any]) -> None:
         alarms = stack["resource"]["aws_cloudwatch_metric_alarm"]
         alarms["apigw_5xx_renamed"] = alarms.pop("apigw_5xx")
-        output = stack["output"]["cloudwatch_alarm_5xx_name"]
-        output["value"] = "${aws_cloudwatch_metric_alarm.apigw_5xx_renamed.alarm_name}"
-        # The dashboard's alarm status widget refers to it as well.
-        dashboard = stack["resource"]["aws_cloudwatch_dashboard"]["main"]
-        dashboard["dashboard_body"] = dashboard["dashboard_body"].replace(
+        # Every reference follows the rename: the output, the dashboard's alarm widget, the rollout group.
+        text = json.dumps(stack).replace(
             "aws_cloudwatch_metric_alarm.apigw_5xx.", "aws_cloudwatch_metric_alarm.apigw_5xx_renamed."
+        )
+        stack.update(json.loads(text))
+        assert stack["output"]["cloudwatch_alarm_5xx_name"]["value"].startswith(
+            "${aws_cloudwatch_metric_alarm.apigw_5xx_renamed."
         )
 
     before = digest(state_copy)

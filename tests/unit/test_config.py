@@ -30,6 +30,7 @@ BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket", "TAP_ALARM_EMAILS": "ops@exampl
         ("prod", {**BUCKET, "TAP_API_CACHE": "2"}, "TAP_API_CACHE"),
         ("prod", {**BUCKET, "TAP_TABLE_INDEX_CHANGES": "now"}, "TAP_TABLE_INDEX_CHANGES"),
         ("prod", {**BUCKET, "TAP_ALARM_EMAILS": "not-an-email"}, "TAP_ALARM_EMAILS entry 'not-an-email'"),
+        ("prod", {**BUCKET, "TAP_ROLLOUT": "blue-green"}, "TAP_ROLLOUT='blue-green' is not a rollout"),
         ("local", {"TAP_EMULATOR_ENDPOINT": "http://10.0.0.5:4566"}, "TAP_EMULATOR_ENDPOINT"),
         ("staging", BUCKET, "environment 'staging'"),
     ],
