@@ -90,7 +90,11 @@ def test_the_deployment_group_rolls_back_on_the_alarms(deployment: Deployment) -
     assert set(group["autoRollbackConfiguration"]["events"]) == {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"}
     alarms = {a["name"] for a in group["alarmConfiguration"]["alarms"]}
     assert group["alarmConfiguration"]["enabled"] is True
-    assert alarms == {outputs["cloudwatch_alarm_5xx_name"], "tap_stack_local_lambda_errors"}
+    assert alarms == {
+        outputs["cloudwatch_alarm_5xx_name"],
+        "tap_stack_local_lambda_errors",
+        "tap_stack_local_api_latency_p95",
+    }
     cloudwatch = deployment.client("cloudwatch")
     assert {a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNames=sorted(alarms))["MetricAlarms"]} == alarms
     role = group["serviceRoleArn"].rsplit("/", 1)[1]

@@ -12,7 +12,7 @@ from stacks.config import ROLLOUT_CONFIGS, load_config
 from stacks.package import LambdaPackage
 from stacks.tap_stack import EMULATED_SERVICES
 
-BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket"}
+BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket", "TAP_ALARM_EMAILS": "ops@example.com"}
 
 
 def test_the_function_publishes_and_live_is_left_to_codedeploy(prod_stack: dict[str, Any]) -> None:
@@ -60,6 +60,7 @@ def test_codedeploy_shifts_live_and_rolls_back_on_the_alarms(prod_stack: dict[st
         "alarms": [
             "${aws_cloudwatch_metric_alarm.apigw_5xx.alarm_name}",
             "${aws_cloudwatch_metric_alarm.lambda_errors.alarm_name}",
+            "${aws_cloudwatch_metric_alarm.api_latency_p95.alarm_name}",
         ],
     }
     assert group["service_role_arn"] == "${aws_iam_role.codedeploy.arn}"
