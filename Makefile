@@ -3,6 +3,7 @@
 #   make test    run the whole test suite (the command CI runs)
 #   make synth   synthesize every environment into cdktf.out/
 #   make lint    ruff check, ruff format --check, mypy --strict (scripts/lint.sh)
+#   make test-handler-py312   the handler's tests on Python 3.12, Lambda's runtime (.venv-py312/)
 #   make migration-prove ORIGINAL=DIR   move a deployment of the original HCL (in DIR) on the emulator
 
 SHELL := /bin/bash
@@ -28,7 +29,7 @@ STACK ?= prod
 ORIGINAL ?=
 FROM_STATE ?=
 
-.PHONY: install synth test test-fast lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
+.PHONY: install synth test test-fast test-handler-py312 lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -57,6 +58,10 @@ test: install build/published-events/.installed
 test-fast: .venv/.installed build/published-events/.installed
 	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow and not migration"
 
+# tests/function under python3.12 in .venv-py312/, installed from Pipfile.lock with hashes (scripts/test-handler-py312.sh).
+test-handler-py312: build/published-events/.installed
+	scripts/test-handler-py312.sh
+
 lint: .venv/.installed
 	scripts/lint.sh
 
@@ -81,6 +86,12 @@ scan: synth
 
 lint-workflows: node_modules/.installed
 	scripts/check-workflows.sh
+
+# Shift the live alias of STACK's function to its latest published version (VERSION=N for another)
+# through CodeDeploy; WAIT=1 follows the deployment to its end (docs/rollout.md).
+.PHONY: rollout
+rollout: .venv/.installed
+	$(PYTHON) -m rollout --env $(STACK) $(if $(VERSION),--version $(VERSION)) $(if $(WAIT),--wait)
 
 local: install
 	$(PYTHON) -m local.up

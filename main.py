@@ -2,7 +2,9 @@
 """Synthesize one TapStack per environment into ``cdktf.out/stacks/<env>/``.
 
 Settings are read and checked before the CDKTF libraries load, so a bad one fails in
-well under a second with a single line naming it (exit status 2).
+well under a second with a single line naming it (exit status 2). Settings that work but
+deserve a look (prod alarms without a destination on a local-backend synth, or opted out
+with ``TAP_ALARM_DESTINATION=none``) print one warning line each on stderr.
 
     TAP_ENVIRONMENTS=prod TAP_STATE_BUCKET=my-state python main.py
     TAP_BACKEND=local python main.py          # every stack, local state files
@@ -20,7 +22,7 @@ import sys
 from pathlib import Path
 
 from stacks import synth_inputs
-from stacks.config import ConfigError, StackConfig, load_config, selected_environments
+from stacks.config import ConfigError, StackConfig, config_warning, load_config, selected_environments
 
 ROOT = Path(__file__).resolve().parent
 FUNCTION_DIR = ROOT / "function"
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"tap-stack: config error: {error}", file=sys.stderr)
         return 2
+    for warning in filter(None, map(config_warning, configs)):
+        print(f"tap-stack: warning: {warning}", file=sys.stderr)
     outdir = output_dir()
     digest = synth_inputs.fingerprint(ROOT, os.environ)
     if args.if_changed and synth_inputs.is_current(outdir, [c.environment for c in configs], digest):

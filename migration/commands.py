@@ -16,13 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from migration import addresses
 from migration import plan as planning
 from migration import state as states
 from migration.errors import CannotJudge
 from migration.expected import load_expected
 from migration.judge import Verdict, judge
 from migration.report import json_report, text_report
-from stacks.config import ENVIRONMENTS, ConfigError, load_config
+from stacks.config import ENVIRONMENTS, ConfigError, load_backend
 from workspace import synth
 from workspace.loopback import is_loopback_url
 from workspace.paths import PROJECT, shown
@@ -88,7 +89,7 @@ def backend_location(env: str, environ: Mapping[str, str], emulator: str | None)
             {"TAP_BACKEND": "s3", "TAP_STATE_BUCKET": settings.get("TAP_STATE_BUCKET") or EMULATOR_STATE_BUCKET}
         )
     try:
-        backend = load_config(env, settings).backend
+        backend = load_backend(env, settings)
     except ConfigError as exc:
         raise CannotJudge(str(exc), "fix that setting (README: Settings)") from None
     if emulator:
@@ -154,8 +155,12 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
             "pass the state of the original HCL deployment (terraform state pull > original.tfstate)",
         )
     stack_dir = options.stack_dir or synthesize(options.env, options.environ, out)
+    # Before planning: a resource of the state the stack no longer declares fails the check even if no plan comes.
+    comparison = addresses.compare(info.addresses, addresses.read_stack(stack_dir))
     plan_file = options.plan_out or WORK_DIR / f"{options.env}.plan.json"
     work = Path(tempfile.mkdtemp(prefix="tap-migration-"))
+    plan: dict[str, Any] | None = None
+    plan_error = ""
     try:
         backend: dict[str, Any] | None = None  # the stack's own backend (S3, on AWS)
         if not via_backend:
@@ -167,23 +172,35 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
         elif options.emulator:
             backend = planning.emulator_s3_backend(location.bucket, location.key, location.region, options.emulator)
         environ = emulator_env(dict(options.environ)) if options.emulator else dict(options.environ)
-        plan = planning.plan(stack_dir, work, environ, backend, options.emulator)
+        try:
+            plan = planning.plan(stack_dir, work, environ, backend, options.emulator)
+        except CannotJudge as failed:
+            if not comparison.missing:
+                raise
+            plan_error = failed.what  # the verdict stands without a plan: something of the state is gone
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    # The plan holds the state's values: readable by its owner only, from the first byte.
-    with os.fdopen(os.open(plan_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as dump:
-        json.dump(plan, dump, indent=1)
-    plan_file.chmod(0o600)
-    verdict = judge(plan, expected, frozenset(info.addresses))
+    if plan is not None:
+        save_plan(plan, plan_file)
+    else:
+        plan_file.unlink(missing_ok=True)  # no stale plan of an earlier check beside this verdict
+    verdict = judge(plan, expected, frozenset(info.addresses), comparison, plan_error)
     against = "the backend state" if via_backend else "a copy of"
     header = [
         f"check: the {options.env} stack planned against {against} {location} "
         f"(Terraform {info.terraform_version}, serial {info.serial}, {len(info.addresses)} resources, "
         f"{found}/{len(expected.originals)} original addresses)",
-        f"plan:  {shown(plan_file)} (terraform show -json)",
+        f"plan:  {shown(plan_file)} (terraform show -json)" if plan is not None else "plan:  none (terraform failed)",
     ]
     return Checked(verdict, location, data, plan_file, header)
+
+
+def save_plan(plan: dict[str, Any], plan_file: Path) -> None:
+    """Write the plan JSON; it holds the state's values, so it is readable by its owner only, from the first byte."""
+    plan_file.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(plan_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as dump:
+        json.dump(plan, dump, indent=1)
+    plan_file.chmod(0o600)
 
 
 def check(options: Options, out: TextIO) -> int:

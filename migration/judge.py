@@ -5,6 +5,11 @@ original resource anew (it was missing from the state), adds a resource the expe
 changes do not list, or updates an attribute they do not list for that address. An
 attribute counts as changed when its planned value differs from the state's (JSON
 documents compared parsed, empty values alike) or is only known after apply.
+
+Before that, every resource of the state must still be declared by the stack, under its
+own address or as the source of a ``moved`` block (:mod:`migration.addresses`); one that
+is not makes the verdict a failure even when Terraform cannot plan. A moved resource is
+judged under the address it had in the state, and the report lists the move.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from migration.addresses import Comparison, Move
 from migration.expected import Expected
 
 #: Placeholder for a value the plan only knows after apply.
@@ -44,6 +50,8 @@ class ResourceChange:
     """One resource's planned change; its fields, in order, are the ``--json`` report's."""
 
     address: str
+    #: the address in the state when a ``moved`` block renamed the resource, else ""
+    moved_from: str
     #: create, update, replace, destroy, or another Terraform action (forget …)
     action: str
     original: bool
@@ -60,6 +68,12 @@ class Verdict:
     originals: tuple[str, ...]
     in_state: frozenset[str]
     kept: list[str] = field(default_factory=list)
+    #: resources of the state the stack declares neither at their address nor through a move
+    missing: tuple[str, ...] = ()
+    #: renames: those the plan carries out, or (when there is no plan) those the stack declares
+    moves: list[Move] = field(default_factory=list)
+    #: why there is no plan to judge ("" when there is one)
+    plan_error: str = ""
 
     @property
     def bad(self) -> list[ResourceChange]:
@@ -67,14 +81,15 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return not self.bad
+        return not self.bad and not self.missing and not self.plan_error
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
 
     @property
     def originals_kept(self) -> int:
-        lost = {c.address for c in self.changes if c.action not in ("update", "no-op")}
+        lost = {c.moved_from or c.address for c in self.changes if c.action not in ("update", "no-op")}
+        lost.update(self.missing)
         return sum(1 for a in self.originals if a in self.in_state and a not in lost)
 
     @property
@@ -82,6 +97,11 @@ class Verdict:
         return [c for c in self.changes if c.action == "update" and c.original]
 
     def summary(self) -> str:
+        if self.plan_error:
+            return (
+                f"migration: {self.originals_kept}/{len(self.originals)} original resources kept, "
+                f"{len(self.missing)} in the state but not in the stack; not planned (terraform could not plan)"
+            )
         updated = self.updated_originals
         unexpected = sum(1 for c in updated if not c.expected)
         expectation = "all expected" if not unexpected else f"{unexpected} not expected"
@@ -190,25 +210,25 @@ def _action(actions: list[str]) -> str:
     return _ACTIONS.get(tuple(actions)) or "+".join(actions) or "no-op"
 
 
-def _judged(address: str, action: str, change: dict[str, Any], expected: Expected) -> ResourceChange:
-    """One planned change (not a no-op) against the expected changes."""
-    is_original = address in expected.originals
+def _judged(address: str, moved_from: str, action: str, change: dict[str, Any], expected: Expected) -> ResourceChange:
+    """One planned change (not a no-op) against the expected changes of its address in the state."""
+    is_original = (moved_from or address) in expected.originals
     attributes: tuple[AttributeChange, ...] = ()
     paths: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
     if action == "update":
-        allowed = expected.may_change(address)
+        allowed = expected.may_change(moved_from or address)
         attributes = tuple(
             AttributeChange(name, name in allowed, details) for name, details in changed_attributes(change).items()
         )
         strangers = [a.name for a in attributes if not a.expected]
         problem = f"attribute(s) not in the expected changes: {', '.join(strangers)}" if strangers else ""
-        why = expected.reasons(address)
+        why = expected.reasons(moved_from or address)
     elif action == "create":
         if is_original:
             problem = "an original resource missing from the state: it would be created a second time"
-        elif address in expected.added:
-            problem, why = "", (expected.why_added(address),)
+        elif (resource := address.split("[", 1)[0]) in expected.added:  # a for_each instance: name["key"]
+            problem, why = "", (expected.why_added(resource),)
         else:
             problem = "an addition the expected changes do not list"
     else:
@@ -226,18 +246,37 @@ def _judged(address: str, action: str, change: dict[str, Any], expected: Expecte
             problem = "destroy: in the state but not in the stack (renamed or removed?)"
         else:
             problem = f"{action}: an action a move must not take"
-    return ResourceChange(address, action, is_original, not problem, problem, paths, why, attributes)
+    return ResourceChange(address, moved_from, action, is_original, not problem, problem, paths, why, attributes)
 
 
-def judge(plan: dict[str, Any], expected: Expected, in_state: frozenset[str]) -> Verdict:
-    """The verdict on a plan of the stack against a state holding ``in_state``."""
-    verdict = Verdict(changes=[], originals=expected.originals, in_state=in_state)
+def judge(
+    plan: dict[str, Any] | None,
+    expected: Expected,
+    in_state: frozenset[str],
+    comparison: Comparison | None = None,
+    plan_error: str = "",
+) -> Verdict:
+    """The verdict on a plan of the stack against a state holding ``in_state``.
+
+    ``comparison`` is the state's addresses against the stack's (its missing ones fail the
+    verdict); without a plan (``None``), ``plan_error`` says why and only that is judged.
+    """
+    missing = comparison.missing if comparison else ()
+    verdict = Verdict(changes=[], originals=expected.originals, in_state=in_state, missing=missing)
+    if plan is None:
+        verdict.plan_error = plan_error or "no plan"
+        verdict.moves = list(comparison.moves) if comparison else []
+        return verdict
     for rc in plan.get("resource_changes", []):
         if rc.get("mode") != "managed":
             continue
         address, change = str(rc["address"]), rc.get("change", {})
+        moved_from = str(rc.get("previous_address") or "")
+        moved_from = "" if moved_from == address else moved_from
+        if moved_from:
+            verdict.moves.append(Move(moved_from, address))
         action = _action(list(change.get("actions", [])))
-        judged = None if action == "no-op" else _judged(address, action, change, expected)
+        judged = None if action == "no-op" else _judged(address, moved_from, action, change, expected)
         if judged is None or (action == "update" and not judged.attributes):
             verdict.kept.append(address)
         else:

@@ -25,7 +25,7 @@ fi
 
 # ci.yml must run `scripts/ci-steps.sh STEP` for every step, in the order of --list.
 want="$(scripts/ci-steps.sh --list)"
-have="$(sed -n 's/^ *run: scripts\/ci-steps\.sh \([a-z-]*\) *$/\1/p' .github/workflows/ci.yml)"
+have="$(sed -n 's/^ *run: scripts\/ci-steps\.sh \([a-z0-9-]*\) *$/\1/p' .github/workflows/ci.yml)"
 if [[ "$want" != "$have" ]]; then
     echo "check-workflows: ci.yml runs ci-steps.sh steps [$(echo $have)], scripts/ci-steps.sh has [$(echo $want)]" >&2
     exit 1

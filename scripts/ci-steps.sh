@@ -11,6 +11,8 @@
 #   install     make install (pipenv sync --dev from Pipfile.lock, npm ci)
 #   test        make test: unit (incl. terraform validate of every stack and plan), handler, end-to-end,
 #               migration (with the original HCL from ../shared/seed/ when it is there)
+#   handler-py312  make test-handler-py312: tests/function under python3.12 (Lambda's runtime) in
+#               .venv-py312/, installed from Pipfile.lock with hashes; fails if python3.12 is absent
 #   migration   make migration-prove: the original HCL (../shared/seed/, never in the repository)
 #               moved to the prod stack on the emulator; skipped, saying so, where it is absent
 #   lint        make lint: ruff check, ruff format --check, mypy --strict (after the tests, so
@@ -20,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-STEPS=(toolchain install test migration lint scan workflows)
+STEPS=(toolchain install test handler-py312 migration lint scan workflows)
 #: The original HCL, beside the project on this workplace's machines (absent on GitHub).
 ORIGINAL=../shared/seed/
 
@@ -33,6 +35,7 @@ step_toolchain() {
 }
 step_install() { make install; }
 step_test() { make test ORIGINAL="$ORIGINAL"; }
+step_handler-py312() { make test-handler-py312; }
 step_migration() {
     if [[ -f "$ORIGINAL/main.tf" ]]; then
         make migration-prove ORIGINAL="$ORIGINAL"
@@ -50,7 +53,7 @@ run_step() {
 }
 
 case "${1:-}" in
-    "" | -h | --help) sed -n '2,19p' "$0"; exit 2 ;;
+    "" | -h | --help) sed -n '2,21p' "$0"; exit 2 ;;
     --list) printf '%s\n' "${STEPS[@]}"; exit 0 ;;
     all) set -- "${STEPS[@]}" ;;
 esac

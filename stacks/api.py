@@ -1,7 +1,8 @@
-"""The REST API in front of the function: ``POST /lambda`` as a Lambda proxy integration,
-its deployment and stage (throttling, X-Ray, access and execution logs), the permission
-for API Gateway to invoke the function, the account-level CloudWatch role stage logging
-needs, and the IP allowlist as a resource policy on the API. Why each differs from the
+"""The REST API in front of the function: ``POST /lambda`` as a Lambda proxy integration
+of the function's ``live`` alias, its deployment and stage (throttling, X-Ray, access and
+execution logs), the permissions for API Gateway to invoke the function and the alias, the
+account-level CloudWatch role stage logging needs, and the IP allowlist as a resource
+policy on the API. Why each differs from the
 original HCL: docs/deviations.md.
 """
 
@@ -145,8 +146,11 @@ class TaskApi(Construct):
             http_method=method.http_method,
             integration_http_method="POST",
             type="AWS_PROXY",
-            uri=function.function.invoke_arn,
+            # The alias, not the function: traffic follows `live` as CodeDeploy shifts it.
+            uri=function.alias.invoke_arn,
         )
+        source_arn = f"{self.rest_api.execution_arn}/*/{method.http_method}{resource.path}"
+        # The original permission (unqualified) stays as it was: a qualifier would replace it.
         LambdaPermission(
             self,
             "aws_lambda_permission.api_gateway",
@@ -154,7 +158,17 @@ class TaskApi(Construct):
             action="lambda:InvokeFunction",
             function_name=function.function.function_name,
             principal="apigateway.amazonaws.com",
-            source_arn=f"{self.rest_api.execution_arn}/*/{method.http_method}{resource.path}",
+            source_arn=source_arn,
+        )
+        LambdaPermission(
+            self,
+            "aws_lambda_permission.api_gateway_live",
+            statement_id="AllowApiGatewayInvokeLive",
+            action="lambda:InvokeFunction",
+            function_name=function.function.function_name,
+            qualifier=function.alias.name,
+            principal="apigateway.amazonaws.com",
+            source_arn=source_arn,
         )
         return Route(resource, method, integration)
 

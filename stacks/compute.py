@@ -1,17 +1,20 @@
 """The task API function, its role and its log group: the package built from ``function/``
 (redeployed exactly when its hash changes), in the VPC's private subnets, traced with
 X-Ray, with a role that may touch only the table, the audit prefix, the secret and its
-own log group.
+own log group. Every deploy that changes the function publishes a new version; the ``live``
+alias carries the traffic and moves only through a CodeDeploy rollout (stacks/rollout.py,
+docs/rollout.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import AssetType, TerraformAsset
+from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionEnvironment,
@@ -41,6 +44,8 @@ TABLE_ACTIONS = [
 #: AWS managed policies: ENI management for a function in a VPC, and X-Ray segment upload.
 VPC_ACCESS_POLICY = "service-role/AWSLambdaENIManagementAccess"
 XRAY_POLICY = "AWSXRayDaemonWriteAccess"
+#: The alias API Gateway invokes; CodeDeploy shifts it from one published version to the next.
+LIVE_ALIAS = "live"
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ class TaskFunction(Construct):
             runtime=config.lambda_runtime,
             filename=asset.path,
             source_code_hash=package.sha256_b64,
+            # Each change publishes a numbered version; `live` stays where it is until a rollout.
+            publish=True,
             memory_size=config.lambda_memory_mb,
             timeout=config.lambda_timeout_seconds,
             reserved_concurrent_executions=config.reserved_concurrency,
@@ -141,4 +148,14 @@ class TaskFunction(Construct):
             tags=aws.tags,
             # The log group must exist (with its retention) before the first invocation writes to it.
             depends_on=[self.log_group, *attachments],
+        )
+        self.alias = LambdaAlias(
+            self,
+            "aws_lambda_alias.live",
+            name=LIVE_ALIAS,
+            description="The version API Gateway invokes; moved by CodeDeploy rollouts (docs/rollout.md)",
+            function_name=self.function.function_name,
+            # Created on the version published with it; from then on CodeDeploy owns both fields.
+            function_version=self.function.version,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"]),
         )

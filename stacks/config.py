@@ -15,9 +15,18 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from stacks.alerting import (
+    AlarmDestinations,
+    check_destinations,
+    destination_warning,
+    lacks_destination,
+    missing_destination_error,
+    read_destinations,
+)
+from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
 from workspace.loopback import is_loopback_url
 
 BackendKind = Literal["s3", "local"]
@@ -34,6 +43,11 @@ LOG_RETENTION_DAYS = (
 ENVIRONMENTS = ("prod", "dev", "local")
 #: Allowed thresholds of the oldest-pending-task alarm, seconds: one minute to two weeks.
 PENDING_AGE_ALARM_RANGE = (60, 14 * 86400)
+#: Allowed thresholds of the API's p95 latency alarm, ms: above API Gateway's own overhead,
+#: below its 29 s integration timeout. The default is the design's aim: p95 under 200 ms.
+LATENCY_ALARM_MS_RANGE = (50, 29_000)
+#: The original HCL's ``Access-Control-Allow-Origin``: a placeholder, kept as the default for parity.
+DEFAULT_CORS_ORIGIN = "https://google.com"
 DEFAULT_REGION = "us-west-2"
 DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_STATE_BUCKET = "tap-stack-local-tfstate"
@@ -47,18 +61,30 @@ IP_LIKE_PATTERN = r"^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+$"
 TABLE_PATTERN = r"^[A-Za-z0-9_.-]{3,255}$"
 SECRET_PATTERN = r"^[A-Za-z0-9/_+=.@-]{1,512}$"
 _STATE_KEY_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$")
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: ``*`` or an origin: scheme, host (name, IPv4 or [IPv6]), optional port; nothing after it.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ORIGIN_RE = re.compile(rf"^https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?$")
 _TRUE = {"1", "true", "yes", "on"}
+#: ``TAP_ROLLOUT`` values: how CodeDeploy shifts the ``live`` alias to a new version, each one
+#: of CodeDeploy's predefined Lambda deployment configurations (stacks/rollout.py).
+ROLLOUT_CONFIGS = {
+    "canary10-5m": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    "canary10-10m": "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+    "canary10-15m": "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+    "canary10-30m": "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+    "linear10-1m": "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+    "linear10-2m": "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+    "linear10-3m": "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+    "linear10-10m": "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+    "all-at-once": "CodeDeployDefault.LambdaAllAtOnce",
+}
+DEFAULT_ROLLOUT = "canary10-5m"
 _FALSE = {"0", "false", "no", "off"}
 
 
 def is_bucket_name(name: str) -> bool:
     """Whether S3 accepts ``name`` for a new bucket (the rules the stack relies on)."""
     return bool(re.match(BUCKET_PATTERN, name)) and ".." not in name and not re.match(IP_LIKE_PATTERN, name)
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message is one line naming it."""
 
 
 @dataclass(frozen=True)
@@ -103,16 +129,22 @@ class StackConfig:
     api_cache_enabled: bool = True
     api_throttle_rate_limit: float = 100.0
     api_throttle_burst_limit: int = 200
-    cors_allow_origin: str = "https://google.com"
+    #: API Gateway 4XX responses' ``Access-Control-Allow-Origin`` (``TAP_CORS_ORIGIN``).
+    cors_allow_origin: str = DEFAULT_CORS_ORIGIN
     log_retention_days: int = 365
     secret_recovery_window_days: int = 30
     deletion_protection: bool = True
     #: Let this deploy add, change or remove the table's GSIs. Off, Terraform ignores the
     #: index blocks (and their capacity, which autoscaling owns) after the table exists.
     table_index_changes: bool = False
-    alarm_email: str | None = None
+    #: Where alarms go besides the stack's topic (stacks/alerting.py).
+    alarm_destinations: AlarmDestinations = field(default_factory=AlarmDestinations)
+    #: Alarm when the API's p95 latency stays above this (ms); see stacks/monitoring.py.
+    latency_alarm_p95_ms: int = 200
     #: Alarm when a claim sees a pending task older than this (seconds); see stacks/monitoring.py.
     pending_task_age_alarm_seconds: int = 3600
+    #: How a rollout shifts traffic (a key of ROLLOUT_CONFIGS, ``TAP_ROLLOUT``).
+    rollout: str = DEFAULT_ROLLOUT
     #: Base URL of a local AWS emulator every provider endpoint points at; None on AWS.
     emulator_endpoint: str | None = None
 
@@ -221,8 +253,12 @@ def _check_names(config: StackConfig) -> None:
         )
     if not re.match(SECRET_PATTERN, config.api_key_secret_name):
         raise ConfigError(f"{env}: api_key_secret_name={config.api_key_secret_name!r} is not a valid secret name")
-    if config.alarm_email is not None and not _EMAIL_RE.match(config.alarm_email):
-        raise ConfigError(f"{env}: alarm_email={config.alarm_email!r} is not an e-mail address")
+    if config.cors_allow_origin != "*" and not _ORIGIN_RE.match(config.cors_allow_origin):
+        raise ConfigError(
+            f"{env}: TAP_CORS_ORIGIN={config.cors_allow_origin!r} is not an origin: "
+            "use * or http(s)://host[:port] without a path"
+        )
+    check_destinations(env, config.aws_region, config.alarm_destinations)
 
 
 def _check_function(config: StackConfig) -> None:
@@ -243,6 +279,8 @@ def _check_function(config: StackConfig) -> None:
         )
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
+    if config.rollout not in ROLLOUT_CONFIGS:
+        raise ConfigError(f"TAP_ROLLOUT={config.rollout!r} is not a rollout; use one of {', '.join(ROLLOUT_CONFIGS)}")
 
 
 def _check_operations(config: StackConfig) -> None:
@@ -261,6 +299,12 @@ def _check_operations(config: StackConfig) -> None:
         raise ConfigError(
             f"{env}: pending_task_age_alarm_seconds={config.pending_task_age_alarm_seconds} must be {low}-{high} "
             "(one minute to two weeks)"
+        )
+    low, high = LATENCY_ALARM_MS_RANGE
+    if not low <= config.latency_alarm_p95_ms <= high:
+        raise ConfigError(
+            f"{env}: TAP_LATENCY_ALARM_P95_MS={config.latency_alarm_p95_ms} must be {low}-{high} "
+            "(API Gateway gives up after 29 s)"
         )
 
 
@@ -291,13 +335,18 @@ def validate(config: StackConfig) -> StackConfig:
     return config
 
 
+def load_backend(env: str, environ: Mapping[str, str]) -> BackendSettings:
+    """Where ``env`` keeps its state with these settings (checks only the backend's own)."""
+    return _backend(env, environ, _emulator_endpoint(environ) if env == "local" else None)
+
+
 def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConfig:
     """The validated settings of one environment, with ``TAP_*`` overrides applied."""
     environ = os.environ if environ is None else environ
     if env not in ENVIRONMENTS:
         raise ConfigError(f"environment {env!r} is unknown; choose from {', '.join(ENVIRONMENTS)}")
     emulator = _emulator_endpoint(environ) if env == "local" else None
-    backend = _backend(env, environ, emulator)
+    backend = load_backend(env, environ)
     if env == "prod":
         config = _production(backend)
     elif env == "dev":
@@ -311,17 +360,39 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
             # moto stores the allowlist but never enforces it; the local server is loopback-only.
             lambda_allowed_ips=("127.0.0.1/32",),
         )
-    email = environ.get("TAP_ALARM_EMAIL", "").strip() or None
     config = replace(
         config,
-        alarm_email=email,
+        alarm_destinations=read_destinations(environ),
+        cors_allow_origin=environ.get("TAP_CORS_ORIGIN", "").strip() or config.cors_allow_origin,
+        latency_alarm_p95_ms=_integer(environ, "TAP_LATENCY_ALARM_P95_MS", config.latency_alarm_p95_ms),
         lambda_in_vpc=_flag(environ, "TAP_LAMBDA_IN_VPC", config.lambda_in_vpc),
         enforce_ip_allowlist=_flag(environ, "TAP_ENFORCE_IP_ALLOWLIST", config.enforce_ip_allowlist),
         manage_api_gateway_account=_flag(environ, "TAP_MANAGE_APIGW_ACCOUNT", config.manage_api_gateway_account),
         api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
         table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
+        rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
     )
-    return validate(config)
+    validate(config)
+    # The deployable synth of prod must say where alarms go; a local-backend one only warns.
+    destinations = config.alarm_destinations
+    if config.backend.kind == "s3" and lacks_destination(env, destinations) and not destinations.opt_out:
+        raise missing_destination_error(env)
+    return config
+
+
+def config_warning(config: StackConfig) -> str | None:
+    """One line main.py prints on stderr for settings that work but deserve a look."""
+    return destination_warning(config.environment, config.alarm_destinations)
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
 
 
 def selected_environments(environ: Mapping[str, str] | None = None) -> list[str]:

@@ -1,6 +1,7 @@
 """One CloudWatch dashboard for the whole request path.
 
-Rows, top to bottom: API Gateway (requests, latency p50/p95/p99, 4XX/5XX), the function
+Rows, top to bottom: the state of every alarm, API Gateway (requests, latency
+p50/p95/p99 against the p95 alarm's threshold, 4XX/5XX), the function
 (duration percentiles, errors, throttles, concurrency), DynamoDB (consumed against
 provisioned capacity and throttles, for the table and each index) and the handler's own
 metrics, which it writes in Embedded Metric Format into its request log line
@@ -53,8 +54,21 @@ def _capacity(unit: str, dimensions: list[str], label: str, ident: str) -> list[
     ]  # fmt: skip
 
 
+#: The title of the alarm status widget (docs/runbooks.md names widgets by title).
+ALARMS_TITLE: Final = "Alarms"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Alarm thresholds the dashboard draws, and the alarms whose state it shows."""
+
+    pending_age_seconds: int
+    latency_p95_ms: int
+    alarm_arns: tuple[str, ...] = ()
+
+
 def dashboard_body(
-    region: str, api_name: str, function_name: str, table_name: str, pending_age_threshold: int
+    region: str, api_name: str, function_name: str, table_name: str, thresholds: Thresholds
 ) -> dict[str, Any]:
     """The dashboard as CloudWatch's JSON body (names may be Terraform references)."""
     api = ["ApiName", api_name]
@@ -79,9 +93,17 @@ def dashboard_body(
         f'{METRICS_SERVICE_DIMENSION}="{function_name}" MetricName="Requests"\', '
         f"'Sum', {PERIOD})"
     )
+    status = {
+        "type": "alarm",
+        "width": 3 * _WIDTH,
+        "height": _HEIGHT // 2,
+        "properties": {"title": ALARMS_TITLE, "alarms": list(thresholds.alarm_arns)},
+    }
+    latency_alarm = {"horizontal": [{"label": "p95 alarm", "value": thresholds.latency_p95_ms}]}
     widgets = [
+        *([status] if thresholds.alarm_arns else []),
         _widget("API requests", [["AWS/ApiGateway", "Count", *api, {"stat": "Sum", "label": "requests"}]], region),
-        _widget("API latency (ms)", _percentiles("AWS/ApiGateway", "Latency", api), region),
+        _widget("API latency (ms)", _percentiles("AWS/ApiGateway", "Latency", api), region, annotations=latency_alarm),
         _widget("API 4XX / 5XX", _sums("AWS/ApiGateway", ("4XXError", "5XXError"), api), region),
         _widget("Lambda duration (ms)", _percentiles("AWS/Lambda", "Duration", fn), region),
         _widget("Lambda errors and throttles", _sums("AWS/Lambda", ("Errors", "Throttles"), fn), region),
@@ -104,7 +126,7 @@ def dashboard_body(
             "Oldest pending task age (s), seen by claims",
             [[HANDLER_NAMESPACE, OLDEST_PENDING_METRIC, *service, {"stat": "Maximum", "label": "age"}]],
             region,
-            annotations={"horizontal": [{"label": "alarm", "value": pending_age_threshold}]},
+            annotations={"horizontal": [{"label": "alarm", "value": thresholds.pending_age_seconds}]},
         ),
     ]
     return {"widgets": widgets}
@@ -122,15 +144,12 @@ class Watched:
 class Dashboard(Construct):
     """``aws_cloudwatch_dashboard.main``: ``<name_prefix>_overview``."""
 
-    def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext, *, watched: Watched) -> None:
+    def __init__(
+        self, scope: Construct, config: StackConfig, aws: AwsContext, *, watched: Watched, alarm_arns: list[str]
+    ) -> None:
         super().__init__(scope, "dashboard")
-        body = dashboard_body(
-            aws.region,
-            watched.api_name,
-            watched.function_name,
-            watched.table_name,
-            config.pending_task_age_alarm_seconds,
-        )
+        thresholds = Thresholds(config.pending_task_age_alarm_seconds, config.latency_alarm_p95_ms, tuple(alarm_arns))
+        body = dashboard_body(aws.region, watched.api_name, watched.function_name, watched.table_name, thresholds)
         self.dashboard = CloudwatchDashboard(
             self,
             "aws_cloudwatch_dashboard.main",

@@ -1,14 +1,22 @@
-"""Alarms and where they go: API Gateway 4XX and 5XX, function errors and throttles, table
-and index throttling, and the age of the oldest pending task (reported by claims, see
-function/metrics.py), all notifying one encrypted SNS topic (optionally with an e-mail
-subscription).
+"""Alarms and where they go: API Gateway 4XX and 5XX and p95 latency, function errors and
+throttles, table and index throttling, and the age of the oldest pending task (reported by
+claims, see function/metrics.py). Every alarm notifies one encrypted SNS topic, plus an
+existing topic when ``TAP_ALARM_TOPIC_ARN`` names one; each address of ``TAP_ALARM_EMAILS``
+is subscribed to the stack's topic (stacks/alerting.py). Each alarm's description names its
+section of docs/runbooks.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf import TerraformIterator, Token
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+    CloudwatchMetricAlarmMetricQueryMetric,
+)
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
@@ -18,6 +26,17 @@ from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.dashboard import Watched
 from stacks.secrets import Encryption
+
+#: Where each alarm's description points (a section anchor is appended).
+RUNBOOK: Final = "docs/runbooks.md"
+#: The latency alarm counts a minute only when it saw at least this many requests: with
+#: fewer, p95 is the slowest request (1/(1-0.95) = 20), and one cold start would breach.
+LATENCY_MIN_REQUESTS: Final = 20
+
+
+def runbook(anchor: str) -> str:
+    """The pointer an alarm description ends with."""
+    return f"Runbook: {RUNBOOK}#{anchor}"
 
 
 @dataclass(frozen=True)
@@ -29,11 +48,17 @@ class Alarm:
     namespace: str
     metric_name: str
     description: str
+    anchor: str
     dimensions: dict[str, str]
 
 
 class Alarms(Construct):
-    """SNS topic for alarm notifications and every alarm of the stack."""
+    """SNS topic for alarm notifications, its subscriptions and every alarm of the stack.
+
+    Each alarm is an attribute (``api_4xx``, ``api_5xx``, ``latency``, ``lambda_errors``,
+    ``lambda_throttles``, ``dynamodb_read_throttles``, ``dynamodb_write_throttles``,
+    ``oldest_pending_task_age``); ``all`` lists them, ``by_address`` maps address names.
+    """
 
     def __init__(
         self,
@@ -49,65 +74,142 @@ class Alarms(Construct):
         self.topic = SnsTopic(
             self, "aws_sns_topic.alarms", name=f"{config.name_prefix}_alarms", kms_master_key_id=encryption.key.arn
         )
-        if config.alarm_email:
-            SnsTopicSubscription(
-                self,
-                "aws_sns_topic_subscription.alarm_email",
-                topic_arn=self.topic.arn,
-                protocol="email",
-                endpoint=config.alarm_email,
-            )
+        self._subscribe(config.alarm_destinations.emails)
+        external = config.alarm_destinations.topic_arn
+        #: What every alarm notifies, on ALARM and on OK.
+        self.actions: list[str] = [self.topic.arn, *([external] if external else [])]
+        self._config, self._aws = config, aws
         alarms = [
             Alarm("apigw_4xx", "apigw_4xx_errors", "AWS/ApiGateway", "4XXError",
-                  "Alarm for API Gateway 4XX errors", {"ApiName": api_name}),
+                  "Alarm for API Gateway 4XX errors", "api-4xx", {"ApiName": api_name}),
             Alarm("apigw_5xx", "apigw_5xx_errors", "AWS/ApiGateway", "5XXError",
-                  "Alarm for API Gateway 5XX errors", {"ApiName": api_name}),
+                  "Alarm for API Gateway 5XX errors", "api-5xx", {"ApiName": api_name}),
             Alarm("lambda_errors", "lambda_errors", "AWS/Lambda", "Errors",
-                  "The task function raised errors", {"FunctionName": function_name}),
+                  "The task function raised errors", "lambda-errors", {"FunctionName": function_name}),
             Alarm("lambda_throttles", "lambda_throttles", "AWS/Lambda", "Throttles",
-                  "The task function was throttled", {"FunctionName": function_name}),
+                  "The task function was throttled", "lambda-throttles", {"FunctionName": function_name}),
             Alarm("dynamodb_read_throttles", "dynamodb_read_throttles", "AWS/DynamoDB", "ReadThrottleEvents",
-                  "Reads of the task table were throttled", {"TableName": table_name}),
+                  "Reads of the task table were throttled", "dynamodb-read-throttles", {"TableName": table_name}),
             Alarm("dynamodb_write_throttles", "dynamodb_write_throttles", "AWS/DynamoDB", "WriteThrottleEvents",
-                  "Writes to the task table were throttled", {"TableName": table_name}),
+                  "Writes to the task table were throttled", "dynamodb-write-throttles", {"TableName": table_name}),
         ]  # fmt: skip
-        self.by_address: dict[str, CloudwatchMetricAlarm] = {}
-        for alarm in alarms:
-            self.by_address[alarm.address] = CloudwatchMetricAlarm(
+        self.by_address: dict[str, CloudwatchMetricAlarm] = {alarm.address: self._sum_alarm(alarm) for alarm in alarms}
+        self.api_4xx = self.by_address["apigw_4xx"]
+        self.api_5xx = self.by_address["apigw_5xx"]
+        self.lambda_errors = self.by_address["lambda_errors"]
+        self.lambda_throttles = self.by_address["lambda_throttles"]
+        self.dynamodb_read_throttles = self.by_address["dynamodb_read_throttles"]
+        self.dynamodb_write_throttles = self.by_address["dynamodb_write_throttles"]
+        self.oldest_pending_task_age = self._oldest_pending(function_name)
+        self.by_address["oldest_pending_task_age"] = self.oldest_pending_task_age
+        self.latency = self._latency(api_name)
+        self.by_address["api_latency_p95"] = self.latency
+
+    @property
+    def all(self) -> list[CloudwatchMetricAlarm]:
+        """Every alarm of the stack, in the order they were made."""
+        return list(self.by_address.values())
+
+    def _subscribe(self, emails: tuple[str, ...]) -> None:
+        """The first address at the address deployments already have; the others keyed by address."""
+        if not emails:
+            return
+        first, *others = emails
+        SnsTopicSubscription(
+            self, "aws_sns_topic_subscription.alarm_email", topic_arn=self.topic.arn, protocol="email", endpoint=first
+        )
+        if others:
+            # for_each keyed by the address: adding or removing one leaves the others alone.
+            each = TerraformIterator.from_list(others)
+            SnsTopicSubscription(
                 self,
-                f"aws_cloudwatch_metric_alarm.{alarm.address}",
-                alarm_name=f"{config.name_prefix}_{alarm.name_suffix}",
-                comparison_operator="GreaterThanThreshold",
-                evaluation_periods=1,
-                metric_name=alarm.metric_name,
-                namespace=alarm.namespace,
-                period=60,
-                statistic="Sum",
-                threshold=1,
-                alarm_description=alarm.description,
-                dimensions=alarm.dimensions,
-                alarm_actions=[self.topic.arn],
-                ok_actions=[self.topic.arn],
-                tags=aws.tags,
+                "aws_sns_topic_subscription.alarm_email_others",
+                for_each=each,
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=Token.as_string(each.value),
             )
-        self.by_address["oldest_pending_task_age"] = CloudwatchMetricAlarm(
+
+    def _sum_alarm(self, alarm: Alarm) -> CloudwatchMetricAlarm:
+        return CloudwatchMetricAlarm(
+            self,
+            f"aws_cloudwatch_metric_alarm.{alarm.address}",
+            alarm_name=f"{self._config.name_prefix}_{alarm.name_suffix}",
+            comparison_operator="GreaterThanThreshold",
+            evaluation_periods=1,
+            metric_name=alarm.metric_name,
+            namespace=alarm.namespace,
+            period=60,
+            statistic="Sum",
+            threshold=1,
+            alarm_description=f"{alarm.description}. {runbook(alarm.anchor)}",
+            dimensions=alarm.dimensions,
+            alarm_actions=self.actions,
+            ok_actions=self.actions,
+            tags=self._aws.tags,
+        )
+
+    def _oldest_pending(self, function_name: str) -> CloudwatchMetricAlarm:
+        seconds = self._config.pending_task_age_alarm_seconds
+        return CloudwatchMetricAlarm(
             self,
             "aws_cloudwatch_metric_alarm.oldest_pending_task_age",
-            alarm_name=f"{config.name_prefix}_oldest_pending_task_age",
+            alarm_name=f"{self._config.name_prefix}_oldest_pending_task_age",
             comparison_operator="GreaterThanThreshold",
             evaluation_periods=1,
             metric_name=OLDEST_PENDING_METRIC,
             namespace=METRICS_NAMESPACE,
             period=300,
             statistic="Maximum",
-            threshold=config.pending_task_age_alarm_seconds,
+            threshold=seconds,
             # The age is reported by claims; with no claim there is no data, which is not a breach.
             treat_missing_data="notBreaching",
             alarm_description=(
-                f"A claim saw a pending task older than {config.pending_task_age_alarm_seconds} s: work is piling up"
+                f"A claim saw a pending task older than {seconds} s: work is piling up. "
+                f"{runbook('oldest-pending-task')}"
             ),
             dimensions={METRICS_SERVICE_DIMENSION: function_name},
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
-            tags=aws.tags,
+            alarm_actions=self.actions,
+            ok_actions=self.actions,
+            tags=self._aws.tags,
+        )
+
+    def _latency(self, api_name: str) -> CloudwatchMetricAlarm:
+        """API Gateway's p95 ``Latency`` above the threshold in 3 of 5 minutes that saw at
+        least ``LATENCY_MIN_REQUESTS`` requests (quieter minutes count as fine)."""
+        threshold = self._config.latency_alarm_p95_ms
+
+        def latency(ident: str, stat: str) -> CloudwatchMetricAlarmMetricQuery:
+            metric = CloudwatchMetricAlarmMetricQueryMetric(
+                namespace="AWS/ApiGateway",
+                metric_name="Latency",
+                dimensions={"ApiName": api_name},
+                period=60,
+                stat=stat,
+            )
+            return CloudwatchMetricAlarmMetricQuery(id=ident, metric=metric, return_data=False)
+
+        guarded = CloudwatchMetricAlarmMetricQuery(
+            id="p95_busy",
+            expression=f"IF(requests >= {LATENCY_MIN_REQUESTS}, p95, 0)",
+            label=f"API p95 latency (ms), minutes with at least {LATENCY_MIN_REQUESTS} requests",
+            return_data=True,
+        )
+        return CloudwatchMetricAlarm(
+            self,
+            "aws_cloudwatch_metric_alarm.api_latency_p95",
+            alarm_name=f"{self._config.name_prefix}_api_latency_p95",
+            comparison_operator="GreaterThanThreshold",
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            threshold=threshold,
+            treat_missing_data="notBreaching",
+            metric_query=[latency("p95", "p95"), latency("requests", "SampleCount"), guarded],
+            alarm_description=(
+                f"API p95 latency above {threshold} ms in 3 of the last 5 busy minutes "
+                f"(at least {LATENCY_MIN_REQUESTS} requests each). {runbook('api-latency-p95')}"
+            ),
+            alarm_actions=self.actions,
+            ok_actions=self.actions,
+            tags=self._aws.tags,
         )

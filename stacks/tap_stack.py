@@ -3,7 +3,7 @@
 This file owns what belongs to the stack as a whole: the AWS provider, the state
 backend, the six input variables and the outputs of the original HCL. The resources
 themselves live in one module per concern (network, storage, database, secrets,
-compute, api, monitoring), composed here in dependency order.
+compute, api, monitoring, rollout), composed here in dependency order.
 """
 
 from __future__ import annotations
@@ -46,14 +46,15 @@ from stacks.monitoring import Alarms
 from stacks.naming import AddressRegistry
 from stacks.network import Network
 from stacks.package import LambdaPackage
+from stacks.rollout import Rollout
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
 #: Services the stack talks to (Python names: `lambda_` is Terraform's `lambda`);
 #: on an emulator each one is pointed at it.
 EMULATED_SERVICES = (
-    "apigateway", "applicationautoscaling", "cloudwatch", "dynamodb", "ec2", "iam",
-    "kms", "lambda_", "logs", "s3", "secretsmanager", "sns", "sts",
+    "apigateway", "applicationautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2",
+    "iam", "kms", "lambda_", "logs", "s3", "secretsmanager", "sns", "sts",
 )  # fmt: skip
 #: Credentials an emulator accepts; they open nothing on AWS.
 EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
@@ -106,8 +107,11 @@ class TapStack(TerraformStack):
         api = TaskApi(self, config, aws, encryption, function=function, allowed_ips=allowed_ips)
         watched = Watched(api.rest_api.name, function.function.function_name, table.table.name)
         alarms = Alarms(self, config, aws, encryption, watched=watched)
-        Dashboard(self, config, aws, watched=watched)
+        Dashboard(self, config, aws, watched=watched, alarm_arns=[alarm.arn for alarm in alarms.all])
+        # A rollout stops and rolls back when one of these fires.
+        rollout = Rollout(self, config, aws, rollback_alarms=(alarms.api_5xx, alarms.lambda_errors, alarms.latency))
         self._outputs(api, function, uses, alarms)
+        self._rollout_outputs(function, rollout)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
         """Name every element by the address in its construct id: the HCL's own addresses.
@@ -262,6 +266,20 @@ class TapStack(TerraformStack):
             "alarm_topic_arn": (alarms.topic.arn, "SNS topic every alarm notifies"),
             "lambda_function_arn": (function.function.arn, "ARN of the task API function"),
             "dynamodb_table_arn": (table.table.arn, "ARN of the task table"),
+        }
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, f"output.{name}", value=value, description=description)
+
+    def _rollout_outputs(self, function: TaskFunction, rollout: Rollout) -> None:
+        """What ``python -m rollout`` reads to start a deployment (docs/rollout.md)."""
+        outputs = {
+            "lambda_alias_name": (function.alias.name, "Alias API Gateway invokes; CodeDeploy moves it"),
+            "lambda_alias_arn": (function.alias.arn, "ARN of the live alias"),
+            "codedeploy_app_name": (rollout.app.name, "CodeDeploy application of the function's rollouts"),
+            "codedeploy_deployment_group_name": (
+                rollout.group.deployment_group_name,
+                "CodeDeploy deployment group that shifts the live alias, with alarm rollback",
+            ),
         }
         for name, (value, description) in outputs.items():
             TerraformOutput(self, f"output.{name}", value=value, description=description)

@@ -22,6 +22,13 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 #: A state bucket name for synthesizing the S3 backend; nothing is ever written to it.
 TEST_STATE_BUCKET = "tap-stack-test-state"
+#: The alarm address of the test prod stack (prod's deployable synth needs a destination).
+TEST_ALARM_EMAIL = "ops@example.com"
+#: The switched-off stack's destinations: several addresses and an existing topic.
+TEST_ALARM_EMAILS = "ops@example.com,oncall+tap@example.org,lead@example.net"
+TEST_ALARM_TOPIC = "arn:aws:sns:us-west-2:123456789012:tap-pager"
+#: The switched-off stack's CORS origin (prod keeps the original's placeholder).
+TEST_CORS_ORIGIN = "https://tasks.example.com"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,7 +50,8 @@ def lambda_package(tmp_path_factory: pytest.TempPathFactory) -> LambdaPackage:
 
 @pytest.fixture(scope="session")
 def prod_config() -> StackConfig:
-    return load_config("prod", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET})
+    """prod as it deploys: S3 state and an alarm destination (a deployable synth requires one)."""
+    return load_config("prod", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET, "TAP_ALARM_EMAILS": TEST_ALARM_EMAIL})
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +82,9 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
             "TAP_BACKEND": "local",
             "TAP_LAMBDA_IN_VPC": "false",
             "TAP_ENFORCE_IP_ALLOWLIST": "false",
-            "TAP_ALARM_EMAIL": "ops@example.com",
+            "TAP_ALARM_EMAILS": TEST_ALARM_EMAILS,
+            "TAP_ALARM_TOPIC_ARN": TEST_ALARM_TOPIC,
+            "TAP_CORS_ORIGIN": TEST_CORS_ORIGIN,
             "TAP_TABLE_INDEX_CHANGES": "true",
         },
     )
@@ -106,7 +116,7 @@ def local_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def switched_off_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
-    """dev with the VPC placement and the IP allowlist off and an alarm e-mail set."""
+    """dev with the VPC placement and the IP allowlist off, three alarm addresses, an alarm topic, a CORS origin."""
     return json.loads(synthesized["switched_off_json"])
 
 

@@ -13,6 +13,8 @@ each is needed, and what it changes: docs/local.md, "The emulator's mends".
 * DynamoDB transactions that snapshot only the items they touch (``workspace/dynamodb_mend.py``);
 * DynamoDB operations served one at a time (each write atomic per item, as on AWS);
 * DynamoDB string comparisons made directly, in the same (code point) order.
+* CodeDeploy deployment groups keep their alarm configuration, and ``UpdateDeploymentGroup``,
+  ``DeleteDeploymentGroup`` and ``DeleteApplication`` exist (``workspace/codedeploy_mend.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from moto.apigateway.models import RestAPI
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.codedeploy.responses import CodeDeployResponse
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -33,6 +36,7 @@ from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
+from workspace.codedeploy_mend import mend_codedeploy
 from workspace.dynamodb_mend import patch_transactions
 
 #: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
@@ -59,6 +63,7 @@ def apply() -> None:
         (_mend_s3_eventbridge_notification, S3Response),
         (_mend_dynamodb_atomic_operations, DynamoDBBackend),
         (_mend_dynamodb_string_comparisons, DynamoType),
+        (mend_codedeploy, CodeDeployResponse),
     ):
         if not getattr(target, _MENDED, False):
             mend()

@@ -10,7 +10,11 @@ same item both pass -- something DynamoDB never does (conditional writes are
 atomic per item). Without the ``linearizable_dynamodb`` fixture the
 single-task race below sees several "winners" from moto alone. The fixture makes
 each moto DynamoDB operation atomic, which is the guarantee the handler relies
-on; the handler itself runs unchanged.
+on; the handler itself runs unchanged. The lock is taken in moto's request
+handler as well as in its backend: ``DynamoHandler.update_item`` deep-copies the
+stored item outside the backend call, and another thread's write changing it
+meanwhile failed the copy ("dictionary changed size during iteration", seen
+under Python 3.12).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 
 from tests.function.support import TABLE, Api, Aws, LambdaContext, handler
 
@@ -33,17 +38,18 @@ _ATOMIC_OPERATIONS = ("get_item", "put_item", "update_item", "delete_item", "tra
 
 @pytest.fixture(autouse=True)
 def linearizable_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One lock around each moto DynamoDB operation: per-item atomicity, as
-    the real service provides."""
+    """One lock around each moto DynamoDB operation, request and backend: per-item
+    atomicity, as the real service provides."""
     lock = threading.RLock()
-    for name in _ATOMIC_OPERATIONS:
-        original = getattr(DynamoDBBackend, name)
+    for owner in (DynamoHandler, DynamoDBBackend):
+        for name in _ATOMIC_OPERATIONS:
+            original = getattr(owner, name)
 
-        def atomic(self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
+            def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                with lock:
+                    return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+            monkeypatch.setattr(owner, name, atomic)
 
 
 def _race(api: Api, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:

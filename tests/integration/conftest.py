@@ -1,8 +1,15 @@
-"""Integration tests: the local platform (emulator, Terraform, API server) end to end."""
+"""Integration tests: the local platform (emulator, Terraform, API server) end to end.
+
+``deployment`` is the local platform deployed once for the whole session (minutes), shared
+by every end-to-end module (test_local_e2e.py, test_rollout_e2e.py) and torn down, with
+checks that nothing is left, when the session ends.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +19,38 @@ _PROJECT = str(Path(__file__).resolve().parents[2])
 if _PROJECT not in sys.path:
     sys.path.insert(0, _PROJECT)
 
+from local_deployment import Deployment  # noqa: E402
+
+from local.paths import LocalPaths  # noqa: E402 (after the path above)
+from workspace.processes import free_port  # noqa: E402
+from workspace.terraform import TerraformMissing, terraform_binary  # noqa: E402
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "e2e: deploys the whole stack to the local emulator and calls it over HTTP (minutes)"
     )
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    try:
+        terraform_binary()
+    except TerraformMissing as exc:
+        pytest.skip(str(exc))
+    root = tmp_path_factory.mktemp("tap-local") / "local"
+    env = dict(os.environ, TAP_LOCAL_DIR=str(root))
+    for name in ("TAP_EMULATOR_PORT", "TAP_API_PORT", "TAP_EMULATOR_ENDPOINT", "TAP_ENVIRONMENTS"):
+        env.pop(name, None)
+    paths = LocalPaths(root=root, outdir=root / "cdktf.out")
+    emulator_port = free_port()
+    api_port = free_port()
+    while api_port == emulator_port:
+        api_port = free_port()
+    deployment = Deployment(paths, env, emulator_port, api_port)
+    try:
+        deployment.start()
+        yield deployment
+        deployment.tear_down_and_check()
+    finally:
+        deployment.cleanup()

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cdktf import TerraformStack, Testing
+from cdktf_cdktf_provider_aws.vpc import Vpc
 
 from migration import prove
 from workspace import emulator as moto
@@ -105,3 +107,13 @@ def make_variant(prod_stack_dir: Path, tmp_path: Path) -> Callable[[Callable[[di
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def cdktf_vpc_move() -> list[dict[str, str]]:
+    """The ``moved`` blocks CDKTF synthesizes for a VPC renamed ``primary`` that declares
+    ``move_from_id("aws_vpc.main")``: what a variant adds to declare that rename."""
+    stack = TerraformStack(Testing.app(), "moved")
+    Vpc(stack, "primary", cidr_block="10.0.0.0/16").move_from_id("aws_vpc.main")
+    moved: list[dict[str, str]] = json.loads(Testing.synth(stack))["moved"]
+    return moved

@@ -57,8 +57,14 @@ def test_a_renamed_original_resource_is_reported_as_destroyed(
     def rename(stack: dict[str, Any]) -> None:
         alarms = stack["resource"]["aws_cloudwatch_metric_alarm"]
         alarms["apigw_5xx_renamed"] = alarms.pop("apigw_5xx")
-        output = stack["output"]["cloudwatch_alarm_5xx_name"]
-        output["value"] = "${aws_cloudwatch_metric_alarm.apigw_5xx_renamed.alarm_name}"
+        # Every reference follows the rename: the output, the dashboard's alarm widget, the rollout group.
+        text = json.dumps(stack).replace(
+            "aws_cloudwatch_metric_alarm.apigw_5xx.", "aws_cloudwatch_metric_alarm.apigw_5xx_renamed."
+        )
+        stack.update(json.loads(text))
+        assert stack["output"]["cloudwatch_alarm_5xx_name"]["value"].startswith(
+            "${aws_cloudwatch_metric_alarm.apigw_5xx_renamed."
+        )
 
     before = digest(state_copy)
     run = check(make_variant(rename), state_copy, running_emulator, tmp_path)

@@ -14,7 +14,8 @@ from stacks.config import ConfigError, load_config, selected_environments, valid
 from tests.unit.helpers import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
-BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket"}
+#: A deployable prod: state bucket and an alarm destination.
+BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket", "TAP_ALARM_EMAILS": "ops@example.com"}
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,8 @@ BUCKET = {"TAP_STATE_BUCKET": "my-state-bucket"}
         ("prod", {**BUCKET, "TAP_LAMBDA_IN_VPC": "maybe"}, "TAP_LAMBDA_IN_VPC"),
         ("prod", {**BUCKET, "TAP_API_CACHE": "2"}, "TAP_API_CACHE"),
         ("prod", {**BUCKET, "TAP_TABLE_INDEX_CHANGES": "now"}, "TAP_TABLE_INDEX_CHANGES"),
-        ("prod", {**BUCKET, "TAP_ALARM_EMAIL": "not-an-email"}, "alarm_email"),
+        ("prod", {**BUCKET, "TAP_ALARM_EMAILS": "not-an-email"}, "TAP_ALARM_EMAILS entry 'not-an-email'"),
+        ("prod", {**BUCKET, "TAP_ROLLOUT": "blue-green"}, "TAP_ROLLOUT='blue-green' is not a rollout"),
         ("local", {"TAP_EMULATOR_ENDPOINT": "http://10.0.0.5:4566"}, "TAP_EMULATOR_ENDPOINT"),
         ("staging", BUCKET, "environment 'staging'"),
     ],

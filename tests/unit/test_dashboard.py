@@ -1,4 +1,4 @@
-"""The dashboard and the oldest-pending-task alarm, on the synthesized stacks."""
+"""The dashboard, the oldest-pending-task alarm and the p95 latency alarm, on the synthesized stacks."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import re
 from dataclasses import replace
 from typing import Any
 
+import cdktf
 import pytest
 
 from function import metrics
 from stacks.config import ConfigError, StackConfig, validate
 from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.database import INDEXES
+from stacks.package import LambdaPackage
+from stacks.tap_stack import TapStack
 
 API = "${aws_api_gateway_rest_api.main.name}"
 FUNCTION = "${aws_lambda_function.main.function_name}"
@@ -25,10 +28,11 @@ def _body(stack: dict[str, Any]) -> dict[str, Any]:
 
 
 def _widgets(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The metric widgets by title."""
     widgets = _body(stack)["widgets"]
     titles = [w["properties"]["title"] for w in widgets]
     assert len(titles) == len(set(titles)), "widget titles are unique"
-    return {w["properties"]["title"]: w["properties"] for w in widgets}
+    return {w["properties"]["title"]: w["properties"] for w in widgets if w["type"] == "metric"}
 
 
 def _series(properties: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...], str | None]]:
@@ -127,3 +131,36 @@ def test_oldest_pending_task_alarm(prod_stack: dict[str, Any]) -> None:
 def test_alarm_threshold_out_of_range_is_refused(prod_config: StackConfig, seconds: int) -> None:
     with pytest.raises(ConfigError, match=f"pending_task_age_alarm_seconds={seconds} must be 60-1209600"):
         validate(replace(prod_config, pending_task_age_alarm_seconds=seconds))
+
+
+def test_p95_latency_alarm(prod_stack: dict[str, Any]) -> None:
+    """p95 above 200 ms in 3 of 5 minutes, each with at least 20 requests; quiet minutes are fine."""
+    alarm = prod_stack["resource"]["aws_cloudwatch_metric_alarm"]["api_latency_p95"]
+    assert alarm["alarm_name"] == "tap_stack_api_latency_p95"
+    assert (alarm["threshold"], alarm["evaluation_periods"], alarm["datapoints_to_alarm"]) == (200, 5, 3)
+    assert (alarm["comparison_operator"], alarm["treat_missing_data"]) == ("GreaterThanThreshold", "notBreaching")
+    p95, requests, guarded = alarm["metric_query"]
+    for query, stat in ((p95, "p95"), (requests, "SampleCount")):
+        assert query["metric"] == {
+            "namespace": "AWS/ApiGateway", "metric_name": "Latency", "dimensions": {"ApiName": API},
+            "period": 60, "stat": stat,
+        }  # fmt: skip
+        assert query["return_data"] is False
+    assert (guarded["expression"], guarded["return_data"]) == ("IF(requests >= 20, p95, 0)", True)
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == ["${aws_sns_topic.alarms.arn}"]
+
+
+def test_latency_threshold_is_a_setting(prod_config: StackConfig, lambda_package: LambdaPackage) -> None:
+    config = replace(prod_config, latency_alarm_p95_ms=350)
+    stack = json.loads(cdktf.Testing.synth(TapStack(cdktf.Testing.app(), config, lambda_package)))
+    assert stack["resource"]["aws_cloudwatch_metric_alarm"]["api_latency_p95"]["threshold"] == 350
+    latency = _widgets(stack)["API latency (ms)"]
+    assert latency["annotations"] == {"horizontal": [{"label": "p95 alarm", "value": 350}]}
+
+
+def test_the_dashboard_shows_every_alarm_first(prod_stack: dict[str, Any]) -> None:
+    first = _body(prod_stack)["widgets"][0]
+    assert (first["type"], first["properties"]["title"]) == ("alarm", "Alarms")
+    alarms = prod_stack["resource"]["aws_cloudwatch_metric_alarm"]
+    assert sorted(first["properties"]["alarms"]) == sorted(f"${{aws_cloudwatch_metric_alarm.{n}.arn}}" for n in alarms)
+    assert len(alarms) == 8

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from stacks.config import SUPPORTED_RUNTIMES
+from tests.conftest import TEST_ALARM_TOPIC, TEST_CORS_ORIGIN
 
 
 def resource(stack: dict[str, Any], address: str) -> dict[str, Any]:
@@ -171,10 +172,34 @@ def test_10_promised_protections_exist(prod_stack: dict[str, Any]) -> None:
     assert resource(prod_stack, "aws_sns_topic.alarms")["kms_master_key_id"] == "${aws_kms_key.main.arn}"
 
 
-def test_10_alarm_email_is_optional(prod_stack: dict[str, Any], switched_off_stack: dict[str, Any]) -> None:
-    assert "aws_sns_topic_subscription" not in prod_stack["resource"]
-    subscription = resource(switched_off_stack, "aws_sns_topic_subscription.alarm_email")
-    assert subscription == {**subscription, "protocol": "email", "endpoint": "ops@example.com"}
+#: The alarm topic the stack creates, as a reference.
+TOPIC = "${aws_sns_topic.alarms.arn}"
+
+
+def test_10_alarms_reach_their_destinations(
+    prod_stack: dict[str, Any], dev_stack: dict[str, Any], switched_off_stack: dict[str, Any]
+) -> None:
+    """prod (a deployable synth) has its address; dev's destination stays optional; several
+    addresses get one subscription each, and an existing topic is notified by every alarm."""
+    assert prod_stack["resource"]["aws_sns_topic_subscription"] == {
+        "alarm_email": {**resource(prod_stack, "aws_sns_topic_subscription.alarm_email"), "endpoint": "ops@example.com"}
+    }
+    assert "aws_sns_topic_subscription" not in dev_stack["resource"]
+    first = resource(switched_off_stack, "aws_sns_topic_subscription.alarm_email")
+    assert first == {**first, "protocol": "email", "endpoint": "ops@example.com", "topic_arn": TOPIC}
+    others = resource(switched_off_stack, "aws_sns_topic_subscription.alarm_email_others")
+    assert others["for_each"] == '${toset(["oncall+tap@example.org", "lead@example.net"])}'
+    assert (others["endpoint"], others["protocol"], others["topic_arn"]) == ("${each.value}", "email", TOPIC)
+    for name, alarm in switched_off_stack["resource"]["aws_cloudwatch_metric_alarm"].items():
+        assert alarm["alarm_actions"] == alarm["ok_actions"] == [TOPIC, TEST_ALARM_TOPIC], name
+
+
+def test_cors_origin_is_a_setting(prod_stack: dict[str, Any], switched_off_stack: dict[str, Any]) -> None:
+    """The original's placeholder stays the default (parity); TAP_CORS_ORIGIN replaces it."""
+    header = "gatewayresponse.header.Access-Control-Allow-Origin"
+    for stack, origin in ((prod_stack, "https://google.com"), (switched_off_stack, TEST_CORS_ORIGIN)):
+        response = resource(stack, "aws_api_gateway_gateway_response.cors")
+        assert response["response_parameters"][header] == f"'{origin}'"
 
 
 @pytest.mark.parametrize(("stack", "window"), [("prod_stack", 30), ("dev_stack", 0)])

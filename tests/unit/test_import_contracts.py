@@ -25,6 +25,7 @@ VIOLATIONS = {
     "workspace-shared": ("workspace.loopback", "local.paths"),
     "tap-alone": ("tap.progress", "workspace.loopback"),
     "product-not-tests": ("migration.report", "testkit.tap"),
+    "rollout-edge": ("rollout.deploy", "stacks.rollout"),
 }
 
 
@@ -70,3 +71,13 @@ def test_a_violation_fails_naming_importer_imported_and_contract(tree: Path, con
     assert f"{name} BROKEN" in result.stdout
     assert f"{importer} -> {imported}" in result.stdout
     assert _lint_imports(tree, contract).returncode == 0, "the copy keeps the contract once the line is gone"
+
+
+def test_nothing_but_tests_imports_rollout() -> None:
+    """The other half of ``rollout-edge``: the rollout command is an end point, nothing builds on it."""
+    import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
+
+    graph = grimp.build_graph(*CONFIG["root_packages"])
+    importers = {m for m in graph.find_downstream_modules("rollout", as_package=True) if not m.startswith("tests")}
+    assert {"rollout.cli", "rollout.deploy", "rollout.targets"} <= graph.modules  # the graph does hold it
+    assert importers == set()

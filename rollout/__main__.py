@@ -1,0 +1,7 @@
+"""``python -m rollout``: run the command line."""
+
+import sys
+
+from rollout.cli import main
+
+sys.exit(main())
