@@ -93,6 +93,12 @@ lint-workflows: node_modules/.installed
 rollout: .venv/.installed
 	$(PYTHON) -m rollout --env $(STACK) $(if $(VERSION),--version $(VERSION)) $(if $(WAIT),--wait)
 
+# Restore STACK's task table to TIME (ISO 8601 with its offset) in place: without YES=1 it only
+# checks and prints the plan; KEEP=1 keeps the temporary restored table (docs/runbooks.md).
+.PHONY: restore-table
+restore-table: .venv/.installed
+	$(PYTHON) -m restore --env $(STACK) --to-time "$(TIME)" $(if $(YES),--yes) $(if $(KEEP),--keep)
+
 local: install
 	$(PYTHON) -m local.up
 

@@ -27,6 +27,7 @@ from stacks.alerting import (
     read_destinations,
 )
 from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
+from stacks.replica_settings import check_replica_region, read_replica_region
 from workspace.loopback import is_loopback_url
 
 BackendKind = Literal["s3", "local"]
@@ -145,6 +146,8 @@ class StackConfig:
     pending_task_age_alarm_seconds: int = 3600
     #: How a rollout shifts traffic (a key of ROLLOUT_CONFIGS, ``TAP_ROLLOUT``).
     rollout: str = DEFAULT_ROLLOUT
+    #: Region of the audit records' replica bucket (``TAP_AUDIT_REPLICA_REGION``); None: no replica.
+    audit_replica_region: str | None = None
     #: Base URL of a local AWS emulator every provider endpoint points at; None on AWS.
     emulator_endpoint: str | None = None
 
@@ -259,6 +262,9 @@ def _check_names(config: StackConfig) -> None:
             "use * or http(s)://host[:port] without a path"
         )
     check_destinations(env, config.aws_region, config.alarm_destinations)
+    check_replica_region(
+        env, config.aws_region, config.audit_replica_region, config.lambda_log_bucket_name, REGION_PATTERN
+    )
 
 
 def _check_function(config: StackConfig) -> None:
@@ -371,6 +377,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
         table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
         rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
+        audit_replica_region=read_replica_region(environ),
     )
     validate(config)
     # The deployable synth of prod must say where alarms go; a local-backend one only warns.

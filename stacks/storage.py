@@ -48,7 +48,7 @@ class AuditBucket(Construct):
             force_destroy=not config.deletion_protection,
         )
         bucket_id = self.bucket.id
-        S3BucketVersioningA(
+        self.versioning = S3BucketVersioningA(
             self,
             "aws_s3_bucket_versioning.lambda_logs",
             bucket=bucket_id,
@@ -83,41 +83,51 @@ class AuditBucket(Construct):
             self,
             "aws_s3_bucket_policy.lambda_logs",
             bucket=bucket_id,
-            policy=policy_document(
-                statement(
-                    "s3:*",
-                    [self.bucket.arn, f"{self.bucket.arn}/*"],
-                    effect="Deny",
-                    principal="*",
-                    condition={"Bool": {"aws:SecureTransport": "false"}},
-                    sid="DenyPlainHttp",
-                )
-            ),
+            policy=tls_only_policy(self.bucket.arn),
         )
         S3BucketLifecycleConfiguration(
-            self,
-            "aws_s3_bucket_lifecycle_configuration.lambda_logs",
-            bucket=bucket_id,
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="audit-to-cheaper-storage",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
-                    transition=[
-                        S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
-                        S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
-                    ],
-                ),
-                S3BucketLifecycleConfigurationRule(
-                    id="expire-old-versions",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
-                    ],
-                ),
-            ],
+            self, "aws_s3_bucket_lifecycle_configuration.lambda_logs", bucket=bucket_id, rule=lifecycle_rules()
         )
+
+
+def tls_only_policy(bucket_arn: str) -> str:
+    """A bucket policy refusing every request not made over TLS."""
+    return policy_document(
+        statement(
+            "s3:*",
+            [bucket_arn, f"{bucket_arn}/*"],
+            effect="Deny",
+            principal="*",
+            condition={"Bool": {"aws:SecureTransport": "false"}},
+            sid="DenyPlainHttp",
+        )
+    )
+
+
+def lifecycle_rules() -> list[S3BucketLifecycleConfigurationRule]:
+    """Audit records to cheaper storage classes; superseded versions and stale uploads expire.
+
+    The audit bucket and its replica (stacks/replication.py) share these rules.
+    """
+    return [
+        S3BucketLifecycleConfigurationRule(
+            id="audit-to-cheaper-storage",
+            status="Enabled",
+            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
+            transition=[
+                S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
+                S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
+            ],
+        ),
+        S3BucketLifecycleConfigurationRule(
+            id="expire-old-versions",
+            status="Enabled",
+            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+            noncurrent_version_expiration=[
+                S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
+            ],
+            abort_incomplete_multipart_upload=[
+                S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+            ],
+        ),
+    ]

@@ -3,7 +3,8 @@
 This file owns what belongs to the stack as a whole: the AWS provider, the state
 backend, the six input variables and the outputs of the original HCL. The resources
 themselves live in one module per concern (network, storage, database, secrets,
-compute, api, monitoring, rollout), composed here in dependency order.
+compute, api, monitoring, rollout, and the audit replica when one is asked for), composed
+here in dependency order.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from stacks.monitoring import Alarms
 from stacks.naming import AddressRegistry
 from stacks.network import Network
 from stacks.package import LambdaPackage
+from stacks.replication import AuditReplica
 from stacks.rollout import Rollout
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
@@ -58,6 +60,21 @@ EMULATED_SERVICES = (
 )  # fmt: skip
 #: Credentials an emulator accepts; they open nothing on AWS.
 EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
+
+
+def provider_settings(config: StackConfig) -> dict[str, Any]:
+    """What every AWS provider of the stack needs besides region and tags: on an emulator,
+    its endpoints and credentials; on AWS, nothing."""
+    if not config.emulator_endpoint:
+        return {}
+    return {
+        **EMULATOR_CREDENTIALS,
+        "skip_credentials_validation": True,
+        "skip_metadata_api_check": "true",
+        "skip_region_validation": True,
+        "s3_use_path_style": True,
+        "endpoints": [AwsProviderEndpoints(**{s: config.emulator_endpoint for s in EMULATED_SERVICES})],
+    }
 
 
 def hcl_string(text: str) -> str:
@@ -86,6 +103,8 @@ class TapStack(TerraformStack):
         encryption = Encryption(self, config, aws)
         network = Network(self, config, aws, encryption)
         bucket = AuditBucket(self, config, aws, encryption, v["lambda_log_bucket_name"].string_value)
+        if config.audit_replica_region:
+            AuditReplica(self, config, aws, encryption, bucket, provider_settings=provider_settings(config))
         table = TaskTable(self, config, aws, encryption, v["dynamodb_table_name"].string_value)
         secret_name = v["api_key_secret_name"].string_value
         api_keys = ApiKeys(self, config, aws, encryption, secret_name)
@@ -132,22 +151,12 @@ class TapStack(TerraformStack):
         return self._addresses.allocate(tf_element.node.id, kind, tf_element.node.path)
 
     def _provider(self, config: StackConfig, region: str, tags: Mapping[str, str]) -> None:
-        emulator: dict[str, Any] = {}
-        if config.emulator_endpoint:
-            emulator = {
-                **EMULATOR_CREDENTIALS,
-                "skip_credentials_validation": True,
-                "skip_metadata_api_check": "true",
-                "skip_region_validation": True,
-                "s3_use_path_style": True,
-                "endpoints": [AwsProviderEndpoints(**{s: config.emulator_endpoint for s in EMULATED_SERVICES})],
-            }
         AwsProvider(
             self,
             "aws",
             region=region,
             default_tags=[AwsProviderDefaultTags(tags=tags)],
-            **emulator,
+            **provider_settings(config),
         )
 
     def _backend(self, config: StackConfig) -> None:

@@ -29,6 +29,8 @@ TEST_ALARM_EMAILS = "ops@example.com,oncall+tap@example.org,lead@example.net"
 TEST_ALARM_TOPIC = "arn:aws:sns:us-west-2:123456789012:tap-pager"
 #: The switched-off stack's CORS origin (prod keeps the original's placeholder).
 TEST_CORS_ORIGIN = "https://tasks.example.com"
+#: The region of the audit replica in the prod stack synthesized with one.
+TEST_REPLICA_REGION = "us-east-1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,6 +92,42 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
     )
     result["switched_off_json"] = Testing.synth(TapStack(Testing.app(), switched, lambda_package))
     return result
+
+
+@pytest.fixture(scope="session")
+def replica_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
+    """prod as it deploys with ``TAP_AUDIT_REPLICA_REGION`` set: (the stack, its Testing.synth JSON)."""
+    from cdktf import Testing
+
+    from stacks.tap_stack import TapStack
+
+    config = load_config(
+        "prod",
+        {
+            "TAP_STATE_BUCKET": TEST_STATE_BUCKET,
+            "TAP_ALARM_EMAILS": TEST_ALARM_EMAIL,
+            "TAP_AUDIT_REPLICA_REGION": TEST_REPLICA_REGION,
+        },
+    )
+    stack = TapStack(Testing.app(), config, lambda_package)
+    return stack, Testing.synth(stack)
+
+
+@pytest.fixture(scope="session")
+def replica_stack(replica_synth: tuple[Any, str]) -> dict[str, Any]:
+    """The production stack with an audit replica, parsed."""
+    return json.loads(replica_synth[1])
+
+
+@pytest.fixture(scope="session")
+def replica_stack_dir(replica_synth: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """That stack's folder in a full synth (cdk.tf.json and assets), for terraform."""
+    from cdktf import Testing
+
+    outdir = Path(Testing.full_synth(replica_synth[0]))
+    target = tmp_path_factory.mktemp("replica") / "prod"
+    shutil.copytree(outdir / "stacks" / "prod", target)
+    return target
 
 
 @pytest.fixture(scope="session")

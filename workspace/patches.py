@@ -11,6 +11,7 @@ each is needed, and what it changes: docs/local.md, "The emulator's mends".
 * bucket policy conditions evaluated with the common operators, requests counting as TLS;
 * a bucket's ``EventBridgeConfiguration`` in ``GetBucketNotificationConfiguration``;
 * DynamoDB transactions that snapshot only the items they touch (``workspace/dynamodb_mend.py``);
+* DynamoDB point-in-time restores that restore the moment asked for (``workspace/dynamodb_pitr_mend.py``);
 * DynamoDB operations served one at a time (each write atomic per item, as on AWS);
 * DynamoDB string comparisons made directly, in the same (code point) order.
 * CodeDeploy deployment groups keep their alarm configuration, and ``UpdateDeploymentGroup``,
@@ -38,6 +39,7 @@ from moto.s3.responses import S3Response
 
 from workspace.codedeploy_mend import mend_codedeploy
 from workspace.dynamodb_mend import patch_transactions
+from workspace.dynamodb_pitr_mend import mend_point_in_time_recovery
 
 #: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
 _AAS_TAGS: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
@@ -56,6 +58,7 @@ def apply() -> None:
     """Mend moto in this process: call before the first request is served."""
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     patch_transactions()  # first, so that the atomic DynamoDB operations below include it
+    mend_point_in_time_recovery()  # likewise: a write and its journal entry are one step
     for mend, target in (
         (_mend_application_autoscaling_tags, ApplicationAutoScalingResponse),
         (_mend_apigateway_policy, RestAPI),
@@ -234,7 +237,8 @@ def _mend_s3_eventbridge_notification() -> None:
 def _mend_dynamodb_atomic_operations() -> None:
     lock = threading.RLock()
     methods = {}
-    for name in ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query", "scan"):
+    names = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query", "scan")
+    for name in (*names, "restore_table_to_point_in_time"):
         original = getattr(DynamoDBBackend, name)
 
         def atomic(self: DynamoDBBackend, *args: Any, _original: Any = original, **kwargs: Any) -> Any:

@@ -32,19 +32,24 @@ def test_the_doc_check_fails_when_the_doc_drifts(tmp_path: Path) -> None:
 
 
 def test_every_stack_resource_is_an_original_or_an_expected_addition(
-    prod_stack: dict[str, Any], switched_off_stack: dict[str, Any]
+    prod_stack: dict[str, Any], switched_off_stack: dict[str, Any], replica_stack: dict[str, Any]
 ) -> None:
     expected = load_expected()
     stack = addresses(prod_stack)
     assert set(expected.originals) <= stack, "an original address is missing from the prod stack"
     assert stack - set(expected.originals) <= expected.added, "the stack adds a resource the data does not list"
-    # The optional additions appear with their settings turned the other way.
+    replica = addresses(replica_stack)
+    assert replica - set(expected.originals) <= expected.added, "the replica adds a resource the data does not list"
+    # The optional additions appear with their settings turned the other way (or, for the
+    # audit replica, turned on).
     optional = {a for group in expected.additions if group.when for a in group.addresses}
-    assert optional & (addresses(switched_off_stack) | stack) == optional
+    assert optional & (addresses(switched_off_stack) | stack | replica) == optional
     subscriptions = {"aws_sns_topic_subscription.alarm_email", "aws_sns_topic_subscription.alarm_email_others"}
     assert optional - addresses(switched_off_stack) == optional - subscriptions
-    # The test prod stack has one alarm address (its deployable synth needs a destination).
-    assert expected.added - stack == {"aws_sns_topic_subscription.alarm_email_others"}
+    # The test prod stack has one alarm address (its deployable synth needs a destination)
+    # and no audit replica.
+    assert expected.added - stack - (replica - stack) == {"aws_sns_topic_subscription.alarm_email_others"}
+    assert replica - stack, "the replica stack adds resources"
 
 
 def test_expected_updates_name_resources_of_the_stack_only(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ VIOLATIONS = {
     "tap-alone": ("tap.progress", "workspace.loopback"),
     "product-not-tests": ("migration.report", "testkit.tap"),
     "rollout-edge": ("rollout.deploy", "stacks.rollout"),
+    "restore-edge": ("restore.steps", "stacks.database"),
 }
 
 
@@ -80,4 +81,14 @@ def test_nothing_but_tests_imports_rollout() -> None:
     graph = grimp.build_graph(*CONFIG["root_packages"])
     importers = {m for m in graph.find_downstream_modules("rollout", as_package=True) if not m.startswith("tests")}
     assert {"rollout.cli", "rollout.deploy", "rollout.targets"} <= graph.modules  # the graph does hold it
+    assert importers == set()
+
+
+def test_nothing_but_tests_imports_restore() -> None:
+    """The other half of ``restore-edge``: the restore command is an end point too."""
+    import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
+
+    graph = grimp.build_graph(*CONFIG["root_packages"])
+    importers = {m for m in graph.find_downstream_modules("restore", as_package=True) if not m.startswith("tests")}
+    assert {"restore.cli", "restore.steps", "restore.target"} <= graph.modules
     assert importers == set()

@@ -1,0 +1,272 @@
+"""Audit records in a second region, on demand (``TAP_AUDIT_REPLICA_REGION``).
+
+When the setting names a region, the stack adds: a second AWS provider for it (alias
+``audit_replica``); there, a KMS key of the replica's own (rotating) and a bucket locked down
+like the audit bucket (versioned, encrypted with that key, public access blocked, TLS only,
+the same lifecycle, object events to EventBridge); a role S3 assumes to replicate; and the
+audit bucket's replication configuration, which copies every new object under ``audit/`` to
+the replica, re-encrypted with the replica's key.
+
+Delete markers are **not** replicated: the replica is there for when the audit records in
+the stack's region are lost, whether to a regional outage or to someone deleting them. The
+function only ever writes records, so a delete marker in the audit bucket is a deletion by a
+person or a compromised credential, and exactly what the replica must not follow.
+Lifecycle actions are never replicated either way; the replica runs the same rules itself.
+
+Unset, nothing here is built and the synthesized stack is byte for byte what it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdktf import Precondition, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
+from cdktf_cdktf_provider_aws.kms_key import KmsKey
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import S3BucketLifecycleConfiguration
+from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
+    S3BucketReplicationConfigurationA,
+    S3BucketReplicationConfigurationRule,
+    S3BucketReplicationConfigurationRuleDeleteMarkerReplication,
+    S3BucketReplicationConfigurationRuleDestination,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration,
+    S3BucketReplicationConfigurationRuleFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
+from constructs import Construct
+
+from function.contract import AUDIT_PREFIX
+from stacks.config import StackConfig
+from stacks.context import AwsContext
+from stacks.policies import assume_role_policy, policy_document, statement
+from stacks.replica_settings import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX
+from stacks.secrets import Encryption
+from stacks.storage import AuditBucket, lifecycle_rules, tls_only_policy
+
+#: The alias of the replica region's provider.
+PROVIDER_ALIAS = "audit_replica"
+#: What the role reads of each source object version, and what it writes to the replica.
+SOURCE_OBJECT_ACTIONS = [
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionTagging",
+]
+REPLICA_OBJECT_ACTIONS = ["s3:ReplicateObject", "s3:ReplicateTags"]
+
+
+def _via_s3(region: str, bucket_arn: str) -> dict[str, Any]:
+    """KMS used only by S3 in ``region`` for objects of one bucket under the audit prefix.
+
+    With an S3 Bucket Key (both buckets have one) the encryption context is the bucket's ARN;
+    objects written without one carry the object's ARN: both are allowed, nothing else.
+    """
+    return {
+        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/{AUDIT_PREFIX}*"]},
+    }
+
+
+class AuditReplica(Construct):
+    """The replica bucket in another region and the audit bucket's replication to it."""
+
+    def __init__(  # noqa: PLR0913 (the stack's settings, context, key, bucket and provider settings)
+        self,
+        scope: Construct,
+        config: StackConfig,
+        aws: AwsContext,
+        encryption: Encryption,
+        source: AuditBucket,
+        *,
+        provider_settings: dict[str, Any],
+    ) -> None:
+        super().__init__(scope, "replication")
+        region = config.audit_replica_region
+        assert region, "built only when TAP_AUDIT_REPLICA_REGION names a region"
+        provider = AwsProvider(
+            self,
+            "aws_audit_replica",
+            alias=PROVIDER_ALIAS,
+            region=region,
+            default_tags=[AwsProviderDefaultTags(tags=aws.tags)],
+            **provider_settings,
+        )
+        self.key = KmsKey(
+            self,
+            "aws_kms_key.audit_replica",
+            provider=provider,
+            description=f"Encrypts the {config.environment} TAP stack's audit record replicas in {region}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if config.deletion_protection else 7,
+            policy=policy_document(statement("kms:*", "*", principal=aws.account_root, sid="AccountAdministers")),
+        )
+        KmsAlias(
+            self,
+            "aws_kms_alias.audit_replica",
+            provider=provider,
+            name=f"alias/{config.name_prefix}_audit_replica",
+            target_key_id=self.key.key_id,
+        )
+        suffix = f"{REPLICA_BUCKET_INFIX}{region}"
+        self.bucket = S3Bucket(
+            self,
+            "aws_s3_bucket.audit_replica",
+            provider=provider,
+            bucket=f"{source.bucket.bucket}{suffix}",
+            tags=aws.tags,
+            force_destroy=not config.deletion_protection,
+            lifecycle=TerraformResourceLifecycle(
+                precondition=[
+                    Precondition(
+                        condition=f"${{length(var.lambda_log_bucket_name) <= {MAX_BUCKET_NAME - len(suffix)}}}",
+                        error_message=f"lambda_log_bucket_name plus {suffix!r} must fit in {MAX_BUCKET_NAME} "
+                        "characters (the replica bucket's name).",
+                    )
+                ]
+            ),
+        )
+        replica_versioning = self._lock_down(provider)
+        self.role = self._role(config, aws, encryption, source, region)
+        S3BucketReplicationConfigurationA(
+            self,
+            "aws_s3_bucket_replication_configuration.lambda_logs",
+            bucket=source.bucket.id,
+            role=self.role.arn,
+            rule=[
+                S3BucketReplicationConfigurationRule(
+                    id=f"audit-to-{region}",
+                    status="Enabled",
+                    priority=1,
+                    filter=S3BucketReplicationConfigurationRuleFilter(prefix=AUDIT_PREFIX),
+                    delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
+                        status="Disabled"
+                    ),
+                    source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
+                        sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
+                            status="Enabled"
+                        )
+                    ),
+                    destination=S3BucketReplicationConfigurationRuleDestination(
+                        bucket=self.bucket.arn,
+                        encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
+                            replica_kms_key_id=self.key.arn
+                        ),
+                    ),
+                )
+            ],
+            # S3 refuses a replication configuration until both buckets are versioned.
+            depends_on=[source.versioning, replica_versioning],
+            lifecycle=TerraformResourceLifecycle(
+                precondition=[
+                    Precondition(
+                        condition=f'${{var.aws_region != "{region}"}}',
+                        error_message=f"aws_region must differ from the audit replica's region {region}.",
+                    )
+                ]
+            ),
+        )
+
+    def _lock_down(self, provider: AwsProvider) -> S3BucketVersioningA:
+        """Versioning, encryption with the replica key, no public access, TLS only, the lifecycle."""
+        bucket_id = self.bucket.id
+        versioning = S3BucketVersioningA(
+            self,
+            "aws_s3_bucket_versioning.audit_replica",
+            provider=provider,
+            bucket=bucket_id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "aws_s3_bucket_server_side_encryption_configuration.audit_replica",
+            provider=provider,
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+        )
+        S3BucketPublicAccessBlock(
+            self,
+            "aws_s3_bucket_public_access_block.audit_replica",
+            provider=provider,
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketPolicy(
+            self,
+            "aws_s3_bucket_policy.audit_replica",
+            provider=provider,
+            bucket=bucket_id,
+            policy=tls_only_policy(self.bucket.arn),
+        )
+        S3BucketLifecycleConfiguration(
+            self,
+            "aws_s3_bucket_lifecycle_configuration.audit_replica",
+            provider=provider,
+            bucket=bucket_id,
+            rule=lifecycle_rules(),
+            depends_on=[versioning],
+        )
+        S3BucketNotification(
+            self, "aws_s3_bucket_notification.audit_replica", provider=provider, bucket=bucket_id, eventbridge=True
+        )
+        return versioning
+
+    def _role(
+        self, config: StackConfig, aws: AwsContext, encryption: Encryption, source: AuditBucket, region: str
+    ) -> IamRole:
+        """The role S3 replicates with: the source prefix's versions in, the replica prefix out."""
+        role = IamRole(
+            self,
+            "aws_iam_role.audit_replication",
+            name=f"{config.name_prefix}_audit_replication",
+            assume_role_policy=assume_role_policy("s3.amazonaws.com"),
+        )
+        source_arn, replica_arn = source.bucket.arn, self.bucket.arn
+        IamRolePolicy(
+            self,
+            "aws_iam_role_policy.audit_replication",
+            role=role.id,
+            name="replicate-audit-records",
+            policy=policy_document(
+                statement(
+                    ["s3:GetReplicationConfiguration", "s3:ListBucket"], source_arn, sid="ReadReplicationSettings"
+                ),
+                statement(SOURCE_OBJECT_ACTIONS, f"{source_arn}/{AUDIT_PREFIX}*", sid="ReadSourceVersions"),
+                statement(REPLICA_OBJECT_ACTIONS, f"{replica_arn}/{AUDIT_PREFIX}*", sid="WriteReplicas"),
+                statement(
+                    "kms:Decrypt",
+                    encryption.key.arn,
+                    condition=_via_s3(aws.region, source_arn),
+                    sid="DecryptWithStackKey",
+                ),
+                statement(
+                    ["kms:Encrypt", "kms:GenerateDataKey"],
+                    self.key.arn,
+                    condition=_via_s3(region, replica_arn),
+                    sid="EncryptWithReplicaKey",
+                ),
+            ),
+        )
+        return role
