@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from function.contract import API_KEY_SECRET_ENV, LOG_BUCKET_ENV, TABLE_ENV
+from function.contract import KEY_CACHE_TTL_SECONDS as KEY_CACHE_TTL_SECONDS  # noqa: PLC0414 (re-export)
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_PROMPT_CHARS = 20_000
@@ -59,7 +60,8 @@ CLAIM_HELD_SECONDS = 5.0
 # API keys: full re-read every 5 minutes, and an early re-read (at most every
 # 30 s) when a key we do not know arrives, so a freshly added key works fast
 # without letting unknown-key floods hammer Secrets Manager.
-KEY_CACHE_TTL_SECONDS = 300.0
+# KEY_CACHE_TTL_SECONDS (300 s) lives in function/contract.py: the stack checks the rotation
+# window against it.
 KEY_REFRESH_MIN_INTERVAL_SECONDS = 30.0
 
 # Short timeouts and a bounded number of attempts keep a sick dependency from

@@ -27,6 +27,7 @@ from stacks.alerting import (
     read_destinations,
 )
 from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
+from stacks.key_settings import KeyRotation, check_key_rotation, read_key_rotation
 from workspace.loopback import is_loopback_url
 
 BackendKind = Literal["s3", "local"]
@@ -143,6 +144,8 @@ class StackConfig:
     latency_alarm_p95_ms: int = 200
     #: Alarm when a claim sees a pending task older than this (seconds); see stacks/monitoring.py.
     pending_task_age_alarm_seconds: int = 3600
+    #: API key rotation: schedule and retirement window (stacks/key_settings.py).
+    key_rotation: KeyRotation = field(default_factory=KeyRotation)
     #: How a rollout shifts traffic (a key of ROLLOUT_CONFIGS, ``TAP_ROLLOUT``).
     rollout: str = DEFAULT_ROLLOUT
     #: Base URL of a local AWS emulator every provider endpoint points at; None on AWS.
@@ -281,6 +284,7 @@ def _check_function(config: StackConfig) -> None:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
     if config.rollout not in ROLLOUT_CONFIGS:
         raise ConfigError(f"TAP_ROLLOUT={config.rollout!r} is not a rollout; use one of {', '.join(ROLLOUT_CONFIGS)}")
+    check_key_rotation(env, config.key_rotation)
 
 
 def _check_operations(config: StackConfig) -> None:
@@ -371,6 +375,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
         table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
         rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
+        key_rotation=read_key_rotation(environ),
     )
     validate(config)
     # The deployable synth of prod must say where alarms go; a local-backend one only warns.

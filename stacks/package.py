@@ -11,6 +11,12 @@ The zip holds, at its root:
   which Pipfile.lock pins by hash; every file is checked against its distribution's
   ``RECORD`` hash first, so a locally edited library never ships.
 
+The key rotation function gets its own, smaller zip (``build_rotation_package``): the
+``rotation/`` package and the one handler module it imports, ``function/contract.py`` (with
+the package's ``__init__.py``); no libraries (botocore is the runtime's). Two zips keep the
+code that may write the key secret out of the task function and the reverse, and a change
+to one never redeploys the other.
+
 Terraform redeploys a function when ``source_code_hash`` changes, so the zip depends on
 those bytes alone: entries sorted, every timestamp 1980-01-01, fixed permissions, no
 caches (``__pycache__``, ``*.pyc``). Two builds are byte-identical on any machine.
@@ -36,6 +42,8 @@ ENTRY_SOURCE: Final = (
     f'"""Lambda\'s entry point: ``{HANDLER_MODULE}.{HANDLER_FUNCTION}`` is ``{HANDLER_SOURCE}``."""\n\n'
     f"from {HANDLER_SOURCE} import {HANDLER_FUNCTION}\n\n__all__ = [{HANDLER_FUNCTION!r}]\n"
 )
+#: The handler modules the rotation package imports (the secret's format, the key cache time).
+ROTATION_SHARED_MODULES: Final = ("__init__.py", "contract.py")
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o644 << 16  # -rw-r--r-- in the zip's external attributes
 _SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
@@ -94,6 +102,15 @@ def package_entries(source_dir: Path) -> list[tuple[str, bytes]]:
     return sorted(entries.items())
 
 
+def rotation_package_entries(rotation_dir: Path) -> list[tuple[str, bytes]]:
+    """Every (name in the zip, bytes) of the rotation package, sorted by name."""
+    entries = dict(_handler_files(rotation_dir))
+    function_dir = rotation_dir.parent / "function"
+    for name in ROTATION_SHARED_MODULES:
+        entries[f"function/{name}"] = (function_dir / name).read_bytes()
+    return sorted(entries.items())
+
+
 def build_lambda_package(source_dir: Path, out_path: Path) -> LambdaPackage:
     """Zip the handler package ``source_dir`` and its libraries into ``out_path``.
 
@@ -103,10 +120,22 @@ def build_lambda_package(source_dir: Path, out_path: Path) -> LambdaPackage:
     source_dir = source_dir.resolve()
     if not (source_dir / "__init__.py").is_file():
         raise FileNotFoundError(f"{source_dir} is not the handler package (no __init__.py)")
+    return _write_zip(package_entries(source_dir), out_path)
+
+
+def build_rotation_package(rotation_dir: Path, out_path: Path) -> LambdaPackage:
+    """Zip the rotation package ``rotation_dir`` (and ``function/contract.py``) into ``out_path``."""
+    rotation_dir = rotation_dir.resolve()
+    if not (rotation_dir / "__init__.py").is_file():
+        raise FileNotFoundError(f"{rotation_dir} is not the rotation package (no __init__.py)")
+    return _write_zip(rotation_package_entries(rotation_dir), out_path)
+
+
+def _write_zip(entries: list[tuple[str, bytes]], out_path: Path) -> LambdaPackage:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = out_path.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, data in package_entries(source_dir):
+        for name, data in entries:
             info = zipfile.ZipInfo(name, _FIXED_DATE)
             info.external_attr = _FILE_MODE
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -1,6 +1,6 @@
 """Whether a synth can be skipped: a fingerprint of everything that decides its output.
 
-The output of ``main.py`` depends on the sources under ``stacks/`` and ``function/``,
+The output of ``main.py`` depends on the sources under ``stacks/``, ``function/`` and ``rotation/``,
 ``main.py`` itself, ``workspace/loopback.py`` (which ``stacks/config.py`` imports), the
 locked library versions (``Pipfile.lock``), ``cdktf.json`` and the ``TAP_*`` settings
 (plus ``CDKTF_OUTDIR``, which says where it goes). Their SHA-256, by content, is stored
@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-SOURCE_DIRS = ("stacks", "function")
+SOURCE_DIRS = ("stacks", "function", "rotation")
 SOURCE_FILES = ("main.py", "workspace/loopback.py", "Pipfile.lock", "cdktf.json")
 #: The file beside the synthesized stacks that holds the fingerprint of their inputs.
 STAMP = ".tap-synth-inputs"
