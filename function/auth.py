@@ -28,6 +28,8 @@ from typing import Any
 from function import errors
 from function import settings as s
 from function.contract import API_KEYS_FIELD, RETIRE_AT_FIELD
+
+CURRENT_STAGE = "AWSCURRENT"
 from function.logs import logger
 
 
@@ -85,7 +87,8 @@ class ApiKeyStore:
 
     def _read(self) -> None:
         self._tried_at = self._clock()
-        secret = self._client.get_secret_value(SecretId=self._secret_id)
+        # AWSCURRENT named, not implied: moto serves the version it last wrote otherwise.
+        secret = self._client.get_secret_value(SecretId=self._secret_id, VersionStage=CURRENT_STAGE)
         self._read_at = self._clock()
         try:
             stored = _parse(secret["SecretString"])
@@ -112,7 +115,8 @@ def _parse(text: str) -> tuple[tuple[bytes, float], ...]:
     if not isinstance(retire_at, dict):
         raise TypeError("retire_at must be an object of fingerprint: time")
     retires = {str(fp): _epoch(value) for fp, value in retire_at.items()}
-    return tuple((k.encode("utf-8"), retires.get(_fingerprint(k), float("inf"))) for k in keys)
+    never = float("inf")
+    return tuple((k.encode("utf-8"), retires.get(_fingerprint(k), never) if retires else never) for k in keys)
 
 
 def _epoch(value: object) -> float:
