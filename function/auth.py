@@ -28,9 +28,9 @@ from typing import Any
 from function import errors
 from function import settings as s
 from function.contract import API_KEYS_FIELD, RETIRE_AT_FIELD
+from function.logs import logger
 
 CURRENT_STAGE = "AWSCURRENT"
-from function.logs import logger
 
 
 class ApiKeyStore:

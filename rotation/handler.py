@@ -29,6 +29,7 @@ from typing import Any, Final
 import botocore.session
 from botocore.exceptions import ClientError
 
+from function.contract import KEY_CACHE_TTL_SECONDS
 from rotation import keys as k
 
 #: Environment variable: how long a superseded key keeps working, in seconds (the stack sets it).
@@ -143,7 +144,7 @@ def retirement_window() -> timedelta:
         seconds = float(raw)
     except ValueError:
         raise RotationError(f"{RETIRE_AFTER_ENV}={raw!r} is not a number of seconds") from None
-    if seconds <= k.KEY_CACHE_TTL_SECONDS:
+    if seconds <= KEY_CACHE_TTL_SECONDS:
         raise RotationError(f"{RETIRE_AFTER_ENV}={raw} must be longer than the handler's key cache time")
     return timedelta(seconds=seconds)
 

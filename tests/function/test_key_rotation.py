@@ -197,7 +197,10 @@ def test_a_failed_test_step_leaves_the_secret_usable(api: Api, aws: Aws, clock: 
     token = str(uuid.uuid4())
     # A pending version no caller could use (as a broken createSecret or a hand edit would leave).
     aws.secretsmanager.put_secret_value(
-        SecretId=SECRET, ClientRequestToken=token, SecretString=json.dumps({"api_keys": []}), VersionStages=["AWSPENDING"]
+        SecretId=SECRET,
+        ClientRequestToken=token,
+        SecretString=json.dumps({"api_keys": []}),
+        VersionStages=["AWSPENDING"],
     )
     step(aws, token, "createSecret", clock)  # the version exists: left as it is
     step(aws, token, "setSecret", clock)

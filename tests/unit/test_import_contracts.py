@@ -26,6 +26,8 @@ VIOLATIONS = {
     "tap-alone": ("tap.progress", "workspace.loopback"),
     "product-not-tests": ("migration.report", "testkit.tap"),
     "rollout-edge": ("rollout.deploy", "stacks.rollout"),
+    "rotation-alone": ("rotation.handler", "function.auth"),
+    "keyops-edge": ("keyops.cli", "rotation.handler"),
 }
 
 
@@ -80,4 +82,16 @@ def test_nothing_but_tests_imports_rollout() -> None:
     graph = grimp.build_graph(*CONFIG["root_packages"])
     importers = {m for m in graph.find_downstream_modules("rollout", as_package=True) if not m.startswith("tests")}
     assert {"rollout.cli", "rollout.deploy", "rollout.targets"} <= graph.modules  # the graph does hold it
+    assert importers == set()
+
+
+@pytest.mark.parametrize("package", ["keyops", "rotation"])
+def test_only_tests_and_the_operator_command_import_the_rotation_parts(package: str) -> None:
+    """Nothing in the product builds on keyops; only keyops (and tests) use rotation."""
+    import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
+
+    graph = grimp.build_graph(*CONFIG["root_packages"])
+    allowed = ("tests", "keyops") if package == "rotation" else ("tests",)
+    importers = {m for m in graph.find_downstream_modules(package, as_package=True) if not m.startswith(allowed)}
+    assert f"{package}.cli" in graph.modules or f"{package}.handler" in graph.modules
     assert importers == set()
