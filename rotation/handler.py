@@ -119,7 +119,13 @@ def run_step(  # noqa: PLR0913 (the event's three fields, the client and the two
     """One step of one rotation, after checking the token's version is the one being rotated."""
     if step not in STEPS:
         raise RotationError(f"unknown step {step!r}: expected one of {', '.join(STEPS)}")
-    stages = _version_stages(client, secret_id).get(token)
+    versions = _version_stages(client, secret_id)
+    stages = versions.get(token)
+    if step == "testSecret" and not any(CURRENT in labels for labels in versions.values()):
+        # Turning rotation on without rotating (rotate_immediately = false) runs testSecret
+        # alone; before any key is stored there is nothing to test yet.
+        _log("testSecret: the secret holds no value yet: nothing to test", token=token)
+        return
     if stages is not None and CURRENT in stages:
         _log(f"{step}: version is already AWSCURRENT: nothing to do", token=token)
         return

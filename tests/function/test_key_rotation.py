@@ -227,3 +227,11 @@ def test_a_malformed_current_secret_fails_create_and_changes_nothing(aws: Aws) -
 def test_the_pending_version_cannot_be_read_before_create(aws: Aws) -> None:
     with pytest.raises(ClientError):
         aws.secretsmanager.get_secret_value(SecretId=SECRET, VersionStage="AWSPENDING")
+
+
+def test_testing_the_configuration_of_a_secret_without_a_value_passes(aws: Aws) -> None:
+    """Turning rotation on (without rotating) runs testSecret alone; a new stack's secret is empty."""
+    aws.secretsmanager.create_secret(Name="empty-secret")
+    before = aws.secretsmanager.describe_secret(SecretId="empty-secret").get("VersionIdsToStages")
+    rotation.run_step(aws.secretsmanager, "empty-secret", str(uuid.uuid4()), "testSecret", window=WINDOW)
+    assert aws.secretsmanager.describe_secret(SecretId="empty-secret").get("VersionIdsToStages") == before
