@@ -99,6 +99,16 @@ rollout: .venv/.installed
 restore-table: .venv/.installed
 	$(PYTHON) -m restore --env $(STACK) --to-time "$(TIME)" $(if $(YES),--yes) $(if $(KEEP),--keep)
 
+# Rotate STACK's API keys now, or revoke the key whose audit fingerprint is KEY_FINGERPRINT
+# (docs/runbooks.md, "Rotating and revoking keys").
+.PHONY: rotate-keys revoke-key
+rotate-keys: .venv/.installed
+	$(PYTHON) -m keyops rotate --env $(STACK)
+
+revoke-key: .venv/.installed
+	@test -n "$(KEY_FINGERPRINT)" || { echo "set KEY_FINGERPRINT=HEX: the api_key_fingerprint of the key to revoke" >&2; exit 2; }
+	$(PYTHON) -m keyops revoke --env $(STACK) --fingerprint $(KEY_FINGERPRINT)
+
 local: install
 	$(PYTHON) -m local.up
 

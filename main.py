@@ -35,18 +35,19 @@ def configs_from_environment() -> list[StackConfig]:
 
 
 def synthesize(configs: list[StackConfig], outdir: str | None = None) -> None:
-    """Build the Lambda package once and synthesize a stack per config."""
+    """Build the Lambda packages once and synthesize a stack per config."""
     # Node 20 still runs jsii correctly; its end-of-life banner would drown the output.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from cdktf import App
 
-    from stacks.package import build_lambda_package
-    from stacks.tap_stack import TapStack
+    from stacks.package import build_lambda_package, build_rotation_package
+    from stacks.tap_stack import ROTATION_DIR, ROTATION_PACKAGE_PATH, TapStack
 
     package = build_lambda_package(FUNCTION_DIR, PACKAGE_PATH)
+    rotation_package = build_rotation_package(ROTATION_DIR, ROTATION_PACKAGE_PATH)
     app = App(outdir=outdir) if outdir else App()
     for config in configs:
-        TapStack(app, config, package)
+        TapStack(app, config, package, rotation_package)
     app.synth()
 
 

@@ -1,40 +1,70 @@
-"""API key check against a Secrets Manager secret, cached per container (docs/api.md,
-"Runtime behaviour"). An unknown key triggers an early re-read, rate-limited so a flood
-of wrong keys costs at most one read per interval. Every known key is compared with
-``hmac.compare_digest``, so timing reveals neither which key nor how much of it matched.
+"""API key check against a Secrets Manager secret, cached per container.
+
+The secret (``{"api_keys": ["<key>", ...]}``) is read at most once per
+``KEY_CACHE_TTL_SECONDS``. When a key we do not know arrives, the secret is
+re-read early -- at most once per ``KEY_REFRESH_MIN_INTERVAL_SECONDS`` -- so a
+newly added key starts working within seconds while a flood of wrong keys
+still costs at most one read per interval. Removed keys stop working at the
+next refresh (<= 5 minutes). Comparisons use ``hmac.compare_digest`` against
+every known key, so timing reveals neither which key nor how much of it matched.
+
+During a rotation (rotation/, docs/security.md) the secret also says when each superseded
+key retires (``retire_at``: fingerprint -> ISO 8601 time); such a key is accepted until that
+moment, on the clock, whatever the cache holds. Only ``AWSCURRENT`` is read: a rotation's
+new version lists the previous keys as well, so no other version is needed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from function import errors
 from function import settings as s
+from function.contract import API_KEYS_FIELD, RETIRE_AT_FIELD
 from function.logs import logger
+
+CURRENT_STAGE = "AWSCURRENT"
 
 
 class ApiKeyStore:
-    """Per-container cache of the valid API keys (``clock``: monotonic seconds, for tests)."""
+    """Per-container cache of the valid API keys.
 
-    def __init__(self, client: Any, secret_id: str, clock: Callable[[], float] = time.monotonic) -> None:
+    ``clock`` is a monotonic seconds source and ``wall`` the epoch seconds that retirement
+    times are compared with; they are parameters so the TTL, refresh and retirement rules
+    can be exercised without waiting minutes or days.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        secret_id: str,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
         self._secret_id = secret_id
         self._clock = clock
+        self._wall = wall
+        self._stored: tuple[tuple[bytes, float], ...] = ()  # (key, retires at: epoch s, inf = never)
         self._keys: tuple[bytes, ...] = ()
         self._malformed = False
-        self._read_at = float("-inf")  # last successful read: drives the TTL
-        self._tried_at = float("-inf")  # last attempt: rate-limits early refreshes
+        self._read_at: float | None = None  # last successful read: drives the TTL
+        self._tried_at: float | None = None  # last attempt: rate-limits early refreshes
         self._lock = threading.Lock()
 
     def check(self, presented: str | None) -> None:
-        """Raise 401 for no key, 403 for a wrong key (or text that is not valid Unicode);
-        a failing Secrets Manager raises a botocore error (503), a malformed secret a
-        RuntimeError (500)."""
+        """Raise 401 for no key, 403 for a wrong key; return for a valid one.
+        A value that is not valid Unicode (lone surrogates, e.g. from bytes
+        that were not UTF-8) cannot be any stored key: 403 without a read.
+        A failing Secrets Manager surfaces as a botocore error (-> 503), a
+        malformed secret as RuntimeError (-> 500)."""
         if not presented:
             raise errors.missing_api_key()
         try:
@@ -42,11 +72,13 @@ class ApiKeyStore:
         except UnicodeEncodeError:
             raise errors.invalid_api_key() from None
         with self._lock:
-            now = self._clock()
-            if now - self._read_at >= s.KEY_CACHE_TTL_SECONDS or (
-                not _matches(candidate, self._keys) and now - self._tried_at >= s.KEY_REFRESH_MIN_INTERVAL_SECONDS
+            self._keys = self._accepted()
+            if _since(self._read_at, self._clock) >= s.KEY_CACHE_TTL_SECONDS or (
+                not _matches(candidate, self._keys)
+                and _since(self._tried_at, self._clock) >= s.KEY_REFRESH_MIN_INTERVAL_SECONDS
             ):
                 self._read()
+                self._keys = self._accepted()
             if self._malformed:
                 raise RuntimeError("api key secret is malformed")
             if _matches(candidate, self._keys):
@@ -55,21 +87,57 @@ class ApiKeyStore:
 
     def _read(self) -> None:
         self._tried_at = self._clock()
-        secret = self._client.get_secret_value(SecretId=self._secret_id)
+        # AWSCURRENT named, not implied: moto serves the version it last wrote otherwise.
+        secret = self._client.get_secret_value(SecretId=self._secret_id, VersionStage=CURRENT_STAGE)
         self._read_at = self._clock()
         try:
-            keys = json.loads(secret["SecretString"])["api_keys"]
-            if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
-                raise TypeError("api_keys must be a list of non-empty strings")
+            stored = _parse(secret["SecretString"])
         except (KeyError, TypeError, ValueError) as exc:
             # An operator error: refuse every request (500) rather than guess,
             # say why in the log only, and re-read within 30 s once it is fixed.
-            self._keys, self._malformed = (), True
+            self._stored, self._malformed = (), True
             logger.error("api key secret is malformed", extra={"error": f"{type(exc).__name__}: {exc}"})
             return
-        self._keys, self._malformed = tuple(k.encode("utf-8") for k in keys), False
+        self._stored, self._malformed = stored, False
+
+    def _accepted(self) -> tuple[bytes, ...]:
+        now = self._wall()
+        return tuple(key for key, retires in self._stored if now < retires)
+
+
+def _parse(text: str) -> tuple[tuple[bytes, float], ...]:
+    """(key, retirement epoch seconds) of every listed key; the secret's format is in function/contract.py."""
+    raw = json.loads(text)
+    keys = raw[API_KEYS_FIELD]
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        raise TypeError("api_keys must be a list of non-empty strings")
+    retire_at = raw.get(RETIRE_AT_FIELD, {})
+    if not isinstance(retire_at, dict):
+        raise TypeError("retire_at must be an object of fingerprint: time")
+    retires = {str(fp): _epoch(value) for fp, value in retire_at.items()}
+    never = float("inf")
+    return tuple((k.encode("utf-8"), retires.get(_fingerprint(k), never) if retires else never) for k in keys)
+
+
+def _epoch(value: object) -> float:
+    if not isinstance(value, str):
+        raise TypeError("a retire_at time must be an ISO 8601 string")
+    moment = datetime.fromisoformat(value)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _fingerprint(key: str) -> str:
+    """The key's fingerprint as audit records and the secret's times name it."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _since(moment: float | None, clock: Callable[[], float]) -> float:
+    return float("inf") if moment is None else clock() - moment
 
 
 def _matches(candidate: bytes, keys: tuple[bytes, ...]) -> bool:
-    """Constant time per key, and every key is compared (``sum``: no early exit)."""
-    return sum(hmac.compare_digest(candidate, key) for key in keys) > 0
+    """Constant time per key, and every key is compared (no early exit)."""
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(candidate, key)
+    return found

@@ -24,6 +24,18 @@ LOG_BUCKET_ENV: Final = "LOG_BUCKET"
 API_KEY_SECRET_ENV: Final = "API_KEY_SECRET"
 ENVIRONMENT: Final = (TABLE_ENV, LOG_BUCKET_ENV, API_KEY_SECRET_ENV)
 
+#: The API key secret's JSON fields: ``api_keys`` (the list the handler accepts, oldest first),
+#: ``issued_at`` (fingerprint -> when the key was made, ISO 8601 UTC) and ``retire_at``
+#: (fingerprint -> when a superseded key stops working). Only ``api_keys`` is required: a
+#: secret of the original shape, ``{"api_keys": [...]}``, still works (docs/security.md).
+API_KEYS_FIELD: Final = "api_keys"
+ISSUED_AT_FIELD: Final = "issued_at"
+RETIRE_AT_FIELD: Final = "retire_at"
+#: How long a handler container trusts its last read of that secret (seconds). A rotation's
+#: retirement window must be longer (stacks/key_settings.py checks it), and callers move to a
+#: new key only once it is this old, when every container has read it (docs/api.md).
+KEY_CACHE_TTL_SECONDS: Final = 300.0
+
 #: Key prefix of the audit records: the function may write only below it, and the bucket's
 #: lifecycle moves exactly these objects to cheaper storage.
 AUDIT_PREFIX: Final = "audit/"

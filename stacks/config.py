@@ -27,6 +27,7 @@ from stacks.alerting import (
     read_destinations,
 )
 from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
+from stacks.key_settings import KeyRotation, check_key_rotation, read_key_rotation
 from stacks.replica_settings import check_replica_region, read_replica_region
 from workspace.loopback import is_loopback_url
 
@@ -144,6 +145,8 @@ class StackConfig:
     latency_alarm_p95_ms: int = 200
     #: Alarm when a claim sees a pending task older than this (seconds); see stacks/monitoring.py.
     pending_task_age_alarm_seconds: int = 3600
+    #: API key rotation: schedule and retirement window (stacks/key_settings.py).
+    key_rotation: KeyRotation = field(default_factory=KeyRotation)
     #: How a rollout shifts traffic (a key of ROLLOUT_CONFIGS, ``TAP_ROLLOUT``).
     rollout: str = DEFAULT_ROLLOUT
     #: Region of the audit records' replica bucket (``TAP_AUDIT_REPLICA_REGION``); None: no replica.
@@ -287,6 +290,7 @@ def _check_function(config: StackConfig) -> None:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
     if config.rollout not in ROLLOUT_CONFIGS:
         raise ConfigError(f"TAP_ROLLOUT={config.rollout!r} is not a rollout; use one of {', '.join(ROLLOUT_CONFIGS)}")
+    check_key_rotation(env, config.key_rotation)
 
 
 def _check_operations(config: StackConfig) -> None:
@@ -378,6 +382,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
         rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
         audit_replica_region=read_replica_region(environ),
+        key_rotation=read_key_rotation(environ),
     )
     validate(config)
     # The deployable synth of prod must say where alarms go; a local-backend one only warns.

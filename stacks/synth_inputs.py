@@ -1,6 +1,6 @@
 """Whether a synth can be skipped: a fingerprint of everything that decides its output.
 
-That is the sources under ``stacks/`` and ``function/``, ``main.py``, ``workspace/loopback.py``
+That is the sources under ``stacks/``, ``function/`` and ``rotation/``, ``main.py``, ``workspace/loopback.py``
 (imported by ``stacks/config.py``), ``Pipfile.lock``, ``cdktf.json`` and the ``TAP_*`` and
 ``CDKTF_OUTDIR`` settings. Their SHA-256, by content, is stored beside the output of a synth
 that succeeded; ``main.py --if-changed`` compares it before loading any CDKTF library.
@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-SOURCE_DIRS = ("stacks", "function")
+SOURCE_DIRS = ("stacks", "function", "rotation")
 SOURCE_FILES = ("main.py", "workspace/loopback.py", "Pipfile.lock", "cdktf.json")
 #: The file beside the synthesized stacks that holds the fingerprint of their inputs.
 STAMP = ".tap-synth-inputs"

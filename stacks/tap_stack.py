@@ -3,7 +3,7 @@
 This file owns what belongs to the stack as a whole: the AWS provider, the state
 backend, the six input variables and the outputs of the original HCL. The resources
 themselves live in one module per concern (network, storage, database, secrets,
-compute, api, monitoring, rollout, and the audit replica when one is asked for), composed
+compute, rotation, api, monitoring, rollout, and the audit replica when one is asked for), composed
 here in dependency order.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cdktf import (
@@ -46,9 +47,10 @@ from stacks.database import TaskTable
 from stacks.monitoring import Alarms
 from stacks.naming import AddressRegistry
 from stacks.network import Network
-from stacks.package import LambdaPackage
+from stacks.package import LambdaPackage, build_rotation_package
 from stacks.replication import AuditReplica
 from stacks.rollout import Rollout
+from stacks.rotation import KeyRotation
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
@@ -58,6 +60,9 @@ EMULATED_SERVICES = (
     "apigateway", "applicationautoscaling", "cloudwatch", "codedeploy", "dynamodb", "ec2",
     "iam", "kms", "lambda_", "logs", "s3", "secretsmanager", "sns", "sts",
 )  # fmt: skip
+#: The rotation package's sources and where its zip is built (main.py passes its own build).
+ROTATION_DIR = Path(__file__).resolve().parents[1] / "rotation"
+ROTATION_PACKAGE_PATH = ROTATION_DIR.parent / "build" / "rotation.zip"
 #: Credentials an emulator accepts; they open nothing on AWS.
 EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
 
@@ -85,8 +90,16 @@ def hcl_string(text: str) -> str:
 class TapStack(TerraformStack):
     """The whole TAP platform for one environment (``prod`` reproduces the original)."""
 
-    def __init__(self, scope: Construct, config: StackConfig, package: LambdaPackage) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        config: StackConfig,
+        package: LambdaPackage,
+        rotation_package: LambdaPackage | None = None,
+    ) -> None:
         super().__init__(scope, config.environment)
+        if rotation_package is None:
+            rotation_package = build_rotation_package(ROTATION_DIR, ROTATION_PACKAGE_PATH)
         self._addresses = AddressRegistry()
         v = self._variables(config)
         region = v["aws_region"].string_value
@@ -108,6 +121,7 @@ class TapStack(TerraformStack):
         table = TaskTable(self, config, aws, encryption, v["dynamodb_table_name"].string_value)
         secret_name = v["api_key_secret_name"].string_value
         api_keys = ApiKeys(self, config, aws, encryption, secret_name)
+        KeyRotation(self, config, aws, rotation_package, encryption=encryption, network=network, api_keys=api_keys)
         uses = FunctionResources(
             encryption=encryption,
             network=network,

@@ -8,12 +8,14 @@ Requests are SigV4-signed for ``execute-api`` unless the URL is on the loopback 
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
@@ -22,6 +24,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session
 
 from tap.client import ApiClient, Signer
+
+#: The handler's key cache time (function/contract.py, KEY_CACHE_TTL_SECONDS): a new key is
+#: sent only once it is this old.
+KEY_CACHE_SECONDS: Final = 300.0
 
 SignMode = Literal["auto", "always", "never"]
 _EXECUTE_API_HOST: Final = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
@@ -128,13 +134,45 @@ def _from_stack(project: Path | None, stack: str, region: str | None, need_key: 
     secret_region = region or secret_arn.split(":")[3]
     try:
         client: Any = Session().create_client("secretsmanager", region_name=secret_region)
-        secret = json.loads(client.get_secret_value(SecretId=secret_arn)["SecretString"])
+        value = client.get_secret_value(SecretId=secret_arn, VersionStage="AWSCURRENT")
+        secret = json.loads(value["SecretString"])
     except (BotoCoreError, ClientError, ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"cannot read the API key from {secret_arn}: {exc}; or pass --api-key") from None
-    keys = secret.get("api_keys") if isinstance(secret, dict) else None
-    if not isinstance(keys, list) or not keys or not isinstance(keys[0], str):
+    key = key_to_use(secret) if isinstance(secret, dict) else None
+    if key is None:
         raise TargetError(f'secret {secret_arn} holds no key: store {{"api_keys": ["<key>"]}} in it first')
-    return url, keys[0]
+    return url, key
+
+
+def key_to_use(secret: dict[str, Any], now: datetime | None = None) -> str | None:
+    """The key to send from a key secret: the newest one still accepted that was issued at least
+    the handler's key cache time (5 minutes) ago, when every container knows it; else the oldest
+    accepted one. The same rule as ``rotation.keys.key_to_use`` (tap imports nothing of the
+    project; a test holds the two together)."""
+    keys = secret.get("api_keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        return None
+    now = now or datetime.now(UTC)
+    issued, retire = _times(secret.get("issued_at")), _times(secret.get("retire_at"))
+    settled = now - timedelta(seconds=KEY_CACHE_SECONDS)
+    accepted = [k for k in keys if retire.get(_fingerprint(k), now + timedelta(days=1)) > now]
+    known = [k for k in accepted if issued.get(_fingerprint(k), settled) <= settled]
+    return known[-1] if known else (accepted[0] if accepted else None)
+
+
+def _times(raw: Any) -> dict[str, datetime]:
+    found: dict[str, datetime] = {}
+    for fp, text in (raw or {}).items() if isinstance(raw, dict) else ():
+        try:
+            moment = datetime.fromisoformat(str(text))
+        except ValueError:
+            continue
+        found[str(fp)] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return found
+
+
+def _fingerprint(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def _terraform_outputs(stack_dir: Path, stack: str) -> dict[str, Any]:

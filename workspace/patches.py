@@ -14,6 +14,9 @@ each is needed, and what it changes: docs/local.md, "The emulator's mends".
 * DynamoDB point-in-time restores that restore the moment asked for (``workspace/dynamodb_pitr_mend.py``);
 * DynamoDB operations served one at a time (each write atomic per item, as on AWS);
 * DynamoDB string comparisons made directly, in the same (code point) order.
+* ``RotateSecret`` without immediate rotation records the schedule and function only (moto
+  would crash on a secret without a value, or run the function in Docker and leave a stale
+  ``AWSPENDING`` version; the rotation steps are tested in process, tests/function);
 * CodeDeploy deployment groups keep their alarm configuration, and ``UpdateDeploymentGroup``,
   ``DeleteDeploymentGroup`` and ``DeleteApplication`` exist (``workspace/codedeploy_mend.py``).
 """
@@ -36,6 +39,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
+from moto.secretsmanager.models import SecretsManagerBackend
 
 from workspace.codedeploy_mend import mend_codedeploy
 from workspace.dynamodb_mend import patch_transactions
@@ -67,6 +71,7 @@ def apply() -> None:
         (_mend_dynamodb_atomic_operations, DynamoDBBackend),
         (_mend_dynamodb_string_comparisons, DynamoType),
         (mend_codedeploy, CodeDeployResponse),
+        (_mend_secret_rotation_schedule, SecretsManagerBackend),
     ):
         if not getattr(target, _MENDED, False):
             mend()
@@ -114,6 +119,29 @@ def _replace(cls: type, **methods: Any) -> None:
     """Put ``methods`` on ``cls`` in place of moto's own."""
     for name, method in methods.items():
         setattr(cls, name, method)
+
+
+def _mend_secret_rotation_schedule() -> None:
+    original = SecretsManagerBackend.rotate_secret
+
+    def rotate_secret(self: SecretsManagerBackend, secret_id: str, **options: Any) -> str:
+        rotation_lambda_arn, rotation_rules = options.get("rotation_lambda_arn"), options.get("rotation_rules")
+        if (
+            options.get("rotate_immediately", True)
+            or not rotation_lambda_arn
+            or not self._is_valid_identifier(secret_id)
+        ):
+            return original(self, secret_id, **options)
+        secret: Any = self.secrets[secret_id]  # a FakeSecret (a replica is refused by moto's own code)
+        secret.rotation_requested = True
+        secret.rotation_lambda_arn = rotation_lambda_arn
+        days = int((rotation_rules or {}).get("AutomaticallyAfterDays", 0))
+        secret.auto_rotate_after_days = days
+        secret.rotation_enabled = days > 0
+        result: str = secret.to_short_dict()
+        return result
+
+    _replace(SecretsManagerBackend, rotate_secret=rotate_secret)
 
 
 def _mend_application_autoscaling_tags() -> None:

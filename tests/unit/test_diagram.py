@@ -17,7 +17,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 #: Resource type → the diagram node(s) it belongs to.
 TYPE_NODES: dict[str, tuple[str, ...]] = {
     "aws_api_gateway_rest_api_policy": ("policy",),
-    "aws_iam_policy": ("policy", "role"),  # api_gw_ip_restrict for callers; the function's policy
+    "aws_iam_policy": ("policy", "role", "rotation"),  # api_gw_ip_restrict for callers; the functions' policies
     "aws_api_gateway_rest_api": ("api",),
     "aws_api_gateway_resource": ("api",),
     "aws_api_gateway_method": ("api",),
@@ -28,12 +28,12 @@ TYPE_NODES: dict[str, tuple[str, ...]] = {
     "aws_api_gateway_stage": ("stage",),
     "aws_api_gateway_method_settings": ("stage",),
     "aws_api_gateway_account": ("apilogs",),
-    "aws_cloudwatch_log_group": ("apilogs", "fnlogs", "flowlogs"),
-    "aws_iam_role": ("role", "apilogs", "flowlogs", "codedeploy"),
-    "aws_iam_role_policy_attachment": ("role", "apilogs", "codedeploy"),
+    "aws_cloudwatch_log_group": ("apilogs", "fnlogs", "flowlogs", "rotation"),
+    "aws_iam_role": ("role", "apilogs", "flowlogs", "codedeploy", "rotation"),
+    "aws_iam_role_policy_attachment": ("role", "apilogs", "codedeploy", "rotation"),
     "aws_iam_role_policy": ("flowlogs",),
-    "aws_lambda_function": ("fn",),
-    "aws_lambda_permission": ("fn", "alias"),  # the function's original permission; the alias's
+    "aws_lambda_function": ("fn", "rotation"),
+    "aws_lambda_permission": ("fn", "alias", "rotation"),  # the original permission; the alias's; Secrets Manager's
     "aws_lambda_alias": ("alias",),
     "aws_codedeploy_app": ("codedeploy",),
     "aws_codedeploy_deployment_group": ("codedeploy",),
@@ -56,6 +56,7 @@ TYPE_NODES: dict[str, tuple[str, ...]] = {
     "aws_s3_bucket_lifecycle_configuration": ("bucket",),
     "aws_s3_bucket_notification": ("bucket",),
     "aws_secretsmanager_secret": ("secret",),
+    "aws_secretsmanager_secret_rotation": ("secret",),
     "aws_kms_key": ("kms",),
     "aws_kms_alias": ("kms",),
     "aws_cloudwatch_metric_alarm": ("alarms",),

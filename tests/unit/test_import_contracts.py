@@ -27,6 +27,8 @@ VIOLATIONS = {
     "product-not-tests": ("migration.report", "testkit.tap"),
     "rollout-edge": ("rollout.deploy", "stacks.rollout"),
     "restore-edge": ("restore.steps", "stacks.database"),
+    "rotation-alone": ("rotation.handler", "function.auth"),
+    "keyops-edge": ("keyops.cli", "rotation.handler"),
 }
 
 
@@ -91,4 +93,16 @@ def test_nothing_but_tests_imports_restore() -> None:
     graph = grimp.build_graph(*CONFIG["root_packages"])
     importers = {m for m in graph.find_downstream_modules("restore", as_package=True) if not m.startswith("tests")}
     assert {"restore.cli", "restore.steps", "restore.target"} <= graph.modules
+    assert importers == set()
+
+
+@pytest.mark.parametrize("package", ["keyops", "rotation"])
+def test_only_tests_and_the_operator_command_import_the_rotation_parts(package: str) -> None:
+    """Nothing in the product builds on keyops; only keyops (and tests) use rotation."""
+    import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
+
+    graph = grimp.build_graph(*CONFIG["root_packages"])
+    allowed = ("tests", "keyops") if package == "rotation" else ("tests",)
+    importers = {m for m in graph.find_downstream_modules(package, as_package=True) if not m.startswith(allowed)}
+    assert f"{package}.cli" in graph.modules or f"{package}.handler" in graph.modules
     assert importers == set()

@@ -1,0 +1,7 @@
+"""``python -m keyops``: run the command line."""
+
+import sys
+
+from keyops.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""The API key rotation's settings: how often Secrets Manager rotates the key secret, and how
+long a superseded key keeps working (the retirement window).
+
+Read from ``TAP_KEY_ROTATION_DAYS`` and ``TAP_KEY_RETIRE_AFTER_HOURS`` by stacks/config.py and
+checked here before any CDKTF library loads. The window must be longer than the handler's
+key cache time (``function.contract.KEY_CACHE_TTL_SECONDS``): callers move to a new key only
+once every container has read it, and the old key must still work until then.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from function.contract import KEY_CACHE_TTL_SECONDS
+from stacks.errors import ConfigError
+
+#: ``automatically_after_days`` AWS accepts.
+ROTATION_DAYS_RANGE = (1, 1000)
+#: The longest window: a year (keys would otherwise pile up in the secret).
+MAX_RETIRE_AFTER_HOURS = 365 * 24
+DEFAULT_ROTATION_DAYS = 30
+#: Three days: a scheduled rotation may land on a Friday evening; a caller configured by hand
+#: can still be moved on Monday. A leaked superseded key is revoked at once with keyops.
+DEFAULT_RETIRE_AFTER_HOURS = 72.0
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """Rotation every ``days`` days; a superseded key works ``retire_after_hours`` more."""
+
+    days: int = DEFAULT_ROTATION_DAYS
+    retire_after_hours: float = DEFAULT_RETIRE_AFTER_HOURS
+
+    @property
+    def retire_after_seconds(self) -> int:
+        """The window in whole seconds, as the rotation function reads it."""
+        return round(self.retire_after_hours * 3600)
+
+
+def read_key_rotation(environ: Mapping[str, str]) -> KeyRotation:
+    """The settings from the environment (defaults where unset); types only, see ``check_key_rotation``."""
+    days_raw = environ.get("TAP_KEY_ROTATION_DAYS", "").strip()
+    hours_raw = environ.get("TAP_KEY_RETIRE_AFTER_HOURS", "").strip()
+    try:
+        days = int(days_raw) if days_raw else DEFAULT_ROTATION_DAYS
+    except ValueError:
+        raise ConfigError(f"TAP_KEY_ROTATION_DAYS={days_raw!r} is not a whole number of days") from None
+    try:
+        hours = float(hours_raw) if hours_raw else DEFAULT_RETIRE_AFTER_HOURS
+    except ValueError:
+        raise ConfigError(f"TAP_KEY_RETIRE_AFTER_HOURS={hours_raw!r} is not a number of hours") from None
+    return KeyRotation(days, hours)
+
+
+def check_key_rotation(env: str, rotation: KeyRotation) -> None:
+    """Refuse a schedule AWS would reject and a window no longer than the handler's key cache."""
+    low, high = ROTATION_DAYS_RANGE
+    if not low <= rotation.days <= high:
+        raise ConfigError(f"{env}: TAP_KEY_ROTATION_DAYS={rotation.days} must be {low}-{high}")
+    hours = rotation.retire_after_hours
+    cache_minutes = KEY_CACHE_TTL_SECONDS / 60
+    if not math.isfinite(hours) or hours * 3600 <= KEY_CACHE_TTL_SECONDS:
+        raise ConfigError(
+            f"{env}: TAP_KEY_RETIRE_AFTER_HOURS={hours:g} must be longer than the handler's key cache time "
+            f"({cache_minutes:g} minutes = {KEY_CACHE_TTL_SECONDS / 3600:.3f} h): callers would lose the old key "
+            "before every container knows the new one"
+        )
+    if hours > MAX_RETIRE_AFTER_HOURS:
+        raise ConfigError(f"{env}: TAP_KEY_RETIRE_AFTER_HOURS={hours:g} must be at most {MAX_RETIRE_AFTER_HOURS}")
