@@ -15,13 +15,11 @@ fingerprint no key has, the last key, rotation not configured, AWS out of reach)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -29,9 +27,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rotation import keys as k
 from workspace import clients
+from workspace.deployed import OutputsUnavailable, stack_dir, stack_outputs
 from workspace.emulator import DEFAULT_PORT, endpoint_url
-from workspace.paths import PROJECT, local_dirs, shown
-from workspace.terraform import TerraformMissing, emulator_env, run_terraform
+from workspace.paths import shown
 
 ENVIRONMENTS = ("prod", "dev", "local")
 EXIT_REFUSED = 2
@@ -64,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error = exc.response.get("Error", {})
         print(f"keyops: {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
         return EXIT_REFUSED
-    except (BotoCoreError, TerraformMissing) as exc:
+    except BotoCoreError as exc:
         print(f"keyops: AWS out of reach: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     return 0
@@ -145,12 +143,11 @@ def _endpoint(env: str, given: str | None) -> str | None:
 
 
 def _secret_from_outputs(env: str, endpoint: str | None) -> str:
-    directory = local_dirs()[1] / "stacks" / "local" if env == "local" else PROJECT / "cdktf.out" / "stacks" / env
-    if not (Path(directory) / ".terraform").is_dir():
-        raise Refused(f"no initialised stack in {shown(directory)}: deploy it first, or pass --secret-id")
-    result = run_terraform(["output", "-json", "-no-color"], directory, emulator_env() if endpoint else None)
-    outputs = json.loads(result.stdout or "{}") if result.returncode == 0 else {}
-    arn = outputs.get("api_key_secret_arn", {}).get("value")
+    directory = stack_dir(env)
+    try:
+        arn = stack_outputs(directory, endpoint).get("api_key_secret_arn")
+    except OutputsUnavailable as exc:
+        raise Refused(f"{exc}, or pass --secret-id") from None
     if not isinstance(arn, str):
         raise Refused(f"the stack in {shown(directory)} has no output api_key_secret_arn: pass --secret-id")
     return arn

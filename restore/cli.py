@@ -28,10 +28,10 @@ from restore.target import (
     emulator_endpoint,
     iso,
     parse_time,
-    stack_dir,
     table_from_outputs,
 )
 from stacks.config import ENVIRONMENTS
+from workspace.deployed import stack_dir
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2

@@ -6,7 +6,6 @@ or for the local emulator.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,11 +17,10 @@ from botocore.exceptions import ClientError
 
 from stacks.config import DEFAULT_REGION, ConfigError, load_config
 from workspace import clients
-from workspace.paths import PROJECT, local_dirs, shown
-from workspace.terraform import TerraformMissing, emulator_env, run_terraform
+from workspace.deployed import OutputsUnavailable, stack_outputs
+from workspace.paths import shown
 
 OUTPUT = "dynamodb_table_name"
-OUTPUT_SECONDS = 120
 #: DynamoDB table names: 3-255 characters.
 MAX_TABLE_NAME = 255
 
@@ -66,13 +64,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def stack_dir(env: str) -> Path:
-    """Where the environment's synthesized stack lives (``make local`` moves ``local``'s)."""
-    if env == "local":
-        return local_dirs()[1] / "stacks" / "local"
-    return PROJECT / "cdktf.out" / "stacks" / env
-
-
 def emulator_endpoint(env: str, given: str | None) -> str | None:
     """The emulator the ``local`` stack runs on (``--endpoint`` or ``TAP_EMULATOR_ENDPOINT``); None on AWS."""
     if env != "local":
@@ -88,17 +79,10 @@ def emulator_endpoint(env: str, given: str | None) -> str | None:
 
 def table_from_outputs(directory: Path, endpoint: str | None) -> str:
     """The deployed stack's ``dynamodb_table_name`` output."""
-    if not (directory / ".terraform").is_dir():
-        raise RestoreError(
-            f"no initialised stack in {shown(directory)}: deploy it first, or name the table with --table"
-        )
     try:
-        result = run_terraform(
-            ["output", "-json", "-no-color"], directory, emulator_env() if endpoint else None, timeout=OUTPUT_SECONDS
-        )
-    except TerraformMissing as exc:
-        raise RestoreError(str(exc)) from None
-    value = json.loads(result.stdout or "{}").get(OUTPUT, {}).get("value") if result.returncode == 0 else None
+        value = stack_outputs(directory, endpoint).get(OUTPUT)
+    except OutputsUnavailable as exc:
+        raise RestoreError(f"{exc}, or name the table with --table") from None
     if not value:
         raise RestoreError(f"no output {OUTPUT} in {shown(directory)}: name the table with --table")
     return str(value)

@@ -18,8 +18,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rollout import deploy
-from rollout.targets import RolloutError, aws_clients, emulator_endpoint, read_outputs, resolve, stack_dir
+from rollout.targets import RolloutError, aws_clients, emulator_endpoint, read_outputs, resolve
 from stacks.config import ENVIRONMENTS
+from workspace.deployed import stack_dir
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2

@@ -5,7 +5,6 @@ boto3 clients for AWS or for the local emulator.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,7 @@ import boto3
 
 from stacks.config import DEFAULT_REGION, ConfigError, load_config
 from workspace import clients
-from workspace.paths import PROJECT, local_dirs, shown
-from workspace.terraform import TerraformMissing, emulator_env, run_terraform
+from workspace.deployed import OutputsUnavailable, stack_outputs
 
 #: Terraform output -> Target field (stacks/tap_stack.py writes them).
 OUTPUTS = {
@@ -25,7 +23,6 @@ OUTPUTS = {
     "codedeploy_app_name": "app",
     "codedeploy_deployment_group_name": "group",
 }
-OUTPUT_SECONDS = 120
 
 
 class RolloutError(RuntimeError):
@@ -40,13 +37,6 @@ class Target:
     alias: str
     app: str
     group: str
-
-
-def stack_dir(env: str) -> Path:
-    """Where the environment's synthesized stack lives (``make local`` moves ``local``'s)."""
-    if env == "local":
-        return local_dirs()[1] / "stacks" / "local"
-    return PROJECT / "cdktf.out" / "stacks" / env
 
 
 def emulator_endpoint(env: str, given: str | None) -> str | None:
@@ -64,20 +54,10 @@ def emulator_endpoint(env: str, given: str | None) -> str | None:
 
 def read_outputs(directory: Path, endpoint: str | None) -> dict[str, Any]:
     """``terraform output -json`` of a deployed stack, as plain values."""
-    if not (directory / ".terraform").is_dir():
-        raise RolloutError(
-            f"no initialised stack in {shown(directory)}: deploy it first, or name the targets with "
-            "--function, --app and --group"
-        )
-    env = emulator_env() if endpoint else None
     try:
-        result = run_terraform(["output", "-json", "-no-color"], directory, env, timeout=OUTPUT_SECONDS)
-    except TerraformMissing as exc:
-        raise RolloutError(str(exc)) from None
-    if result.returncode != 0:
-        last = (result.stdout or "").strip().splitlines()[-1:] or ["(no output)"]
-        raise RolloutError(f"terraform output failed in {shown(directory)}: {last[0]}")
-    return {name: body.get("value") for name, body in json.loads(result.stdout or "{}").items()}
+        return stack_outputs(directory, endpoint)
+    except OutputsUnavailable as exc:
+        raise RolloutError(f"{exc}, or name the targets with --function, --app and --group") from None
 
 
 def resolve(outputs: dict[str, Any] | None, flags: dict[str, str | None]) -> Target:
