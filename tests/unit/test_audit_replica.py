@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, load_config, validate
+from stacks.checks import validate
+from stacks.config import ConfigError, load_config
 from tests.conftest import TEST_REPLICA_REGION
 from tests.unit.helpers import addresses
 from workspace.terraform import run_terraform

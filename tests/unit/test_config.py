@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stacks.config import ConfigError, load_config, selected_environments, validate
+from stacks.checks import validate
+from stacks.config import ConfigError, load_config, selected_environments
 from tests.unit.helpers import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]

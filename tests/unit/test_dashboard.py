@@ -11,7 +11,8 @@ import cdktf
 import pytest
 
 from function import metrics
-from stacks.config import ConfigError, StackConfig, validate
+from stacks.checks import validate
+from stacks.config import ConfigError, StackConfig
 from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.database import INDEXES
 from stacks.package import LambdaPackage
