@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from stacks.config import DEFAULT_REGION, ConfigError, load_config
+from stacks.config import DEFAULT_REGION, ConfigError, operator_endpoint
 from workspace import clients
 from workspace.deployed import OutputsUnavailable, stack_outputs
 
@@ -41,13 +41,8 @@ class Target:
 
 def emulator_endpoint(env: str, given: str | None) -> str | None:
     """The emulator the ``local`` stack runs on (``--endpoint`` or ``TAP_EMULATOR_ENDPOINT``); None on AWS."""
-    if env != "local":
-        if given:
-            raise RolloutError(f"--endpoint is for the local stack only, not {env}")
-        return None
-    environ = dict(os.environ, TAP_EMULATOR_ENDPOINT=given) if given else os.environ
     try:
-        return load_config("local", environ).emulator_endpoint
+        return operator_endpoint(env, given)
     except ConfigError as exc:
         raise RolloutError(str(exc)) from None
 

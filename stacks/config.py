@@ -235,6 +235,16 @@ def _emulator_endpoint(environ: Mapping[str, str]) -> str:
     return url
 
 
+def operator_endpoint(env: str, given: str | None) -> str | None:
+    """The emulator an operator command (rollout, restore) talks to for ``env``: ``given``
+    (``--endpoint``) or ``TAP_EMULATOR_ENDPOINT`` for ``local``; None, meaning AWS, elsewhere."""
+    if env != "local":
+        if given:
+            raise ConfigError(f"--endpoint is for the local stack only, not {env}")
+        return None
+    return _emulator_endpoint(dict(os.environ, TAP_EMULATOR_ENDPOINT=given) if given else os.environ)
+
+
 def load_backend(env: str, environ: Mapping[str, str]) -> BackendSettings:
     """Where ``env`` keeps its state with these settings (checks only the backend's own)."""
     return _backend(env, environ, _emulator_endpoint(environ) if env == "local" else None)
