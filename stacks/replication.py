@@ -30,7 +30,6 @@ from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import S3BucketLifecycleConfiguration
 from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
     S3BucketReplicationConfigurationA,
     S3BucketReplicationConfigurationRule,
@@ -55,7 +54,7 @@ from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.replica_settings import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX
 from stacks.secrets import Encryption
-from stacks.storage import AuditBucket, lifecycle_rules, tls_only_policy
+from stacks.storage import AuditBucket, block_public_access, lifecycle_rules, tls_only_policy
 
 #: The alias of the replica region's provider.
 PROVIDER_ALIAS = "audit_replica"
@@ -203,16 +202,7 @@ class AuditReplica(Construct):
                 )
             ],
         )
-        S3BucketPublicAccessBlock(
-            self,
-            "aws_s3_bucket_public_access_block.audit_replica",
-            provider=provider,
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
+        block_public_access(self, "aws_s3_bucket_public_access_block.audit_replica", bucket_id, provider)
         S3BucketPolicy(
             self,
             "aws_s3_bucket_policy.audit_replica",

@@ -5,6 +5,8 @@ move to cheaper storage classes and superseded versions expire.
 
 from __future__ import annotations
 
+from typing import Any
+
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -70,15 +72,7 @@ class AuditBucket(Construct):
         # Object events go to the account's default EventBridge bus: free without rules, and
         # a security team can alert on audit records being overwritten or deleted.
         S3BucketNotification(self, "aws_s3_bucket_notification.lambda_logs", bucket=bucket_id, eventbridge=True)
-        S3BucketPublicAccessBlock(
-            self,
-            "aws_s3_bucket_public_access_block.lambda_logs",
-            bucket=bucket_id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
+        block_public_access(self, "aws_s3_bucket_public_access_block.lambda_logs", bucket_id)
         S3BucketPolicy(
             self,
             "aws_s3_bucket_policy.lambda_logs",
@@ -88,6 +82,20 @@ class AuditBucket(Construct):
         S3BucketLifecycleConfiguration(
             self, "aws_s3_bucket_lifecycle_configuration.lambda_logs", bucket=bucket_id, rule=lifecycle_rules()
         )
+
+
+def block_public_access(scope: Construct, address: str, bucket_id: str, provider: Any = None) -> None:
+    """Every public-access setting of a bucket blocked (the audit bucket and its replica)."""
+    S3BucketPublicAccessBlock(
+        scope,
+        address,
+        provider=provider,
+        bucket=bucket_id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
 
 
 def tls_only_policy(bucket_arn: str) -> str:
