@@ -99,6 +99,12 @@ rollout: .venv/.installed
 restore-table: .venv/.installed
 	$(PYTHON) -m restore --env $(STACK) --to-time "$(TIME)" $(if $(YES),--yes) $(if $(KEEP),--keep)
 
+# Give the pending tasks of STACK's table their queue shard, once, after the deploy that adds
+# queue-shard-index (docs/runbooks.md, "Adding the queue shards"); safe to repeat.
+.PHONY: backfill-shards
+backfill-shards: .venv/.installed
+	$(PYTHON) -m backfill --env $(STACK)
+
 # Rotate STACK's API keys now, or revoke the key whose audit fingerprint is KEY_FINGERPRINT
 # (docs/runbooks.md, "Rotating and revoking keys").
 .PHONY: rotate-keys revoke-key

@@ -287,6 +287,37 @@ class TaskRepository:
             raise refusal or refusals.changed(cmd.task_id)
         return result
 
+    # -- tasks stored before the shards ------------------------------------
+
+    def backfill_shards(self) -> tuple[int, int]:
+        """Give every pending task without one its ``queue_shard`` (tasks stored before the
+        shards existed); returns (given, left alone: already in a shard or claimed since).
+        Safe to repeat, and to run while the API serves: each write is conditional."""
+        given = left = 0
+        start: dict[str, Any] | None = None
+        while True:
+            page = self._db.query(
+                TableName=self._table,
+                IndexName=contract.QUEUE_INDEX.name,
+                KeyConditionExpression="#status = :status",
+                ProjectionExpression="#id",
+                ExpressionAttributeNames={"#status": "status", "#id": "id"},
+                ExpressionAttributeValues={":status": {"S": model.PENDING}},
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for item in page.get("Items", []):
+                task_id = item["id"]["S"]
+                result = self._update(
+                    task_id,
+                    "SET #queue_shard = :shard",
+                    "#status = :pending AND attribute_not_exists(#queue_shard)",
+                    {":shard": model.queue_shard(task_id), ":pending": model.PENDING},
+                )
+                given, left = (given, left + 1) if isinstance(result, Rejected) else (given + 1, left)
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                return given, left
+
     # -- the one write primitive -------------------------------------------
 
     def _update(self, task_id: str, update: str, condition: str, values: dict[str, Any]) -> dict[str, Any] | Rejected:

@@ -29,6 +29,7 @@ VIOLATIONS = {
     "restore-edge": ("restore.steps", "stacks.database"),
     "rotation-alone": ("rotation.handler", "function.auth"),
     "keyops-edge": ("keyops.cli", "rotation.handler"),
+    "backfill-edge": ("backfill.cli", "stacks.database"),
 }
 
 
@@ -96,9 +97,9 @@ def test_nothing_but_tests_imports_restore() -> None:
     assert importers == set()
 
 
-@pytest.mark.parametrize("package", ["keyops", "rotation"])
+@pytest.mark.parametrize("package", ["keyops", "rotation", "backfill"])
 def test_only_tests_and_the_operator_command_import_the_rotation_parts(package: str) -> None:
-    """Nothing in the product builds on keyops; only keyops (and tests) use rotation."""
+    """Nothing in the product builds on keyops or backfill; only keyops (and tests) use rotation."""
     import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
 
     graph = grimp.build_graph(*CONFIG["root_packages"])
