@@ -204,6 +204,8 @@ def test_dynamodb_string_comparisons_keep_moto_order(running_emulator: emulator.
         "assert T.__lt__ is not before and T.__lt__.__name__ == 'less_than'\n"
         "assert T({'N': '10'}) > T({'N': '9'}) and not T({'N': '10'}) < T({'N': '9'})\n"
         "assert T({'S': '10'}) < T({'S': '9'}) and T({'S': 'a'}) == T({'S': 'a'}) != T({'N': '1'})\n"
+        "assert T.__ne__.__name__ == 'differs' and T({'S': 'a'}) != T({'S': 'b'})\n"
+        "assert not T({'S': 'a'}) != T({'S': 'a'}) and T({'N': '1'}) != T({'N': '2'})\n"
     )
     subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, check=True, timeout=120)
 
