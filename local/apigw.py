@@ -55,36 +55,27 @@ def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | No
 
 @dataclass(frozen=True)
 class ProxyRequest:
-    """One HTTP request as the proxy integration sees it. ``binary``: the body is one of the
-    API's binary media types, so the event carries it base64-encoded even when it is text."""
+    """One HTTP request as the proxy integration sees it."""
 
     method: str
     raw_path: str
     headers: list[tuple[str, str]]
     body: bytes
     source_ip: str
-    binary: bool = False
 
 
 def make_event(request: ProxyRequest, stage: str, request_id: str) -> dict[str, Any]:
-    """A REST API proxy event (payload format 1.0) for one HTTP request."""
+    """A REST API proxy event (payload format 1.0) for one HTTP request; a body that is not
+    UTF-8 is carried base64-encoded."""
     method, headers, body = request.method, request.headers, request.body
     parts = urlsplit(request.raw_path)
     query, multi_query = _single_and_multi(parse_qsl(parts.query, keep_blank_values=True))
     single_headers, multi_headers = _single_and_multi(headers)
-    if body and not request.binary:
-        try:
-            text: str | None = body.decode("utf-8")
-            is_b64 = False
-        except UnicodeDecodeError:
-            text, is_b64 = base64.b64encode(body).decode("ascii"), True
-    elif body:
+    try:
+        text, is_b64 = (body.decode("utf-8") if body else None), False
+    except UnicodeDecodeError:
         text, is_b64 = base64.b64encode(body).decode("ascii"), True
-    else:
-        text, is_b64 = None, False
-    user_agent = (single_headers or {}).get("User-Agent") or next(
-        (v for k, v in headers if k.lower() == "user-agent"), None
-    )
+    user_agent = next((v for k, v in reversed(headers) if k.lower() == "user-agent"), None)
     now = time.time()
     return {
         "resource": RESOURCE,
