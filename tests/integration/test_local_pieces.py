@@ -291,8 +291,8 @@ def test_server_routes_and_keeps_connections_alive() -> None:
 def test_progress_lines_and_failures() -> None:
     out = io.StringIO()
     progress = Progress(2, out)
-    with progress.step("first") as step:
-        step.note("fine")
+    with progress.step("first") as notes:
+        notes.append("fine")
     with pytest.raises(StepFailed), progress.step("second"):
         raise StepFailed("why", "todo")
     lines = out.getvalue().splitlines()
