@@ -107,11 +107,7 @@ def make_event(request: ProxyRequest, stage: str, request_id: str) -> dict[str, 
             "identity": {
                 "sourceIp": request.source_ip,
                 "userAgent": user_agent,
-                "accountId": None,
-                "apiKey": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
+                **dict.fromkeys(("accountId", "apiKey", "caller", "user", "userArn")),  # no IAM caller, no usage plan
             },
         },
     }
