@@ -181,9 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("tap: interrupted", file=sys.stderr)
         return INTERRUPTED
     try:
-        json.dump(answer.body, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+        print(json.dumps(answer.body, indent=2, ensure_ascii=False), flush=True)
     except BrokenPipeError:
         # The reader (e.g. `| head`) stopped early; that is not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
