@@ -92,14 +92,11 @@ def backend_location(env: str, environ: Mapping[str, str], emulator: str | None)
         backend = load_backend(env, settings)
     except ConfigError as exc:
         raise CannotJudge(str(exc), "fix that setting (README: Settings)") from None
-    if emulator:
-        return states.StateLocation(bucket=settings["TAP_STATE_BUCKET"], key=backend.key, region=backend.region,
-                                    endpoint=emulator)  # fmt: skip
     if backend.kind == "local":
         return states.StateLocation(path=synth.outdir(settings) / "stacks" / env / f"terraform.{env}.tfstate")
-    assert backend.bucket
+    bucket = settings["TAP_STATE_BUCKET"] if emulator else str(backend.bucket)
     return states.StateLocation(
-        bucket=backend.bucket, key=backend.key, region=backend.region, endpoint=backend.endpoint
+        bucket=bucket, key=backend.key, region=backend.region, endpoint=emulator or backend.endpoint
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from migration.errors import CannotJudge
 
@@ -74,9 +74,7 @@ def _code(exc: Exception) -> str:
 
 def _s3_failure(exc: Exception, location: StateLocation, doing: str) -> CannotJudge:
     code = _code(exc)
-    if isinstance(exc, NoCredentialsError):
-        what, todo = f"no AWS credentials to {doing} {location}", "set AWS_PROFILE or AWS_ACCESS_KEY_ID"
-    elif isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, EndpointConnectionError):
         what, todo = f"cannot reach S3 to {doing} {location}", "check the network (and the emulator, if any)"
     elif code in _MISSING_CODES:
         what, todo = f"there is no state at {location}", "check the bucket and key (terraform init shows them)"
