@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -155,10 +154,10 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
     # Before planning: a resource of the state the stack no longer declares fails the check even if no plan comes.
     comparison = addresses.compare(info.addresses, addresses.read_stack(stack_dir))
     plan_file = options.plan_out or WORK_DIR / f"{options.env}.plan.json"
-    work = Path(tempfile.mkdtemp(prefix="tap-migration-"))
     plan: dict[str, Any] | None = None
     plan_error = ""
-    try:
+    with tempfile.TemporaryDirectory(prefix="tap-migration-", ignore_cleanup_errors=True) as folder:
+        work = Path(folder)
         backend: dict[str, Any] | None = None  # the stack's own backend (S3, on AWS)
         if not via_backend:
             copy = work / "state.tfstate"
@@ -175,8 +174,6 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
             if not comparison.missing:
                 raise
             plan_error = failed.what  # the verdict stands without a plan: something of the state is gone
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     if plan is not None:
         save_plan(plan, plan_file)
     else:

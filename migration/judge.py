@@ -14,6 +14,7 @@ judged under the address it had in the state, and the report lists the move.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,10 +115,8 @@ class Verdict:
 
 def _normal(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in "[{":
-        try:
+        with contextlib.suppress(ValueError):  # not JSON after all: the string itself
             return json.loads(value)
-        except ValueError:
-            return value
     return value
 
 

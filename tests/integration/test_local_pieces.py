@@ -5,7 +5,6 @@ output."""
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import socket
 import subprocess
@@ -288,14 +287,13 @@ def test_server_routes_and_keeps_connections_alive() -> None:
         server.server_close()
 
 
-def test_progress_lines_and_failures() -> None:
-    out = io.StringIO()
-    progress = Progress(2, out)
+def test_progress_lines_and_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(2)
     with progress.step("first") as notes:
         notes.append("fine")
     with pytest.raises(StepFailed), progress.step("second"):
         raise StepFailed("why", "todo")
-    lines = out.getvalue().splitlines()
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("[1/2] first … done in ") and lines[0].endswith("(fine)")
     assert lines[1].startswith("[2/2] second … FAILED after ")
 
