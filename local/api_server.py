@@ -15,7 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -48,23 +48,16 @@ def load_handler(environ: Mapping[str, str]) -> Handler:
 @dataclass
 class ApiSettings:
     handler: Handler
-    function_name: str
-    timeout_seconds: float = 15.0
-    memory_mb: int = 256
+    #: The deployed function as the handler sees it; each request gets a copy with its own id and deadline.
+    context: LambdaContext = field(default_factory=LambdaContext)
     stage: str = "local"
     quiet: bool = False
 
 
 def invoke(settings: ApiSettings, event: dict[str, Any], request_id: str) -> HttpResponse:
     """Call the handler as Lambda would; an exception is a 502 like an unhandled Lambda error."""
-    context = LambdaContext(
-        function_name=settings.function_name,
-        timeout_seconds=settings.timeout_seconds,
-        memory_limit_in_mb=settings.memory_mb,
-        aws_request_id=request_id,
-    )
     try:
-        result = settings.handler(event, context)
+        result = settings.handler(event, replace(settings.context, aws_request_id=request_id))
     except Exception:  # the handler's own bug: show it, as CloudWatch Logs would
         traceback.print_exc(file=sys.stderr)
         return json_response(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, request_id)

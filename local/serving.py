@@ -10,6 +10,7 @@ import json
 import os
 
 from local.api_server import ApiServer, ApiSettings, load_handler
+from local.apigw import LambdaContext
 from local.paths import LocalPaths
 from local.progress import StepFailed
 from local.session import Session
@@ -24,9 +25,7 @@ def build_server(session: Session, quiet: bool = False) -> ApiServer:
     """An API server (bound, not yet serving) for the deployment ``session`` describes."""
     settings = ApiSettings(
         handler=load_handler(environ=session.handler_env),
-        function_name=session.function_name,
-        timeout_seconds=session.timeout_seconds,
-        memory_mb=session.memory_mb,
+        context=LambdaContext(session.function_name, session.timeout_seconds, session.memory_mb),
         stage=session.stage,
         quiet=quiet,
     )

@@ -266,7 +266,7 @@ def test_server_routes_and_keeps_connections_alive() -> None:
             raise RuntimeError("handler bug")
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": '{"ok":true}'}
 
-    server = ApiServer(("127.0.0.1", 0), ApiSettings(handler=handler, function_name="f", quiet=True))
+    server = ApiServer(("127.0.0.1", 0), ApiSettings(handler=handler, quiet=True))
     start_in_thread(server)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
