@@ -114,20 +114,17 @@ class Checked:
     plan_file: Path
     header: list[str]
 
-    def show(self, options: Options, out: TextIO, brief: bool = False) -> None:
-        """The text report; ``brief``: the header and the summary line only (when all is well)."""
+    def show(self, options: Options, out: TextIO, brief: bool = False, **extra: str) -> None:
+        """The verdict: with ``--json`` one JSON object (none when ``brief``), else the text report
+        (``brief``: the header and the summary line only, when all is well)."""
         if options.as_json:
-            return
-        if brief and self.verdict.ok:
+            if not brief:
+                about = {"env": options.env, "state": str(self.source), "plan_file": str(self.plan_file), **extra}
+                print(json.dumps(json_report(self.verdict, about), indent=2), file=out)
+        elif brief and self.verdict.ok:
             print("\n".join([*self.header, self.verdict.summary()]), file=out)
         else:
             print(text_report(self.verdict, self.header, options.verbose), file=out)
-
-    def show_json(self, options: Options, out: TextIO, **extra: str) -> None:
-        """With ``--json``: the verdict as one JSON object."""
-        if options.as_json:
-            about = {"env": options.env, "state": str(self.source), "plan_file": str(self.plan_file), **extra}
-            print(json.dumps(json_report(self.verdict, about), indent=2), file=out)
 
 
 def run_check(options: Options, out: TextIO, location: states.StateLocation | None = None) -> Checked:
@@ -200,7 +197,6 @@ def save_plan(plan: dict[str, Any], plan_file: Path) -> None:
 def check(options: Options, out: TextIO) -> int:
     checked = run_check(options, out)
     checked.show(options, out)
-    checked.show_json(options, out)
     return 0 if checked.verdict.ok else 1
 
 
@@ -244,8 +240,7 @@ def adopt(options: Options, out: TextIO) -> tuple[int, Verdict]:
     states.write(destination, first.data)
     print(f"adopt: wrote {destination} sha256 {states.sha256(first.data)}; checking it again", file=out)
     second = run_check(replace(options, from_state=None), out)
-    second.show(options, out)
     if second.data != first.data:
         raise CannotJudge(f"{destination} does not hold what was written", "check the backend bucket and retry")
-    second.show_json(options, out, backup=str(saved), sha256=states.sha256(first.data))
+    second.show(options, out, backup=str(saved), sha256=states.sha256(first.data))
     return (0 if second.verdict.ok else 1), second.verdict
