@@ -104,9 +104,7 @@ def _action(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.action == "create_task":
         task = given("prompt", "responses", "kind", "priority", "metadata")
-        return {"action": args.action, "task": task} | (
-            {"client_token": args.client_token} if args.client_token else {}
-        )
+        return {"action": args.action, "task": task} | given("client_token")
     return {"action": args.action} | given("task_id", "annotator_id", "status", "limit", "next_token", "feedback")
 
 
