@@ -7,6 +7,7 @@ HTTP response API Gateway makes of a proxy result.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -55,26 +56,31 @@ def _single_and_multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | No
 
 @dataclass(frozen=True)
 class ProxyRequest:
-    """One HTTP request as the proxy integration sees it."""
+    """One HTTP request as the proxy integration sees it. ``binary``: the body is one of the
+    API's binary media types, so the event carries it base64-encoded even when it is text."""
 
     method: str
     raw_path: str
     headers: list[tuple[str, str]]
     body: bytes
     source_ip: str
+    binary: bool = False
 
 
 def make_event(request: ProxyRequest, stage: str, request_id: str) -> dict[str, Any]:
-    """A REST API proxy event (payload format 1.0) for one HTTP request; a body that is not
-    UTF-8 is carried base64-encoded."""
+    """A REST API proxy event (payload format 1.0) for one HTTP request; a binary body, or one
+    that is not UTF-8, is carried base64-encoded."""
     method, headers, body = request.method, request.headers, request.body
     parts = urlsplit(request.raw_path)
     query, multi_query = _single_and_multi(parse_qsl(parts.query, keep_blank_values=True))
     single_headers, multi_headers = _single_and_multi(headers)
-    try:
-        text, is_b64 = (body.decode("utf-8") if body else None), False
-    except UnicodeDecodeError:
-        text, is_b64 = base64.b64encode(body).decode("ascii"), True
+    text: str | None = None
+    if body and not request.binary:
+        with contextlib.suppress(UnicodeDecodeError):  # not text: base64-encoded below
+            text = body.decode("utf-8")
+    is_b64 = bool(body) and text is None
+    if is_b64:
+        text = base64.b64encode(body).decode("ascii")
     user_agent = next((v for k, v in reversed(headers) if k.lower() == "user-agent"), None)
     now = time.time()
     return {
