@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 import time
+from functools import partial
 from typing import Any
 
 from local import deploy, serving
@@ -32,9 +33,9 @@ DEPLOY_STEPS = 7
 _PORTS = range(1, 65536)
 
 
-def _port(text: str) -> int:
+def _port(source: str, text: str) -> int:
     if not text.isdigit() or int(text) not in _PORTS:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (given by {source})")
     return int(text)
 
 
@@ -45,7 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ("--api-port", "TAP_API_PORT", DEFAULT_API_PORT, "API server"),
     ):
         default = os.environ.get(variable, "").strip() or str(fallback)
-        parser.add_argument(flag, type=_port, default=default, help=f"{what} port (default {variable} or %(default)s)")
+        port = partial(_port, f"{flag} or {variable}")
+        parser.add_argument(flag, type=port, default=default, help=f"{what} port (default {variable} or %(default)s)")
     parser.add_argument("--no-serve", action="store_true", help="deploy and store the key, then return")
     parser.add_argument("--fresh", action="store_true", help="stop a running emulator and deploy from scratch")
     parser.add_argument(

@@ -315,6 +315,21 @@ def test_up_refuses_a_taken_api_port(
     assert not (tmp_path / "local").exists()  # failed before starting anything
 
 
+def test_a_bad_port_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """From the flag or its variable: exit status 2, the value and where it came from, nothing started."""
+    monkeypatch.setenv("TAP_EMULATOR_PORT", "abc")
+    with pytest.raises(SystemExit) as exited:
+        up.parse_args([])
+    assert exited.value.code == 2
+    assert "'abc' is not a port number (given by --port or TAP_EMULATOR_PORT)" in capsys.readouterr().err
+    monkeypatch.delenv("TAP_EMULATOR_PORT")
+    with pytest.raises(SystemExit) as exited:
+        up.parse_args(["--api-port", "65536"])
+    assert exited.value.code == 2
+    assert "'65536' is not a port number (given by --api-port or TAP_API_PORT)" in capsys.readouterr().err
+    assert up.parse_args(["--api-port", "65535"]).api_port == 65535
+
+
 def test_session_round_trips_through_its_file(tmp_path: Path) -> None:
     paths = LocalPaths(root=tmp_path / "local", outdir=tmp_path / "out")
     outputs = StackOutputs.from_values({**OUTPUTS, "api_gateway_id": "abc"})
