@@ -52,8 +52,8 @@ class Exported:
 
 
 def hcl_root(environ: Mapping[str, str]) -> Path:
-    """``cdktf.out/hcl`` (under ``CDKTF_OUTDIR`` when that is set)."""
-    return outdir(environ) / "hcl"
+    """``cdktf.out/hcl`` (under ``CDKTF_OUTDIR`` when that is set), as an absolute path."""
+    return outdir(environ).absolute() / "hcl"
 
 
 def render(envs: Sequence[str], environ: Mapping[str, str], workdir: Path) -> dict[str, Path]:
@@ -107,6 +107,7 @@ def _place(rendered: Path, text: str, folder: Path) -> int:
 
 def export(envs: Sequence[str], environ: Mapping[str, str]) -> list[Exported]:
     """Render, mend and write each of ``envs`` into ``hcl_root(environ)/<env>``."""
+    terraform_binary()  # a missing terraform stops here, before anything is rendered or written
     root = hcl_root(environ)
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root, prefix=".render-") as work:
