@@ -33,8 +33,8 @@ class RendererChanged(Exception):
 @dataclass(frozen=True)
 class Rule:
     name: str
-    #: What the renderer writes wrong, as Terraform reports it.
-    defect: str
+    #: What ``terraform validate`` reports, (severity, summary), when the rule is left out.
+    defects: frozenset[tuple[str, str]]
     mend: Callable[[str], str]
 
 
@@ -161,15 +161,12 @@ def condition_blocks(text: str) -> str:
 RULES: Final = (
     Rule(
         "quoted-references",
-        "Quoted references are deprecated (depends_on, provider, ignore_changes); "
-        "Invalid replace_triggered_by expression",
+        frozenset(
+            {("warning", "Quoted references are deprecated"), ("error", "Invalid replace_triggered_by expression")}
+        ),
         unquote_references,
     ),
-    Rule(
-        "condition-blocks",
-        'Unsupported argument: An argument named "precondition" is not expected here',
-        condition_blocks,
-    ),
+    Rule("condition-blocks", frozenset({("error", "Unsupported argument")}), condition_blocks),
 )
 
 

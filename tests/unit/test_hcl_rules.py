@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from hclexport.rules import RULES, RendererChanged, condition_blocks, mend, unquote_references
+from hclexport.rules import RendererChanged, condition_blocks, mend, unquote_references
 
 RENDERED = """\
 resource "aws_s3_bucket" "replica" {
@@ -146,8 +146,3 @@ def test_an_unknown_shape_stops_the_rule(case: str) -> None:
     text, complaint = UNKNOWN_SHAPES[case]
     with pytest.raises(RendererChanged, match=re.escape(complaint)):
         mend(text)
-
-
-def test_every_rule_names_the_defect_it_mends() -> None:
-    assert [rule.name for rule in RULES] == ["quoted-references", "condition-blocks"]
-    assert all(rule.defect for rule in RULES)
