@@ -1,6 +1,7 @@
-"""The task table: its key, the two sparse global secondary indexes the handler queries
-(listing by status, claiming the next task), point-in-time recovery, deletion protection, a
-TTL that expires idempotency-token items, and autoscaling of the table and of each index.
+"""The task table: its key, the sparse global secondary indexes the handler queries (listing
+by status, claiming the next task: the queue's head and its shards), point-in-time recovery,
+deletion protection, a TTL that expires idempotency-token items, and autoscaling of the table
+and of each index.
 
 Capacity belongs to autoscaling, so an apply must never lower it. Terraform cannot ignore
 the capacity inside one index block without ignoring the block (the approach of
