@@ -114,6 +114,20 @@ def replica_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
 
 
 @pytest.fixture(scope="session")
+def scale_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
+    """prod as it deploys with ``TAP_PRESET=scale``: (the stack, its Testing.synth JSON)."""
+    from cdktf import Testing
+
+    from stacks.tap_stack import TapStack
+
+    config = load_config(
+        "prod", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET, "TAP_ALARM_EMAILS": TEST_ALARM_EMAIL, "TAP_PRESET": "scale"}
+    )
+    stack = TapStack(Testing.app(), config, lambda_package)
+    return stack, Testing.synth(stack)
+
+
+@pytest.fixture(scope="session")
 def replica_stack(replica_synth: tuple[Any, str]) -> dict[str, Any]:
     """The production stack with an audit replica, parsed."""
     return json.loads(replica_synth[1])
