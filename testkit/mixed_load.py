@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final
 
 from moto.dynamodb.models import DynamoDBBackend
@@ -44,7 +45,11 @@ ATOMIC_OPERATIONS: Final = ("get_item", "put_item", "update_item", "delete_item"
 #: Called inside the lock for each DynamoDB request moto serves: (operation, moto's request handler, the call).
 Observer = Callable[[str, DynamoHandler, Callable[[], Any]], Any]
 STATUSES: Final = ("pending", "assigned", "completed")
-_SERVER_ERROR: Final = 500
+#: A viewer's requests that list a page (the others read one task).
+LIST_SHARE: Final = 0.6
+#: A task of about 1 KB stored (2–3 responses): docs/capacity.md prices tasks up to that size.
+PROMPT: Final = "Which of these replies answers the user's question about compound interest more accurately? " * 2
+RESPONSE: Final = "Interest is added to the principal each period, so later interest is earned on earlier interest."
 
 
 @contextmanager
@@ -52,7 +57,8 @@ def atomic_dynamodb(observer: Observer | None = None) -> Iterator[None]:
     """One lock around each moto DynamoDB operation, in its request handler and its backend:
     per-item atomicity, as the real service provides (moto alone is not thread-safe)."""
     lock = threading.RLock()
-    saved = [(owner, name, getattr(owner, name)) for owner in (DynamoHandler, DynamoDBBackend) for name in ATOMIC_OPERATIONS]
+    owners = (DynamoHandler, DynamoDBBackend)
+    saved = [(owner, name, getattr(owner, name)) for owner in owners for name in ATOMIC_OPERATIONS]
     for owner, name, original in saved:
 
         def atomic(
@@ -82,8 +88,14 @@ class Mix:
     token_share: float = 0.2
     release_share: float = 0.10
     seed: int = 21
+    #: Starts every prompt of the run: its tasks among others' in a shared deployment.
+    tag: str = ""
     #: A run that has not finished by then stops and reports it.
     max_seconds: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.annotators < 1 or self.tasks < 1:
+            raise ValueError(f"a mix of {self.clients} clients and {self.tasks} tasks has no annotator or no task")
 
     @property
     def producers(self) -> int:
@@ -119,7 +131,7 @@ class Outcome:
     def problems(self) -> list[str]:
         """Every way the run lost, doubled or failed something (empty: nothing lost)."""
         found = []
-        errors = {key: n for key, n in self.statuses().items() if key[1] >= _SERVER_ERROR}
+        errors = {key: n for key, n in self.statuses().items() if key[1] >= HTTPStatus.INTERNAL_SERVER_ERROR}
         if errors:
             found.append(f"answers 5xx (or none): {errors}")
         if self.timed_out:
@@ -179,13 +191,17 @@ class _Run:
     def producer(self, sender: Sender, index: int, rng: random.Random) -> None:
         quota = self.mix.tasks // self.mix.producers + (index < self.mix.tasks % self.mix.producers)
         for n in range(quota):
-            kind = ("pairwise", "ranking", "rating")[n % 3]
-            task = {"prompt": f"task {n} of producer {index}", "responses": ["first", "second", "third"][: 2 + n % 2]}
-            body: dict[str, Any] = {"action": "create_task", "task": {**task, "kind": kind, "priority": rng.randint(0, 9)}}
+            task = {
+                "prompt": f"{self.mix.tag}task {n} of producer {index}: {PROMPT}",
+                "responses": [f"{r} {RESPONSE}" for r in ("A", "B", "C")[: 2 + n % 2]],
+                "kind": ("pairwise", "ranking", "rating")[n % 3],
+                "priority": rng.randint(0, 9),
+            }
+            body: dict[str, Any] = {"action": "create_task", "task": task}
             if rng.random() < self.mix.token_share:
                 body["client_token"] = f"upload-{index}-{n}-{uuid.uuid4().hex[:8]}"
             status, answer = self.send(sender, body)
-            if status == 201 and answer:
+            if status == HTTPStatus.CREATED and answer:
                 with self.lock:
                     self.outcome.created.append(answer["task"]["id"])
         with self.lock:
@@ -196,10 +212,10 @@ class _Run:
         idle = 0.5
         while not self.finished():
             status, answer = self.send(sender, {"action": "claim_task", "annotator_id": name})
-            if status == 200 and answer:
+            if status == HTTPStatus.OK and answer:
                 idle = 0.5
                 self._work_on(sender, answer["task"], name, rng)
-            elif status == 409:
+            elif status == HTTPStatus.CONFLICT:
                 time.sleep(rng.uniform(0.01, 0.05))
             else:
                 idle = min(2 * idle, 8.0)
@@ -217,7 +233,7 @@ class _Run:
             return
         feedback = feedback_for(task, name)
         status, _ = self.send(sender, {"action": "submit_feedback", **ident, "feedback": feedback})
-        if status == 200:
+        if status == HTTPStatus.OK:
             with self.lock:
                 self.outcome.submitted[task["id"]] = feedback
 
@@ -225,7 +241,7 @@ class _Run:
         while not self.finished():
             with self.lock:
                 known = rng.choice(self.outcome.created) if self.outcome.created else None
-            if known is None or rng.random() < 0.6:
+            if known is None or rng.random() < LIST_SHARE:
                 self.send(sender, {"action": "list_tasks", "status": rng.choice(STATUSES), "limit": 25})
             else:
                 self.send(sender, {"action": "get_task", "task_id": known})
@@ -262,7 +278,7 @@ def export(sender: Sender, status: str = "completed") -> list[dict[str, Any]]:
         if token:
             body["next_token"] = token
         code, page = sender(body)
-        if code != 200 or page is None:
+        if code != HTTPStatus.OK or page is None:
             raise AssertionError(f"list_tasks {status} answered {code}: {page}")
         tasks += page["tasks"]
         token = page.get("next_token")
@@ -292,6 +308,10 @@ def run(mix: Mix, make_sender: Callable[[], Sender]) -> Outcome:
     outcome = shared.outcome
     outcome.wall_seconds = time.perf_counter() - began
     reader = make_sender()
-    outcome.exported = export(reader)
-    outcome.unfinished = len(export(reader, "pending")) + len(export(reader, "assigned"))
+
+    def ours(status: str) -> list[dict[str, Any]]:
+        return [task for task in export(reader, status) if task["prompt"].startswith(mix.tag)]
+
+    outcome.exported = ours("completed")
+    outcome.unfinished = len(ours("pending")) + len(ours("assigned"))
     return outcome

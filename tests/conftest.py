@@ -128,6 +128,17 @@ def scale_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
 
 
 @pytest.fixture(scope="session")
+def scale_stack_dir(scale_synth: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """That stack's folder in a full synth (cdk.tf.json and assets), for terraform."""
+    from cdktf import Testing
+
+    outdir = Path(Testing.full_synth(scale_synth[0]))
+    target = tmp_path_factory.mktemp("scale") / "prod"
+    shutil.copytree(outdir / "stacks" / "prod", target)
+    return target
+
+
+@pytest.fixture(scope="session")
 def replica_stack(replica_synth: tuple[Any, str]) -> dict[str, Any]:
     """The production stack with an audit replica, parsed."""
     return json.loads(replica_synth[1])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -102,7 +101,8 @@ def test_explicit_settings_raise_a_preset(scale_stack: dict[str, Any]) -> None:
     )
     assert (raised.preset, raised.api_throttle_rate_limit, raised.api_throttle_burst_limit) == ("scale", 4500.5, 1500)
     assert (raised.lambda_memory_mb, raised.reserved_concurrency, raised.table_on_demand) == (2048, 1500, True)
-    original = load_config("prod", {**LOCAL, "TAP_API_THROTTLE_RATE": "250", "TAP_LAMBDA_RESERVED_CONCURRENCY": "300"})
+    explicit = {"TAP_API_THROTTLE_RATE": "250", "TAP_LAMBDA_RESERVED_CONCURRENCY": "300"}
+    original = load_config("prod", {**LOCAL, **explicit})
     assert (original.api_throttle_rate_limit, original.reserved_concurrency) == (250, 300)
 
 
@@ -117,7 +117,8 @@ def test_explicit_settings_raise_a_preset(scale_stack: dict[str, Any]) -> None:
          "TAP_API_THROTTLE_BURST=150 contradicts TAP_PRESET=original, which sets 200 requests: "
          "raise it, or choose another preset"),
         ({"TAP_PRESET": "scale", "TAP_LAMBDA_MEMORY_MB": "512"},
-         "TAP_LAMBDA_MEMORY_MB=512 contradicts TAP_PRESET=scale, which sets 1024 MB: raise it, or choose another preset"),
+         "TAP_LAMBDA_MEMORY_MB=512 contradicts TAP_PRESET=scale, which sets 1024 MB: "
+         "raise it, or choose another preset"),
         ({"TAP_PRESET": "scale", "TAP_LAMBDA_RESERVED_CONCURRENCY": "100"},
          "TAP_LAMBDA_RESERVED_CONCURRENCY=100 contradicts TAP_PRESET=scale, which sets 1000 executions: "
          "raise it, or choose another preset"),
@@ -161,12 +162,8 @@ def test_main_refuses_in_one_line_and_writes_nothing(tmp_path: Path, settings: d
 
 
 @pytest.mark.terraform
-def test_terraform_validates_the_scale_stack(scale_synth: tuple[Any, str], tmp_path: Path) -> None:
-    from cdktf import Testing
-
-    stack_dir = tmp_path / "prod"
-    shutil.copytree(Path(Testing.full_synth(scale_synth[0])) / "stacks" / "prod", stack_dir)
-    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], stack_dir, timeout=300)
+def test_terraform_validates_the_scale_stack(scale_stack_dir: Path) -> None:
+    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], scale_stack_dir, timeout=300)
     assert init.returncode == 0, init.stdout
-    report = json.loads(run_terraform(["validate", "-json", "-no-color"], stack_dir, timeout=300).stdout)
+    report = json.loads(run_terraform(["validate", "-json", "-no-color"], scale_stack_dir, timeout=300).stdout)
     assert (report["valid"], report["error_count"], report["warning_count"]) == (True, 0, 0), report["diagnostics"]
