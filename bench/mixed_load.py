@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import io
 import json
 import os
@@ -31,8 +32,10 @@ import statistics
 import sys
 import threading
 import time
+import urllib.parse
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from bench.dynamodb_units import Meter
 from bench.handler_bench import BUCKET, KEY, SECRET, TABLE, _isolated_env, table_kwargs
-from bench.load_cells import http_sender_factory
+from bench.load_cells import NO_ANSWER
 from bench.local_load import Target
 from testkit.mixed_load import Mix, Outcome, Sender, atomic_dynamodb, in_process, run
 
@@ -54,6 +57,8 @@ STEPS = (8, 32, 128, 256, 512, 1000)
 MIN_STEP_TASKS = 50
 #: A producer and an annotator.
 MIN_CLIENTS = 2
+#: Seconds an HTTP client waits for an answer (the local server's function times out at 15 s).
+REQUEST_TIMEOUT = 60.0
 RESOURCES = ("table", "status-created-index", "status-queue-index")
 
 
@@ -147,18 +152,64 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def http_steps(steps: list[int], tasks: int, max_seconds: float) -> list[tuple[int, Mix, Outcome]]:
+@dataclass
+class Unanswered:
+    """Requests of an HTTP step that got no answer, by the reason the client saw."""
+
+    reasons: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+#: One HTTP step: client count, its mix, what it measured, the requests that got no answer.
+Step = tuple[int, Mix, Outcome, Unanswered]
+
+
+def http_once(url: str, key: str, unanswered: Unanswered) -> Any:
+    """Senders over keep-alive HTTP, one connection per client, that never resend: a request
+    that fails (reset, timeout after ``REQUEST_TIMEOUT`` s) is answered ``NO_ANSWER``, since
+    resending a write whose answer was lost could apply it twice."""
+    parts = urllib.parse.urlsplit(url)
+    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
+    headers = {"Content-Type": "application/json", "x-api-key": key}
+
+    def factory() -> Sender:
+        conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+
+        def send(payload: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+            nonlocal conn
+            try:
+                conn.request("POST", path, body=json.dumps(payload).encode(), headers=headers)
+                response = conn.getresponse()
+                raw = response.read()
+            except (http.client.HTTPException, OSError) as error:
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+                with unanswered.lock:
+                    unanswered.reasons[type(error).__name__] += 1
+                return NO_ANSWER, None
+            try:
+                return response.status, json.loads(raw)
+            except ValueError:
+                return response.status, None
+
+        return send
+
+    return factory
+
+
+def http_steps(steps: list[int], tasks: int, max_seconds: float) -> list[Step]:
     """The mix over HTTP on a private ``make local`` copy, client count by client count,
     until a step sees an error; that step is the last one reported."""
     target = Target(deploy=True)
-    done: list[tuple[int, Mix, Outcome]] = []
+    done: list[Step] = []
     try:
         for clients in steps:
             size = min(tasks, max(clients, MIN_STEP_TASKS))
             mix = Mix(clients=clients, tasks=size, tag=f"step{clients}-", max_seconds=max_seconds)
             print(f"  over HTTP: {clients} clients, {mix.tasks} tasks …", flush=True)
-            outcome = run(mix, http_sender_factory(target.url, target.session.api_key))
-            done.append((clients, mix, outcome))
+            unanswered = Unanswered()
+            outcome = run(mix, http_once(target.url, target.session.api_key, unanswered))
+            done.append((clients, mix, outcome, unanswered))
             problems = outcome.problems()
             print(f"    {len(outcome.records)} requests in {outcome.wall_seconds:.1f} s, problems: {problems}")
             if outcome.problems():
@@ -209,25 +260,29 @@ def _cost_lines(costs: Costs) -> list[str]:
     return lines
 
 
-def _step_lines(steps: list[tuple[int, Mix, Outcome]]) -> list[str]:
+def _step_lines(steps: list[Step]) -> list[str]:
     lines = [
-        "| clients | tasks | requests | 2xx | 4xx | 5xx or no answer | p50 ms | p95 ms | p99 ms | req/s "
+        "| clients | tasks | requests | 2xx | 4xx | 5xx | no answer (why) | p50 ms | p95 ms | p99 ms | req/s "
         "| lost, doubled or unfinished |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
-    for clients, mix, outcome in steps:
+    for clients, mix, outcome, unanswered in steps:
+        lost = sum(unanswered.reasons.values())
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(unanswered.reasons.items()))
+        failed = sum(1 for _, status, _ in outcome.records if HTTPStatus.INTERNAL_SERVER_ERROR <= status < NO_ANSWER)
         classes = Counter(status // 100 for _, status, _ in outcome.records)
         ms = [m for _, _, m in outcome.records]
         problems = [p for p in outcome.problems() if not p.startswith("answers 5xx")]
         lines.append(
-            f"| {clients} | {mix.tasks} | {len(ms)} | {classes[2]} | {classes[4]} | {classes[5]} "
+            f"| {clients} | {mix.tasks} | {len(ms)} | {classes[2]} | {classes[4]} "
+            f"| {failed} | {f'{lost} ({why})' if lost else 0} "
             f"| {percentile(ms, 0.5):.0f} | {percentile(ms, 0.95):.0f} | {percentile(ms, 0.99):.0f} "
             f"| {len(ms) / outcome.wall_seconds:.1f} | {'; '.join(problems) or 'none'} |"
         )
     return lines
 
 
-def render(inproc: tuple[Mix, Outcome, Costs] | None, steps: list[tuple[int, Mix, Outcome]], notes: list[str]) -> str:
+def render(inproc: tuple[Mix, Outcome, Costs] | None, steps: list[Step], notes: list[str]) -> str:
     lines = [
         "# Mixed-load benchmark",
         "",
@@ -267,8 +322,8 @@ def render(inproc: tuple[Mix, Outcome, Costs] | None, steps: list[tuple[int, Mix
             "",
         ]
     if steps:
-        clean = [clients for clients, _, outcome in steps if not outcome.problems()]
-        last, _, failed = steps[-1]
+        clean = [clients for clients, _, outcome, _ in steps if not outcome.problems()]
+        last, _, failed, _ = steps[-1]
         why = "; ".join(failed.problems())
         after = f" (the next step, {last}, failed: {why})." if why else " (the highest step tried)."
         lines += [
@@ -293,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--containers", type=int, default=50, help="warm handler containers in process")
     parser.add_argument("--steps", default=",".join(map(str, STEPS)), help="HTTP client counts, in order")
     parser.add_argument("--http-tasks", type=int, default=300, help="tasks per HTTP step at most (default %(default)s)")
-    parser.add_argument("--max-seconds", type=float, default=900.0, help="time limit of one run")
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="time limit of the in-process run")
+    parser.add_argument("--step-seconds", type=float, default=300.0, help="time limit of one HTTP step")
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument("--no-write", action="store_true", help="print the report only")
     args = parser.parse_args(argv)
@@ -316,9 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         inproc = (mix, outcome, costs)
         shared = f"{args.containers} warm containers (`Runtime`) shared by the clients"
         notes.append(f"- in process: {shared}; load average after {os.getloadavg()[0]:.1f}")
-    done: list[tuple[int, Mix, Outcome]] = []
+    done: list[Step] = []
     if args.only != "in-process":
-        done = http_steps(steps, args.http_tasks, args.max_seconds)
+        done = http_steps(steps, args.http_tasks, args.step_seconds)
         notes.append(f"- over HTTP: load average after {os.getloadavg()[0]:.1f}")
     report = render(inproc, done, notes)
     print(report)
