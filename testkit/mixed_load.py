@@ -154,12 +154,12 @@ class Outcome:
 def feedback_for(task: dict[str, Any], annotator: str) -> dict[str, Any]:
     """A valid judgement of ``task`` that names who gave it."""
     count = len(task["responses"])
-    judgement: dict[str, Any] = {
+    judgements: dict[str, dict[str, Any]] = {
         "pairwise": {"preferred": count - 1},
         "ranking": {"ranking": list(reversed(range(count)))},
         "rating": {"ratings": [1 + i % 7 for i in range(count)]},
-    }[task["kind"]]
-    return {**judgement, "rationale": f"judged by {annotator}"}
+    }
+    return {**judgements[task["kind"]], "rationale": f"judged by {annotator}"}
 
 
 class _Run:
