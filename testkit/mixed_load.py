@@ -37,6 +37,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.responses import DynamoHandler
 
 from local.apigw import LambdaContext, ProxyRequest, make_event
+from testkit.together import released_together
 
 #: (status, parsed JSON body or None) of one request; one Sender per client thread.
 Sender = Callable[[dict[str, Any]], tuple[int, dict[str, Any] | None]]
@@ -291,22 +292,12 @@ def run(mix: Mix, make_sender: Callable[[], Sender]) -> Outcome:
     shared = _Run(mix)
     roles = [shared.producer] * mix.producers + [shared.annotator] * mix.annotators + [shared.viewer] * mix.viewers
     senders = [make_sender() for _ in roles]
-    start = threading.Barrier(len(roles) + 1)
 
     def client(index: int) -> None:
-        rng = random.Random(mix.seed * 100_003 + index)
-        start.wait()
-        roles[index](senders[index], index, rng)
+        roles[index](senders[index], index, random.Random(mix.seed * 100_003 + index))
 
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(len(roles))]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
     outcome = shared.outcome
-    outcome.wall_seconds = time.perf_counter() - began
+    outcome.wall_seconds = released_together(len(roles), client)
     reader = make_sender()
 
     def ours(status: str) -> list[dict[str, Any]]:

@@ -130,12 +130,7 @@ def scale_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
 @pytest.fixture(scope="session")
 def scale_stack_dir(scale_synth: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """That stack's folder in a full synth (cdk.tf.json and assets), for terraform."""
-    from cdktf import Testing
-
-    outdir = Path(Testing.full_synth(scale_synth[0]))
-    target = tmp_path_factory.mktemp("scale") / "prod"
-    shutil.copytree(outdir / "stacks" / "prod", target)
-    return target
+    return _full_synth_dir(scale_synth[0], tmp_path_factory.mktemp("scale"))
 
 
 @pytest.fixture(scope="session")
@@ -144,15 +139,18 @@ def replica_stack(replica_synth: tuple[Any, str]) -> dict[str, Any]:
     return json.loads(replica_synth[1])
 
 
+def _full_synth_dir(stack: Any, folder: Path) -> Path:
+    """A prod stack's folder in a full synth (cdk.tf.json and assets), copied into ``folder``."""
+    from cdktf import Testing
+
+    shutil.copytree(Path(Testing.full_synth(stack)) / "stacks" / "prod", folder / "prod")
+    return folder / "prod"
+
+
 @pytest.fixture(scope="session")
 def replica_stack_dir(replica_synth: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """That stack's folder in a full synth (cdk.tf.json and assets), for terraform."""
-    from cdktf import Testing
-
-    outdir = Path(Testing.full_synth(replica_synth[0]))
-    target = tmp_path_factory.mktemp("replica") / "prod"
-    shutil.copytree(outdir / "stacks" / "prod", target)
-    return target
+    return _full_synth_dir(replica_synth[0], tmp_path_factory.mktemp("replica"))
 
 
 @pytest.fixture(scope="session")

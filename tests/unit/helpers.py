@@ -10,9 +10,12 @@ document and the synthesized stack.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from migration.expected import load_expected
+from workspace.terraform import run_terraform
 
 #: The resource addresses of the original HCL deployment (kept with the expected changes of a move).
 ORIGINAL_ADDRESSES = load_expected().originals
@@ -30,3 +33,12 @@ def imported_modules(importtime_report: str) -> set[str]:
         for line in importtime_report.splitlines()
         if line.startswith("import time:") and "|" in line
     }
+
+
+def validation_report(stack_dir: Path) -> dict[str, Any]:
+    """``terraform validate -json`` of a synthesized stack folder, after an offline ``init``."""
+    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], stack_dir, timeout=300)
+    assert init.returncode == 0, init.stdout
+    validated = run_terraform(["validate", "-json", "-no-color"], stack_dir, timeout=300)
+    report: dict[str, Any] = json.loads(validated.stdout)
+    return report

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from stacks.config import ConfigError, load_config
-from tests.unit.helpers import addresses, imported_modules
-from workspace.terraform import run_terraform
+from tests.unit.helpers import addresses, imported_modules, validation_report
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = {"TAP_BACKEND": "local"}
@@ -163,7 +162,5 @@ def test_main_refuses_in_one_line_and_writes_nothing(tmp_path: Path, settings: d
 
 @pytest.mark.terraform
 def test_terraform_validates_the_scale_stack(scale_stack_dir: Path) -> None:
-    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], scale_stack_dir, timeout=300)
-    assert init.returncode == 0, init.stdout
-    report = json.loads(run_terraform(["validate", "-json", "-no-color"], scale_stack_dir, timeout=300).stdout)
+    report = validation_report(scale_stack_dir)
     assert (report["valid"], report["error_count"], report["warning_count"]) == (True, 0, 0), report["diagnostics"]
