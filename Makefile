@@ -2,6 +2,7 @@
 #   make local   deploy the stack to a local AWS emulator and serve the task API
 #   make test    run the whole test suite (the command CI runs)
 #   make synth   synthesize every environment into cdktf.out/
+#   make hcl [STACK=prod]   the stack as plain Terraform HCL in cdktf.out/hcl/STACK/ (README: "Leaving CDKTF")
 #   make lint    ruff check, ruff format --check, mypy --strict (scripts/lint.sh)
 #   make test-handler-py312   the handler's tests on Python 3.12, Lambda's runtime (.venv-py312/)
 #   make migration-prove ORIGINAL=DIR   move a deployment of the original HCL (in DIR) on the emulator
@@ -29,7 +30,7 @@ STACK ?= prod
 ORIGINAL ?=
 FROM_STATE ?=
 
-.PHONY: install synth test test-fast test-handler-py312 lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
+.PHONY: install synth hcl test test-fast test-handler-py312 lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
 
 .venv/.installed: Pipfile.lock
 	@command -v pipenv >/dev/null || python3 -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
@@ -50,6 +51,10 @@ build/published-events/.installed: tests/function/events/published.txt .venv/.in
 synth: .venv/.installed
 	@echo "synthesizing with the $(TAP_BACKEND) backend into cdktf.out/stacks/ (skipped when no input changed)"
 	$(PYTHON) main.py --if-changed
+
+# The stack as plain Terraform HCL (main.tf and its assets/) in cdktf.out/hcl/$(STACK)/, for leaving CDKTF.
+hcl: .venv/.installed
+	$(PYTHON) -m hclexport --env "$(STACK)"
 
 test: install build/published-events/.installed
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH: install Terraform >= 1.10" >&2; exit 1; }

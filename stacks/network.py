@@ -32,6 +32,14 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
 
 
+def explicitly_empty(group: SecurityGroup | DefaultSecurityGroup, *directions: str) -> None:
+    """Keep ``ingress``/``egress`` an explicit ``[]`` in ``make hcl``'s HCL too: CDKTF's HCL
+    renderer writes an empty list of rule blocks as nothing, and an absent rule list lets the
+    group keep rules added outside Terraform. The synthesized JSON is unchanged ([] either way)."""
+    for direction in directions:
+        group.add_override(direction, [])
+
+
 class Network(Construct):
     """VPC, private subnets, endpoints, security groups and flow logs; ``placement`` is where the
     function's network interfaces go (None when it runs outside the VPC)."""
@@ -47,7 +55,10 @@ class Network(Construct):
             tags=aws.tags,
         )
         # Lock the VPC's default group down: nothing may use it by accident.
-        DefaultSecurityGroup(self, "aws_default_security_group.main", vpc_id=self.vpc.id, ingress=[], egress=[])
+        default_group = DefaultSecurityGroup(
+            self, "aws_default_security_group.main", vpc_id=self.vpc.id, ingress=[], egress=[]
+        )
+        explicitly_empty(default_group, "ingress", "egress")
         self._flow_logs(config, encryption)
         egress = [
             SecurityGroupEgress(
@@ -82,6 +93,7 @@ class Network(Construct):
             ingress=[],
             egress=egress,
         )
+        explicitly_empty(self.function_sg, "ingress")
         self.placement: LambdaFunctionVpcConfig | None = None
         if subnets:
             self._interface_endpoint(config, aws.region, subnets)
@@ -149,6 +161,7 @@ class Network(Construct):
             ],
             egress=[],
         )
+        explicitly_empty(endpoint_sg, "egress")
         VpcEndpoint(
             self,
             "aws_vpc_endpoint.secretsmanager",

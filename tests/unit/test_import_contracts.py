@@ -29,6 +29,7 @@ VIOLATIONS = {
     "restore-edge": ("restore.steps", "stacks.database"),
     "rotation-alone": ("rotation.handler", "function.auth"),
     "keyops-edge": ("keyops.cli", "rotation.handler"),
+    "hclexport-edge": ("hclexport.render", "stacks.network"),
 }
 
 
@@ -76,23 +77,22 @@ def test_a_violation_fails_naming_importer_imported_and_contract(tree: Path, con
     assert _lint_imports(tree, contract).returncode == 0, "the copy keeps the contract once the line is gone"
 
 
-def test_nothing_but_tests_imports_rollout() -> None:
-    """The other half of ``rollout-edge``: the rollout command is an end point, nothing builds on it."""
+@pytest.mark.parametrize(
+    ("package", "modules"),
+    [
+        ("rollout", {"rollout.cli", "rollout.deploy", "rollout.targets"}),
+        ("restore", {"restore.cli", "restore.steps", "restore.target"}),
+        ("hclexport", {"hclexport.cli", "hclexport.render", "hclexport.rules"}),
+    ],
+)
+def test_nothing_but_tests_imports_an_end_point_command(package: str, modules: set[str]) -> None:
+    """The other half of ``rollout-edge``, ``restore-edge`` and ``hclexport-edge``: these
+    commands are end points, nothing in the product builds on them."""
     import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
 
     graph = grimp.build_graph(*CONFIG["root_packages"])
-    importers = {m for m in graph.find_downstream_modules("rollout", as_package=True) if not m.startswith("tests")}
-    assert {"rollout.cli", "rollout.deploy", "rollout.targets"} <= graph.modules  # the graph does hold it
-    assert importers == set()
-
-
-def test_nothing_but_tests_imports_restore() -> None:
-    """The other half of ``restore-edge``: the restore command is an end point too."""
-    import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
-
-    graph = grimp.build_graph(*CONFIG["root_packages"])
-    importers = {m for m in graph.find_downstream_modules("restore", as_package=True) if not m.startswith("tests")}
-    assert {"restore.cli", "restore.steps", "restore.target"} <= graph.modules
+    importers = {m for m in graph.find_downstream_modules(package, as_package=True) if not m.startswith("tests")}
+    assert modules <= graph.modules  # the graph does hold it
     assert importers == set()
 
 
