@@ -134,6 +134,7 @@ bench: .venv/.installed
 	$(PYTHON) -m bench.handler_bench
 	$(PYTHON) -m bench.local_load --deploy
 	$(PYTHON) -m bench.tap_bench --deploy
+	$(PYTHON) -m bench.mixed_load
 
 clean:
 	rm -rf cdktf.out build .pytest_cache

@@ -1,5 +1,6 @@
 """What several unit test modules share: the original HCL's resource addresses, the
-addresses of a synthesized stack and its ``jsonencode`` documents read back.
+addresses of a synthesized stack and its ``jsonencode`` documents read back, and a stack
+folder's ``terraform validate`` report.
 
 The original ``main.tf`` is not part of the repository; its addresses are data in
 ``migration/expected_changes.toml`` (checked against a real deployment of it by
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from migration.expected import load_expected
+from workspace.terraform import run_terraform
 
 #: The resource addresses of the original HCL deployment (kept with the expected changes of a move).
 ORIGINAL_ADDRESSES = load_expected().originals
@@ -44,3 +47,12 @@ def jsonencoded(expression: str) -> dict[str, Any]:
     body = expression.removeprefix("${jsonencode(").removesuffix(")}")
     body = _REFERENCE.sub(r'"${\1}"', body).replace('" = ', '": ')
     return dict(json.loads(body))
+
+
+def validation_report(stack_dir: Path) -> dict[str, Any]:
+    """``terraform validate -json`` of a synthesized stack folder, after an offline ``init``."""
+    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], stack_dir, timeout=300)
+    assert init.returncode == 0, init.stdout
+    validated = run_terraform(["validate", "-json", "-no-color"], stack_dir, timeout=300)
+    report: dict[str, Any] = json.loads(validated.stdout)
+    return report

@@ -5,7 +5,6 @@ refused in one line before anything is written."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,8 +17,7 @@ import pytest
 from stacks.checks import validate
 from stacks.config import ConfigError, load_config
 from tests.conftest import TEST_REPLICA_REGION
-from tests.unit.helpers import addresses, jsonencoded
-from workspace.terraform import run_terraform
+from tests.unit.helpers import addresses, jsonencoded, validation_report
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLICA_ADDRESSES = {
@@ -169,9 +167,7 @@ def test_the_replication_role_may_do_exactly_the_replication(replica_stack: dict
 
 @pytest.mark.terraform
 def test_terraform_validates_the_stack_with_a_replica(replica_stack_dir: Path) -> None:
-    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], replica_stack_dir, timeout=300)
-    assert init.returncode == 0, init.stdout
-    report = json.loads(run_terraform(["validate", "-json", "-no-color"], replica_stack_dir, timeout=300).stdout)
+    report = validation_report(replica_stack_dir)
     assert (report["valid"], report["error_count"], report["warning_count"]) == (True, 0, 0), report["diagnostics"]
 
 
