@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from stacks import cdk
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 MAKE_SYNTH = ["make", "-s", "synth"]
@@ -43,7 +45,7 @@ print(json.dumps({"code": code, "wall": wall, "peak_mib": peak_kib / 1024}))
 #: row name → (command, extra environment, drop caches first)
 ROWS: dict[str, tuple[list[str], dict[str, str], bool]] = {
     "floor (eager import of the vpc bindings)": (
-        [PYTHON, "-c", "import cdktf_cdktf_provider_aws.vpc"],
+        [PYTHON, "-c", f"import {cdk.selected({}).bindings}.vpc"],
         {"TAP_EAGER_PROVIDER_IMPORT": "1"},
         False,
     ),

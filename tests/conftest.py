@@ -62,11 +62,10 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
 
     Keys: ``<env>`` → the stack construct, ``<env>_json`` → its Testing.synth output.
     """
-    from cdktf import Testing
-
+    from stacks.cdk import core
     from stacks.tap_stack import TapStack
 
-    app = Testing.app()
+    app = core.Testing.app()
     configs = [
         prod_config,
         load_config("dev", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET}),
@@ -76,7 +75,7 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
     for config in configs:
         stack = TapStack(app, config, lambda_package)
         result[config.environment] = stack
-        result[f"{config.environment}_json"] = Testing.synth(stack)
+        result[f"{config.environment}_json"] = core.Testing.synth(stack)
     # The feature switches turned the other way, in an app of its own (stack ids are per app).
     switched = load_config(
         "dev",
@@ -90,15 +89,14 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
             "TAP_TABLE_INDEX_CHANGES": "true",
         },
     )
-    result["switched_off_json"] = Testing.synth(TapStack(Testing.app(), switched, lambda_package))
+    result["switched_off_json"] = core.Testing.synth(TapStack(core.Testing.app(), switched, lambda_package))
     return result
 
 
 @pytest.fixture(scope="session")
 def replica_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
     """prod as it deploys with ``TAP_AUDIT_REPLICA_REGION`` set: (the stack, its Testing.synth JSON)."""
-    from cdktf import Testing
-
+    from stacks.cdk import core
     from stacks.tap_stack import TapStack
 
     config = load_config(
@@ -109,8 +107,8 @@ def replica_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
             "TAP_AUDIT_REPLICA_REGION": TEST_REPLICA_REGION,
         },
     )
-    stack = TapStack(Testing.app(), config, lambda_package)
-    return stack, Testing.synth(stack)
+    stack = TapStack(core.Testing.app(), config, lambda_package)
+    return stack, core.Testing.synth(stack)
 
 
 @pytest.fixture(scope="session")
@@ -122,9 +120,9 @@ def replica_stack(replica_synth: tuple[Any, str]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def replica_stack_dir(replica_synth: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """That stack's folder in a full synth (cdk.tf.json and assets), for terraform."""
-    from cdktf import Testing
+    from stacks.cdk import core
 
-    outdir = Path(Testing.full_synth(replica_synth[0]))
+    outdir = Path(core.Testing.full_synth(replica_synth[0]))
     target = tmp_path_factory.mktemp("replica") / "prod"
     shutil.copytree(outdir / "stacks" / "prod", target)
     return target
@@ -161,11 +159,11 @@ def switched_off_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def synthesized_dir(synthesized: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Full synths on disk (each stack's cdk.tf.json + assets, one folder per environment), for terraform."""
-    from cdktf import Testing
+    from stacks.cdk import core
 
     stacks = tmp_path_factory.mktemp("synth")
     for env in ("prod", "dev", "local"):
-        outdir = Path(Testing.full_synth(synthesized[env]))
+        outdir = Path(core.Testing.full_synth(synthesized[env]))
         shutil.copytree(outdir / "stacks" / env, stacks / env)
     return stacks
 

@@ -29,6 +29,7 @@ VIOLATIONS = {
     "restore-edge": ("restore.steps", "stacks.database"),
     "rotation-alone": ("rotation.handler", "function.auth"),
     "keyops-edge": ("keyops.cli", "rotation.handler"),
+    "cdk-one-module": ("stacks.network", "cdktf"),
 }
 
 
