@@ -30,6 +30,7 @@ VIOLATIONS = {
     "rotation-alone": ("rotation.handler", "function.auth"),
     "keyops-edge": ("keyops.cli", "rotation.handler"),
     "cdk-one-module": ("stacks.network", "cdktf"),
+    "terrain-edge": ("terrain.mend", "stacks.config"),
 }
 
 
