@@ -77,8 +77,8 @@ def cli_version(cli: str, modules: Path = PROJECT / "node_modules") -> str:
     return str(_package(cli, modules)["version"])
 
 
-def _node_path_hint() -> str:
-    return f"make node, then put {shown(NODE_BIN)} first on PATH"
+#: What ``make cli-*`` suggests besides another Node: the other CLI, where it runs.
+OTHER_CLI = {"cdktf": "or CLI=cdktn (npx cdktn), which runs on Node >= 22.19", "cdktn": "or CLI=cdktf (npx cdktf)"}
 
 
 def problem(cli: str, node: Node, modules: Path = PROJECT / "node_modules") -> str | None:
@@ -94,8 +94,7 @@ def problem(cli: str, node: Node, modules: Path = PROJECT / "node_modules") -> s
         needed = tuple(int(part) for part in floor.groups())
         if node.version >= needed:
             return None
-        hint = f"{_node_path_hint()} (or, to synth, diff or deploy: CLI=cdktf)"
-        return f"{name} needs Node {wanted}, PATH has {node.text}: {hint}"
+        return f"{name} needs Node {wanted}, PATH has {node.text}: make node, then put {shown(NODE_BIN)} first on PATH"
     abis = sorted(
         int(m) for f in (modules / _PTY / node.platform).glob("node.abi*.node") if (m := f.name[8:-5]).isdigit()
     )
@@ -107,7 +106,7 @@ def problem(cli: str, node: Node, modules: Path = PROJECT / "node_modules") -> s
     verdict = "too new" if node.abi > abis[-1] else "too old"
     return (
         f"{name} cannot run on Node {node.text} ({verdict}: its terminal module has builds for {span}, "
-        f"this Node is ABI {node.abi}): use CLI=cdktn (npx cdktn), which runs on this Node, or Node 20 or 22"
+        f"this Node is ABI {node.abi}): put Node 20 or 22 first on PATH (make node installs 22)"
     )
 
 
@@ -119,10 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         node = node_on_path()
         found = problem(args[0], node)
+        refusal = f"{found}; {OTHER_CLI[args[0]]}" if found else None
     except NodeProblem as exc:
-        found = str(exc)
-    if found:
-        print(f"tap-stack: {found}", file=sys.stderr)
+        refusal = str(exc)
+    if refusal:
+        print(f"tap-stack: {refusal}", file=sys.stderr)
         return 2
     print(f"node: {node.text} runs {args[0]}-cli")
     return 0

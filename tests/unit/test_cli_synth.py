@@ -64,6 +64,6 @@ def test_make_stops_before_a_cli_this_node_cannot_run(tmp_path: Path, cli: str) 
     )  # fmt: skip
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == f"tap-stack: {problem}"
+    assert lines[0] == f"tap-stack: {problem}; {node.OTHER_CLI[cli]}"
     assert len(lines) == 2 and re.fullmatch(r"make: \*\*\* \[Makefile:\d+: cli-node\] Error 2", lines[1])
     assert (sorted(outdir.rglob("*")) if outdir.exists() else []) == before
