@@ -99,7 +99,7 @@ test: install build/published-events/.installed
 	MIGRATION_ORIGINAL_HCL=$(ORIGINAL) $(PYTHON) -m pytest
 
 test-fast: .venv/.installed build/published-events/.installed
-	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow and not migration"
+	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow and not migration and not cli"
 
 # tests/function under python3.12 in .venv-py312/, installed from Pipfile.lock with hashes (scripts/test-handler-py312.sh).
 test-handler-py312: build/published-events/.installed

@@ -42,6 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "migration: plans the stack against the original HCL deployed to the emulator (minutes)"
     )
+    config.addinivalue_line(
+        "markers", "cli: npx cdktf|cdktn on the app: synth, and diff and deploy on the emulator (minutes; not in CI)"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,7 @@ def _resources(stack_dir: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize(("cli", "library"), [("cdktf", "cdktf"), ("cdktn", "cdktn")])
 def test_diff_and_deploy_find_nothing_to_change(deployment: Deployment, tmp_path: Path, cli: str, library: str) -> None:
     """``npx CLI diff``, then ``npx CLI deploy`` of that synth: no changes, no resource touched."""

@@ -20,7 +20,7 @@ from testkit import cdktn
 from workspace import node
 from workspace.paths import PROJECT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 SETTINGS = {"TAP_ENVIRONMENTS": "dev", "TAP_BACKEND": "local"}
 
