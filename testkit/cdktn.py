@@ -1,7 +1,8 @@
 """Synthesize with either CDK library (``TAP_CDK``) and compare what they write, for tests and benchmarks.
 
 CDK Terrain needs ``make cdktn-bindings`` (its venv and generated bindings): :func:`missing` says
-what is not there. Each synth is ``main.py`` in a fresh process with the main venv's Python, so
+what is not there, and :func:`require` skips a test for it, or fails it where CI sets
+``TAP_REQUIRE_CDKTN=1``. Each synth is ``main.py`` in a fresh process with the main venv's Python, so
 ``TAP_CDK=cdktn`` also goes through main.py's hand-over to ``.venv-cdktn/``.
 """
 
@@ -14,6 +15,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from stacks import cdk
 from workspace.paths import PROJECT
@@ -32,6 +35,15 @@ def missing() -> str | None:
     if library.ready is None or not library.ready.is_file():
         return f"cdktn's AWS bindings are not generated ({library.ready}): run make cdktn-bindings (Node >= 22.19)"
     return None
+
+
+def require() -> None:
+    """Skip the calling test, saying what to run, when cdktn is not set up; fail it where CI asks
+    (``TAP_REQUIRE_CDKTN=1``)."""
+    if reason := missing():
+        if os.environ.get(REQUIRE) == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 def synth_env(library: str, outdir: Path, settings: Mapping[str, str]) -> dict[str, str]:

@@ -13,7 +13,6 @@ state, and the deploy replaces and adds nothing (Terraform may still write refre
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -26,13 +25,6 @@ from workspace.paths import PROJECT
 from workspace.terraform import emulator_env, run_terraform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
-
-
-def _require_cdktn() -> None:
-    if reason := cdktn.missing():
-        if os.environ.get(cdktn.REQUIRE) == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def _settings(deployment: Deployment) -> dict[str, str]:
@@ -50,7 +42,7 @@ def _serial(stack_dir: Path) -> int:
 
 
 def test_the_cdktn_synth_plans_no_changes_against_the_cdktf_deployment(deployment: Deployment, tmp_path: Path) -> None:
-    _require_cdktn()
+    cdktn.require()
     result = cdktn.synthesize("cdktn", tmp_path, _settings(deployment))
     assert result.returncode == 0, result.stderr[-3000:]
     stack_dir = tmp_path / "stacks" / "local"
@@ -94,7 +86,7 @@ def _resources(stack_dir: Path) -> dict[str, str]:
 def test_diff_and_deploy_find_nothing_to_change(deployment: Deployment, tmp_path: Path, cli: str, library: str) -> None:
     """``npx CLI diff``, then ``npx CLI deploy`` of that synth: no changes, no resource touched."""
     if library == "cdktn":
-        _require_cdktn()
+        cdktn.require()
     if problem := node.problem(cli, node.node_on_path()):
         pytest.skip(f"the Node on PATH does not run {cli}-cli (make stops with: {problem})")
     stack_dir = deployment.paths.stack_dir

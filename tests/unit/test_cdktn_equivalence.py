@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -46,10 +45,7 @@ _EMPTY_LIST = re.compile(r'^\s*"[^"]+": \[\],?$'), re.compile(r'^\s*"[^"]+": \[$
 
 @pytest.fixture(scope="module")
 def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    if reason := cdktn.missing():
-        if os.environ.get(cdktn.REQUIRE) == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    cdktn.require()
     outdirs = {}
     for library in ("cdktf", "cdktn"):
         outdir = tmp_path_factory.mktemp(library)
@@ -128,8 +124,7 @@ def test_both_libraries_build_the_same_lambda_packages(synths: dict[str, Path]) 
 
 def test_the_generated_bindings_load_on_demand_under_cdktn() -> None:
     """The on-demand loading, in the cdktn venv: the generated package has the expected layout."""
-    if reason := cdktn.missing():
-        pytest.skip(reason)
+    cdktn.require()
     probe = (
         "from stacks import cdk, lazy_provider; from testkit.provider import loaded_resource_modules;"
         "aws = cdk.bindings; aws.vpc.Vpc; aws.provider.AwsProvider;"

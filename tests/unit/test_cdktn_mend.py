@@ -8,6 +8,7 @@ generated provider module into exactly the cached one.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from stacks import cdk
 from terrain import mend
+from testkit import cdktn
 
 ALIAS = "_AwsProviderFunctions_017ca18a"
 GENERATED_LINE = f"from .functions import AwsProviderFunctions as {ALIAS}"
@@ -104,11 +106,9 @@ def test_a_folder_that_is_not_the_bindings_is_refused(tmp_path: Path) -> None:
 
 
 def _generated() -> Path:
-    folder = cdk.selected({cdk.SWITCH: "cdktn"}).bindings_folder
+    cdktn.require()
+    folder = cdk.selected({**os.environ, cdk.SWITCH: "cdktn"}).bindings_folder
     assert folder is not None
-    ready = cdk.selected({cdk.SWITCH: "cdktn"}).ready
-    if ready is None or not ready.is_file():
-        pytest.skip("cdktn's bindings are not generated here (make cdktn-bindings, Node >= 22.19)")
     return folder
 
 
