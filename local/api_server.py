@@ -15,7 +15,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,14 +36,10 @@ def handler_environment(function_env: Mapping[str, str], endpoint: str) -> dict[
     return {**env, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
 
 
-def load_handler(environ: Mapping[str, str] | None = None) -> Handler:
-    """The real ``function.handler.lambda_handler``, imported after setting ``environ``.
-
-    The variables go into ``os.environ`` first because a Lambda module may read them (and
-    create its clients) at import time, as it would on a cold start.
-    """
-    if environ:
-        os.environ.update(environ)
+def load_handler(environ: Mapping[str, str]) -> Handler:
+    """The real ``function.handler.lambda_handler``, imported after ``environ`` is set in ``os.environ``
+    (a Lambda module may read its variables, and create its clients, at import time: a cold start)."""
+    os.environ.update(environ)
     from function.handler import lambda_handler  # noqa: PLC0415 - after the environment is set
 
     return lambda_handler
@@ -52,24 +48,16 @@ def load_handler(environ: Mapping[str, str] | None = None) -> Handler:
 @dataclass
 class ApiSettings:
     handler: Handler
-    function_name: str
-    timeout_seconds: float = 15.0
-    memory_mb: int = 256
+    #: The deployed function as the handler sees it; each request gets a copy with its own id and deadline.
+    context: LambdaContext = field(default_factory=LambdaContext)
     stage: str = "local"
     quiet: bool = False
-    log: Any = field(default=sys.stdout)
 
 
 def invoke(settings: ApiSettings, event: dict[str, Any], request_id: str) -> HttpResponse:
     """Call the handler as Lambda would; an exception is a 502 like an unhandled Lambda error."""
-    context = LambdaContext(
-        function_name=settings.function_name,
-        timeout_seconds=settings.timeout_seconds,
-        memory_limit_in_mb=settings.memory_mb,
-        aws_request_id=request_id,
-    )
     try:
-        result = settings.handler(event, context)
+        result = settings.handler(event, replace(settings.context, aws_request_id=request_id))
     except Exception:  # the handler's own bug: show it, as CloudWatch Logs would
         traceback.print_exc(file=sys.stderr)
         return json_response(HTTPStatus.BAD_GATEWAY, {"message": "Internal server error"}, request_id)
@@ -79,8 +67,8 @@ def invoke(settings: ApiSettings, event: dict[str, Any], request_id: str) -> Htt
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway offers
     disable_nagle_algorithm = True
+    wbufsize = -1  # buffered, so that a response's head and body leave in one write
     server_version = "tap-local-api"
-    sys_version = ""
 
     server: ApiServer
 
@@ -116,29 +104,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
             elapsed = (time.perf_counter() - started) * 1000
             print(
                 f"{self.client_address[0]} {self.command} {self.path} -> {response.status} in {elapsed:.1f} ms",
-                file=settings.log,
                 flush=True,
             )
 
     def _write(self, response: HttpResponse) -> None:
-        """Head and body in one write: as two small segments, Nagle's algorithm and the
-        client's delayed ACK would hold the body back ~40 ms on every keep-alive request."""
-        reason = self.responses.get(response.status, ("",))[0]
-        head = [
-            f"{self.protocol_version} {response.status} {reason}",
-            f"Server: {self.version_string()}",
-            f"Date: {self.date_time_string()}",
-        ]
-        head += [
-            f"{name}: {value}"
-            for name, value in response.headers
-            if name.lower() not in ("content-length", "connection", "transfer-encoding")
-        ]
-        head.append(f"Content-Length: {len(response.body)}")
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
         if self.close_connection:
-            head.append("Connection: close")
-        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(data if self.command == "HEAD" else data + response.body)
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        self.wfile.flush()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 

@@ -7,6 +7,7 @@ HTTP response API Gateway makes of a proxy result.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -67,24 +68,20 @@ class ProxyRequest:
 
 
 def make_event(request: ProxyRequest, stage: str, request_id: str) -> dict[str, Any]:
-    """A REST API proxy event (payload format 1.0) for one HTTP request."""
+    """A REST API proxy event (payload format 1.0) for one HTTP request; a binary body, or one
+    that is not UTF-8, is carried base64-encoded."""
     method, headers, body = request.method, request.headers, request.body
     parts = urlsplit(request.raw_path)
     query, multi_query = _single_and_multi(parse_qsl(parts.query, keep_blank_values=True))
     single_headers, multi_headers = _single_and_multi(headers)
+    text: str | None = None
     if body and not request.binary:
-        try:
-            text: str | None = body.decode("utf-8")
-            is_b64 = False
-        except UnicodeDecodeError:
-            text, is_b64 = base64.b64encode(body).decode("ascii"), True
-    elif body:
-        text, is_b64 = base64.b64encode(body).decode("ascii"), True
-    else:
-        text, is_b64 = None, False
-    user_agent = (single_headers or {}).get("User-Agent") or next(
-        (v for k, v in headers if k.lower() == "user-agent"), None
-    )
+        with contextlib.suppress(UnicodeDecodeError):  # not text: base64-encoded below
+            text = body.decode("utf-8")
+    is_b64 = bool(body) and text is None
+    if is_b64:
+        text = base64.b64encode(body).decode("ascii")
+    user_agent = next((v for k, v in reversed(headers) if k.lower() == "user-agent"), None)
     now = time.time()
     return {
         "resource": RESOURCE,
@@ -116,11 +113,7 @@ def make_event(request: ProxyRequest, stage: str, request_id: str) -> dict[str, 
             "identity": {
                 "sourceIp": request.source_ip,
                 "userAgent": user_agent,
-                "accountId": None,
-                "apiKey": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
+                **dict.fromkeys(("accountId", "apiKey", "caller", "user", "userArn")),  # no IAM caller, no usage plan
             },
         },
     }

@@ -7,15 +7,13 @@ log's telling lines and what to do next.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 from pathlib import Path
-from typing import Any
 
 from local.paths import LocalPaths
 from local.progress import StepFailed
+from workspace.paths import shown
 from workspace.processes import quoted, run_logged, tail
 from workspace.synth import SynthFailed
 from workspace.synth import synthesize as synth
@@ -23,6 +21,8 @@ from workspace.terraform import TerraformMissing, emulator_env, terraform_binary
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ERROR = re.compile(r"^[│\s]*Error:")
+#: The option and time limit (seconds) of each Terraform command make local runs.
+_OPTIONS = {"init": ("-reconfigure", 600.0), "apply": ("-auto-approve", 1200.0), "destroy": ("-auto-approve", 1200.0)}
 #: What to do when a Terraform command fails ({} is the emulator's log), after reading its log.
 _TODO = {
     "init": "if the backend cannot be reached, check the emulator ({}) or start afresh: make local-down && make local",
@@ -82,50 +82,17 @@ def terraform_errors(log: Path, limit: int = 40) -> str:
     return quoted(picked[:limit]) if picked else tail(log, 20)
 
 
-def _terraform(paths: LocalPaths, command: str, option: str, timeout: float) -> str:
-    """``terraform COMMAND`` in the stack folder, logged to ``terraform-COMMAND.log``; returns
-    Terraform's last ``<Command> complete! …`` line."""
+def terraform(paths: LocalPaths, command: str) -> str:
+    """``terraform init|apply|destroy`` in the stack folder, logged to ``terraform-COMMAND.log``;
+    returns Terraform's last ``<Command> complete! …`` line (``Apply complete! Resources: …``)."""
+    option, timeout = _OPTIONS[command]
     log = paths.log(f"terraform-{command}")
     argv = [terraform_cli(), command, option, "-input=false", "-no-color"]
     code = run_logged(argv, paths.stack_dir, emulator_env(), log, timeout)
     if code != 0:
         limit = " (time limit reached)" if code == -1 else ""
-        todo = f"read the full log {paths.rel(log)}; " + _TODO[command].format(paths.rel(paths.emulator_log))
+        todo = f"read the full log {shown(log)}; " + _TODO[command].format(shown(paths.emulator_log))
         raise StepFailed(f"terraform {command} exited with code {code}{limit}", todo, terraform_errors(log))
     prefix = f"{command.capitalize()} complete!"
     lines = [line for line in log.read_text(errors="replace").splitlines() if line.startswith(prefix)]
     return lines[-1].strip() if lines else prefix.rstrip("!").lower()
-
-
-def terraform_init(paths: LocalPaths, timeout: float = 600.0) -> None:
-    _terraform(paths, "init", "-reconfigure", timeout)
-
-
-def terraform_apply(paths: LocalPaths, timeout: float = 1200.0) -> str:
-    """Apply; returns Terraform's summary line (``Apply complete! Resources: …``)."""
-    return _terraform(paths, "apply", "-auto-approve", timeout)
-
-
-def terraform_destroy(paths: LocalPaths, timeout: float = 1200.0) -> str:
-    return _terraform(paths, "destroy", "-auto-approve", timeout)
-
-
-def terraform_outputs(paths: LocalPaths) -> dict[str, Any]:
-    """``terraform output -json`` as {name: value}."""
-    result = subprocess.run(
-        [terraform_cli(), "output", "-json", "-no-color"],
-        cwd=paths.stack_dir, env=emulator_env(), text=True, capture_output=True, timeout=300, check=False,
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise StepFailed("terraform output failed", "re-run make local", _last_lines(result.stdout + result.stderr))
-    try:
-        raw = json.loads(result.stdout or "{}")
-    except ValueError:
-        raise StepFailed(
-            "terraform output -json printed no JSON", "re-run make local", _last_lines(result.stdout)
-        ) from None
-    return {name: entry.get("value") for name, entry in raw.items()}
-
-
-def _last_lines(text: str) -> str:
-    return quoted(text.rstrip("\n").splitlines()[-20:])

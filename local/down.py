@@ -16,6 +16,7 @@ from local import deploy, serving
 from local.paths import LocalPaths, local_paths
 from local.progress import Progress, StepFailed
 from workspace import emulator, processes
+from workspace.paths import shown
 
 
 def stop_api_server(paths: LocalPaths) -> str:
@@ -35,8 +36,8 @@ def destroy(paths: LocalPaths, running: emulator.RunningEmulator) -> str:
         deploy.synthesize(running.endpoint, paths)
         notes.append("re-synthesized")
     if not (paths.stack_dir / ".terraform").is_dir() or notes:
-        deploy.terraform_init(paths)
-    notes.append(deploy.terraform_destroy(paths))
+        deploy.terraform(paths, "init")
+    notes.append(deploy.terraform(paths, "destroy"))
     return "; ".join(notes)
 
 
@@ -47,7 +48,7 @@ def remove_files(paths: LocalPaths) -> list[str]:
     for path in (stack / ".terraform", stack / ".terraform.lock.hcl", stack / "plan", paths.root):
         if path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-            removed.append(paths.rel(path))
+            removed.append(shown(path))
     return removed
 
 
@@ -55,31 +56,31 @@ def down(paths: LocalPaths, force: bool) -> int:
     progress = Progress(4)
     started = time.monotonic()
     try:
-        with progress.step("stopping the API server") as step:
-            step.note(stop_api_server(paths))
+        with progress.step("stopping the API server") as notes:
+            notes.append(stop_api_server(paths))
         running = emulator.find(paths)
-        with progress.step("terraform destroy") as step:
+        with progress.step("terraform destroy") as notes:
             if force:
-                step.note("skipped (--force)")
+                notes.append("skipped (--force)")
             elif running is None:
-                step.note("skipped: no emulator runs, so nothing is deployed")
+                notes.append("skipped: no emulator runs, so nothing is deployed")
             elif not emulator.answers(running.port):
                 raise StepFailed(
                     f"the emulator (pid {running.pid}) does not answer on {running.endpoint}",
                     "stop everything without destroying: python -m local.down --force",
                 )
             else:
-                step.note(destroy(paths, running))
-        with progress.step("stopping the emulator") as step:
+                notes.append(destroy(paths, running))
+        with progress.step("stopping the emulator") as notes:
             stopped = emulator.stop(paths)
-            step.note(f"stopped pid {stopped.pid}" if stopped else "none running")
+            notes.append(f"stopped pid {stopped.pid}" if stopped else "none running")
             if stopped and not processes.wait_port_free(stopped.port):
                 raise StepFailed(
                     f"port {stopped.port} is still in use", f"find the holder: ss -ltnp 'sport = :{stopped.port}'"
                 )
-        with progress.step("removing local files") as step:
+        with progress.step("removing local files") as notes:
             removed = remove_files(paths)
-            step.note(", ".join(removed) if removed else "nothing to remove")
+            notes.append(", ".join(removed) if removed else "nothing to remove")
     except (StepFailed, KeyboardInterrupt) as exc:
         return progress.failed(exc, "; run make local-down again to finish.")
     print(f"local platform removed in {time.monotonic() - started:.1f} s")

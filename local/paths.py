@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workspace.paths import EmulatorPaths, local_dirs, shown
+from workspace.paths import EmulatorPaths, local_dirs
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,14 @@ class LocalPaths(EmulatorPaths):
         return self.root / "session.json"
 
     @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
     def stack_dir(self) -> Path:
         """The synthesized ``local`` stack, where Terraform runs."""
         return self.outdir / "stacks" / "local"
 
     def log(self, name: str) -> Path:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        return self.logs / f"{name}.log"
-
-    def rel(self, path: Path) -> str:
-        """``path`` relative to the project when inside it, for messages."""
-        return shown(path)
+        """``.local/logs/NAME.log`` (the folder is made)."""
+        (self.root / "logs").mkdir(parents=True, exist_ok=True)
+        return self.root / "logs" / f"{name}.log"
 
 
 def local_paths() -> LocalPaths:

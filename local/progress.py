@@ -6,7 +6,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
 
 #: Exit status after Ctrl-C, as a shell reports a process ended by SIGINT.
 EXIT_INTERRUPTED = 130
@@ -22,39 +21,30 @@ class StepFailed(Exception):
         self.details = details
 
 
-class Step:
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-
-    def note(self, text: str) -> None:
-        """Shown in parentheses after the step's duration."""
-        self.notes.append(text)
-
-
 class Progress:
-    """``[3/8] terraform apply … done in 41.2 s``, one line per step."""
+    """``[3/8] terraform apply … done in 41.2 s (notes)``, one line per step."""
 
-    def __init__(self, total: int, out: TextIO | None = None) -> None:
+    def __init__(self, total: int) -> None:
         self.total = total
         self.index = 0
-        self.out = out if out is not None else sys.stdout
         self.current: str | None = None
 
     @contextmanager
-    def step(self, title: str) -> Iterator[Step]:
+    def step(self, title: str) -> Iterator[list[str]]:
+        """One step; what the caller appends to the list it yields is shown after the step's duration."""
         self.index += 1
         self.current = title
-        print(f"[{self.index}/{self.total}] {title} …", end="", file=self.out, flush=True)
+        print(f"[{self.index}/{self.total}] {title} …", end="", flush=True)
         started = time.monotonic()
-        step = Step()
+        notes: list[str] = []
         try:
-            yield step
+            yield notes
         except BaseException as exc:
             word = "interrupted" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            print(f" {word} after {time.monotonic() - started:.1f} s", file=self.out, flush=True)
+            print(f" {word} after {time.monotonic() - started:.1f} s", flush=True)
             raise
-        notes = f" ({'; '.join(step.notes)})" if step.notes else ""
-        print(f" done in {time.monotonic() - started:.1f} s{notes}", file=self.out, flush=True)
+        shown = f" ({'; '.join(notes)})" if notes else ""
+        print(f" done in {time.monotonic() - started:.1f} s{shown}", flush=True)
         self.current = None
 
     def failed(self, exc: StepFailed | KeyboardInterrupt, after_interrupt: str) -> int:

@@ -94,10 +94,9 @@ def write(paths: LocalPaths, session: Session) -> None:
     """Write ``session`` to ``paths.session``, readable by its owner only."""
     paths.root.mkdir(parents=True, exist_ok=True)
     fd = os.open(paths.session, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    readable = {"api_url": session.api_url, "endpoint": session.endpoint}  # for people reading the file
     with os.fdopen(fd, "w") as fh:
-        readable = {"api_url": session.api_url, "endpoint": session.endpoint}  # for people reading the file
-        json.dump({**readable, **dataclasses.asdict(session)}, fh, indent=2)
-        fh.write("\n")
+        fh.write(json.dumps({**readable, **dataclasses.asdict(session)}, indent=2) + "\n")
 
 
 def read(paths: LocalPaths) -> Session | None:

@@ -14,16 +14,18 @@ import os
 import secrets
 import sys
 import time
+from functools import partial
 from typing import Any
 
 from local import deploy, serving
 from local import session as sessions
 from local.api_server import handler_environment
 from local.paths import LocalPaths, local_paths
-from local.progress import Progress, Step, StepFailed
-from local.session import Session, SessionError, StackOutputs
+from local.progress import Progress, StepFailed
+from local.session import Session, StackOutputs
 from workspace import emulator, processes
-from workspace.paths import PROJECT
+from workspace.deployed import OutputsUnavailable, stack_outputs
+from workspace.paths import PROJECT, shown
 
 DEFAULT_API_PORT = 8080
 #: Deploy steps; serving the API is one more.
@@ -31,13 +33,10 @@ DEPLOY_STEPS = 7
 _PORTS = range(1, 65536)
 
 
-def _env_port(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) not in _PORTS:
-        raise SystemExit(f"error: {name}={raw!r} is not a port number")
-    return int(raw)
+def _port(source: str, text: str) -> int:
+    if not text.isdigit() or int(text) not in _PORTS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (given by {source})")
+    return int(text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,8 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ("--port", "TAP_EMULATOR_PORT", emulator.DEFAULT_PORT, "emulator"),
         ("--api-port", "TAP_API_PORT", DEFAULT_API_PORT, "API server"),
     ):
-        default = _env_port(variable, fallback)
-        parser.add_argument(flag, type=int, default=default, help=f"{what} port (default {variable} or %(default)s)")
+        default = os.environ.get(variable, "").strip() or str(fallback)
+        port = partial(_port, f"{flag} or {variable}")
+        parser.add_argument(flag, type=port, default=default, help=f"{what} port (default {variable} or %(default)s)")
     parser.add_argument("--no-serve", action="store_true", help="deploy and store the key, then return")
     parser.add_argument("--fresh", action="store_true", help="stop a running emulator and deploy from scratch")
     parser.add_argument(
@@ -63,7 +63,7 @@ def check_prerequisites(paths: LocalPaths, args: argparse.Namespace) -> None:
     deploy.terraform_cli()
     handler = PROJECT / "function" / "handler.py"
     if not handler.is_file():
-        raise StepFailed(f"{paths.rel(handler)} is missing", "run from a complete checkout of the project")
+        raise StepFailed(f"{shown(handler)} is missing", "run from a complete checkout of the project")
     if args.port == args.api_port:
         raise StepFailed("the emulator and the API would share one port", "pick different --port and --api-port")
     if not args.no_serve and not processes.port_bindable(args.api_port):
@@ -75,15 +75,15 @@ def check_prerequisites(paths: LocalPaths, args: argparse.Namespace) -> None:
         )
 
 
-def start_or_reuse_emulator(paths: LocalPaths, port: int, fresh: bool, step: Step) -> emulator.RunningEmulator:
+def start_or_reuse_emulator(paths: LocalPaths, port: int, fresh: bool, notes: list[str]) -> emulator.RunningEmulator:
     found = emulator.find(paths)
     if found and not fresh and found.port == port and emulator.answers(port):
-        step.note(f"reused pid {found.pid} on {found.endpoint}")
+        notes.append(f"reused pid {found.pid} on {found.endpoint}")
         return found
     if found:
         reason = "--fresh" if fresh else (f"it ran on port {found.port}" if found.port != port else "it did not answer")
         emulator.stop(paths)
-        step.note(f"stopped the previous emulator (pid {found.pid}: {reason})")
+        notes.append(f"stopped the previous emulator (pid {found.pid}: {reason})")
     else:
         paths.emulator_pid.unlink(missing_ok=True)  # stale: its process is gone
     try:
@@ -92,11 +92,11 @@ def start_or_reuse_emulator(paths: LocalPaths, port: int, fresh: bool, step: Ste
         why, _, rest = str(exc).partition("\n")
         details, _, todo = rest.rpartition("what to do: ")
         raise StepFailed(why, todo or "see the emulator log", details.rstrip("\n")) from None
-    step.note(f"pid {started.pid} on {started.endpoint}, log {paths.rel(paths.emulator_log)}")
+    notes.append(f"pid {started.pid} on {started.endpoint}, log {shown(paths.emulator_log)}")
     return started
 
 
-def create_state_bucket(running: emulator.RunningEmulator, step: Step) -> None:
+def create_state_bucket(running: emulator.RunningEmulator) -> str:
     try:
         created = emulator.ensure_state_bucket(running.endpoint)
     except Exception as exc:  # botocore's many error types: all mean the emulator misbehaves
@@ -104,7 +104,7 @@ def create_state_bucket(running: emulator.RunningEmulator, step: Step) -> None:
             f"the emulator did not accept the state bucket: {exc}",
             "restart it: make local-down && make local",
         ) from None
-    step.note(("created " if created else "exists: ") + f"s3://{emulator.STATE_BUCKET}")
+    return ("created " if created else "exists: ") + f"s3://{emulator.STATE_BUCKET}"
 
 
 def store_api_key(args: argparse.Namespace, running: emulator.RunningEmulator, outputs: StackOutputs) -> Session:
@@ -139,25 +139,25 @@ def deploy_steps(args: argparse.Namespace, paths: LocalPaths, progress: Progress
     """Steps 1-7: from nothing (or a running emulator) to a deployed stack with a fresh key."""
     with progress.step("checking terraform and ports"):
         check_prerequisites(paths, args)
-    with progress.step("starting the emulator") as step:
-        running = start_or_reuse_emulator(paths, args.port, args.fresh, step)
-    with progress.step("creating the state bucket") as step:
-        create_state_bucket(running, step)
-    with progress.step("synthesizing the local stack") as step:
-        step.note(paths.rel(deploy.synthesize(running.endpoint, paths)))
+    with progress.step("starting the emulator") as notes:
+        running = start_or_reuse_emulator(paths, args.port, args.fresh, notes)
+    with progress.step("creating the state bucket") as notes:
+        notes.append(create_state_bucket(running))
+    with progress.step("synthesizing the local stack") as notes:
+        notes.append(shown(deploy.synthesize(running.endpoint, paths)))
     with progress.step("terraform init"):
-        deploy.terraform_init(paths)
-    with progress.step(f"terraform apply (log: {paths.rel(paths.logs / 'terraform-apply.log')})") as step:
-        step.note(deploy.terraform_apply(paths))
-    with progress.step("storing a fresh API key") as step:
+        deploy.terraform(paths, "init")
+    with progress.step(f"terraform apply (log: {shown(paths.log('terraform-apply'))})") as notes:
+        notes.append(deploy.terraform(paths, "apply"))
+    with progress.step("storing a fresh API key") as notes:
         try:
-            outputs = StackOutputs.from_values(deploy.terraform_outputs(paths))
-        except SessionError as exc:
+            outputs = StackOutputs.from_values(stack_outputs(paths.stack_dir, running.endpoint))
+        except (OutputsUnavailable, ValueError) as exc:  # SessionError too: an output is missing
             raise StepFailed(
-                str(exc), "the local platform needs these outputs of the stack; see docs/local.md"
+                str(exc), "the local platform needs these outputs of the stack (docs/local.md); run make local again"
             ) from None
         session = store_api_key(args, running, outputs)
-        step.note(f"secret {outputs.api_key_secret_arn.rsplit(':', 1)[-1]}")
+        notes.append(f"secret {outputs.api_key_secret_arn.rsplit(':', 1)[-1]}")
     sessions.write(paths, session)
     return session
 
@@ -169,17 +169,11 @@ def up(args: argparse.Namespace, paths: LocalPaths) -> int:
         session = deploy_steps(args, paths, progress)
         if args.no_serve:
             print(f"\nlocal stack deployed in {time.monotonic() - started:.1f} s; emulator at {session.endpoint}")
-            print(f"API key:  {session.api_key}   (also in {paths.rel(paths.session)})")
+            print(f"API key:  {session.api_key}   (also in {shown(paths.session)})")
             print("serve it: python -m local.up --serve-only   |   destroy: make local-down")
             return 0
         with progress.step("starting the API server"):
-            try:
-                server = serving.build_server(session, quiet=args.quiet)
-            except OSError as exc:
-                raise StepFailed(
-                    f"cannot listen on 127.0.0.1:{args.api_port}: {exc.strerror or exc}",
-                    "free the port or pick another: make local TAP_API_PORT=8081",
-                ) from None
+            server = serving.build_server(session, quiet=args.quiet)
     except (StepFailed, KeyboardInterrupt) as exc:
         resume = "run make local again to carry on, or make local-down to remove everything."
         return progress.failed(exc, f". The emulator keeps running; {resume}")
@@ -198,27 +192,16 @@ def serve_only(args: argparse.Namespace, paths: LocalPaths) -> int:
     """Serve the API again for a deployment that is still up (no Terraform)."""
     recorded = sessions.read(paths)
     running = emulator.find(paths)
-    if (
-        recorded is None
-        or running is None
-        or running.port != recorded.emulator_port
-        or not emulator.answers(running.port)
-    ):
-        print(
-            "error: no running local deployment to serve (the emulator is not running, or make local never finished).\n"
-            "what to do: make local",
-            file=sys.stderr,
-        )
-        return 1
-    session = recorded.served_on(args.api_port)
     try:
+        if recorded is None or running is None or running.port != recorded.emulator_port:
+            why = "no running local deployment to serve (the emulator is not running, or make local never finished)"
+            raise StepFailed(why, "make local")
+        if not emulator.answers(running.port):
+            raise StepFailed(f"the emulator (pid {running.pid}) does not answer on {running.endpoint}", "make local")
+        session = recorded.served_on(args.api_port)
         server = serving.build_server(session, quiet=args.quiet)
-    except OSError as exc:
-        print(
-            f"error: cannot listen on 127.0.0.1:{args.api_port}: {exc.strerror or exc}\n"
-            "what to do: free the port or pick another with --api-port",
-            file=sys.stderr,
-        )
+    except StepFailed as exc:
+        print(f"error: {exc.why}\nwhat to do: {exc.todo}", file=sys.stderr)
         return 1
     sessions.write(paths, session)
     serving.announce(paths, session, None)
@@ -229,10 +212,6 @@ def serve_only(args: argparse.Namespace, paths: LocalPaths) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    for name, port in (("--port", args.port), ("--api-port", args.api_port)):
-        if port not in _PORTS:
-            print(f"error: {name} {port} is not a port number", file=sys.stderr)
-            return 2
     if args.serve_only:
         return serve_only(args, local_paths())
     return up(args, local_paths())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -92,14 +91,11 @@ def backend_location(env: str, environ: Mapping[str, str], emulator: str | None)
         backend = load_backend(env, settings)
     except ConfigError as exc:
         raise CannotJudge(str(exc), "fix that setting (README: Settings)") from None
-    if emulator:
-        return states.StateLocation(bucket=settings["TAP_STATE_BUCKET"], key=backend.key, region=backend.region,
-                                    endpoint=emulator)  # fmt: skip
     if backend.kind == "local":
         return states.StateLocation(path=synth.outdir(settings) / "stacks" / env / f"terraform.{env}.tfstate")
-    assert backend.bucket
+    bucket = settings["TAP_STATE_BUCKET"] if emulator else str(backend.bucket)
     return states.StateLocation(
-        bucket=backend.bucket, key=backend.key, region=backend.region, endpoint=backend.endpoint
+        bucket=bucket, key=backend.key, region=backend.region, endpoint=emulator or backend.endpoint
     )
 
 
@@ -118,20 +114,17 @@ class Checked:
     plan_file: Path
     header: list[str]
 
-    def show(self, options: Options, out: TextIO, brief: bool = False) -> None:
-        """The text report; ``brief``: the header and the summary line only (when all is well)."""
+    def show(self, options: Options, out: TextIO, brief: bool = False, **extra: str) -> None:
+        """The verdict: with ``--json`` one JSON object (none when ``brief``), else the text report
+        (``brief``: the header and the summary line only, when all is well)."""
         if options.as_json:
-            return
-        if brief and self.verdict.ok:
+            if not brief:
+                about = {"env": options.env, "state": str(self.source), "plan_file": str(self.plan_file), **extra}
+                print(json.dumps(json_report(self.verdict, about), indent=2), file=out)
+        elif brief and self.verdict.ok:
             print("\n".join([*self.header, self.verdict.summary()]), file=out)
         else:
             print(text_report(self.verdict, self.header, options.verbose), file=out)
-
-    def show_json(self, options: Options, out: TextIO, **extra: str) -> None:
-        """With ``--json``: the verdict as one JSON object."""
-        if options.as_json:
-            about = {"env": options.env, "state": str(self.source), "plan_file": str(self.plan_file), **extra}
-            print(json.dumps(json_report(self.verdict, about), indent=2), file=out)
 
 
 def run_check(options: Options, out: TextIO, location: states.StateLocation | None = None) -> Checked:
@@ -158,10 +151,10 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
     # Before planning: a resource of the state the stack no longer declares fails the check even if no plan comes.
     comparison = addresses.compare(info.addresses, addresses.read_stack(stack_dir))
     plan_file = options.plan_out or WORK_DIR / f"{options.env}.plan.json"
-    work = Path(tempfile.mkdtemp(prefix="tap-migration-"))
     plan: dict[str, Any] | None = None
     plan_error = ""
-    try:
+    with tempfile.TemporaryDirectory(prefix="tap-migration-", ignore_cleanup_errors=True) as folder:
+        work = Path(folder)
         backend: dict[str, Any] | None = None  # the stack's own backend (S3, on AWS)
         if not via_backend:
             copy = work / "state.tfstate"
@@ -178,8 +171,6 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
             if not comparison.missing:
                 raise
             plan_error = failed.what  # the verdict stands without a plan: something of the state is gone
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     if plan is not None:
         save_plan(plan, plan_file)
     else:
@@ -206,7 +197,6 @@ def save_plan(plan: dict[str, Any], plan_file: Path) -> None:
 def check(options: Options, out: TextIO) -> int:
     checked = run_check(options, out)
     checked.show(options, out)
-    checked.show_json(options, out)
     return 0 if checked.verdict.ok else 1
 
 
@@ -250,8 +240,7 @@ def adopt(options: Options, out: TextIO) -> tuple[int, Verdict]:
     states.write(destination, first.data)
     print(f"adopt: wrote {destination} sha256 {states.sha256(first.data)}; checking it again", file=out)
     second = run_check(replace(options, from_state=None), out)
-    second.show(options, out)
     if second.data != first.data:
         raise CannotJudge(f"{destination} does not hold what was written", "check the backend bucket and retry")
-    second.show_json(options, out, backup=str(saved), sha256=states.sha256(first.data))
+    second.show(options, out, backup=str(saved), sha256=states.sha256(first.data))
     return (0 if second.verdict.ok else 1), second.verdict

@@ -73,8 +73,8 @@ class Expected:
         return next((a.why for a in self.additions if address in a.addresses), "")
 
 
-def _strings(entry: dict[str, object], key: str, where: str) -> tuple[str, ...]:
-    value = entry.get(key)
+def _strings(entry: dict[str, object], key: str, where: str, required: bool = True) -> tuple[str, ...]:
+    value = entry.get(key, None if required else [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ExpectedDataError(f"{where}: '{key}' must be a list of non-empty strings")
     return tuple(value)
@@ -98,9 +98,7 @@ def load_expected(path: Path = DATA_FILE) -> Expected:
     for index, entry in enumerate(raw.get("update", []), 1):
         where = f"[[update]] #{index}"
         addresses = _strings(entry, "addresses", where)
-        attributes = tuple(entry.get("attributes", ()))
-        if not all(isinstance(a, str) and a for a in attributes):
-            raise ExpectedDataError(f"{where}: 'attributes' must be a list of attribute names")
+        attributes = _strings(entry, "attributes", where, required=False)
         strangers = [a for a in addresses if a not in originals]
         if strangers:
             raise ExpectedDataError(f"{where}: {', '.join(strangers)} is not an original address")

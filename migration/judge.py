@@ -14,6 +14,7 @@ judged under the address it had in the state, and the report lists the move.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,10 +115,8 @@ class Verdict:
 
 def _normal(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in "[{":
-        try:
+        with contextlib.suppress(ValueError):  # not JSON after all: the string itself
             return json.loads(value)
-        except ValueError:
-            return value
     return value
 
 
@@ -140,7 +139,7 @@ def _leaves(before: Any, after: Any, unknown: Any, sensitive: Any, path: str) ->
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         return [d for i, (b, a) in enumerate(zip(before, after, strict=True))
                 for d in _leaves(b, a, _at(unknown, i), _at(sensitive, i), f"{path}[{i}]")]  # fmt: skip
-    if before == after and not _has_unknown(unknown):
+    if before == after:  # a scalar's after_unknown is true (above) or absent
         return []
     return [_summarized(before, after, sensitive is True, path)]
 
@@ -166,11 +165,6 @@ def _summarized(before: Any, after: Any, sensitive: bool, path: str) -> Detail:
     if isinstance(before, dict) or isinstance(after, dict):
         return Detail(path, "{…}" if before else "none", "{…}" if after else "none")
     return Detail(path, _render(before), _render(after))
-
-
-def _has_unknown(unknown: Any) -> bool:
-    values = unknown.values() if isinstance(unknown, dict) else unknown if isinstance(unknown, list) else ()
-    return unknown is True or any(_has_unknown(v) for v in values)
 
 
 def _merge(first: Any, second: Any) -> Any:
@@ -253,7 +247,7 @@ def judge(
     plan: dict[str, Any] | None,
     expected: Expected,
     in_state: frozenset[str],
-    comparison: Comparison | None = None,
+    comparison: Comparison,
     plan_error: str = "",
 ) -> Verdict:
     """The verdict on a plan of the stack against a state holding ``in_state``.
@@ -261,11 +255,10 @@ def judge(
     ``comparison`` is the state's addresses against the stack's (its missing ones fail the
     verdict); without a plan (``None``), ``plan_error`` says why and only that is judged.
     """
-    missing = comparison.missing if comparison else ()
-    verdict = Verdict(changes=[], originals=expected.originals, in_state=in_state, missing=missing)
+    verdict = Verdict(changes=[], originals=expected.originals, in_state=in_state, missing=comparison.missing)
     if plan is None:
         verdict.plan_error = plan_error or "no plan"
-        verdict.moves = list(comparison.moves) if comparison else []
+        verdict.moves = list(comparison.moves)
         return verdict
     for rc in plan.get("resource_changes", []):
         if rc.get("mode") != "managed":

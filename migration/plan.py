@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,27 @@ def first_error(output: str) -> str:
 
 
 def _todo_for(message: str) -> str:
+    """What to do about a failed plan of the stack, from Terraform's message."""
     lowered = message.lower()
     if "credential" in lowered:
         return "set AWS credentials that can read the deployment (AWS_PROFILE or AWS_ACCESS_KEY_ID)"
     if "connect" in lowered or "dial tcp" in lowered or "no such host" in lowered:
         return "check the network connection to AWS (or that the emulator runs)"
     return "fix the cause above and run the check again"
+
+
+def run_steps(folder: Path, env: dict[str, str], steps: list[list[str]], of: str, todo: Callable[[str], str]) -> None:
+    """``terraform STEP`` in ``folder`` for each step; the first that fails is a one-line refusal
+    (``terraform init{of} failed: <Terraform's first error>``; ``todo`` says what to do about it)."""
+    for args in steps:
+        try:
+            result = run_terraform(args, folder, env=env, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            what = f"terraform {args[0]}{of} did not finish in {TIMEOUT:.0f} s"
+            raise CannotJudge(what, "check the network (and the emulator's log, with an emulator)") from None
+        if result.returncode != 0:
+            message = first_error(result.stdout or "")
+            raise CannotJudge(f"terraform {args[0]}{of} failed: {message}", todo(message))
 
 
 def work_copy(stack_dir: Path, work: Path) -> Path:
@@ -111,18 +127,11 @@ def plan(
     if emulator:
         override["provider"] = {"aws": emulator_provider(emulator)}
     (folder / OVERRIDE_FILE).write_text(json.dumps(override, indent=2), encoding="utf-8")
-    steps = (
-        ("init", ["init", "-input=false", "-no-color", "-reconfigure"]),
-        ("plan", ["plan", "-input=false", "-no-color", "-lock=false", "-out=migration.tfplan"]),
-    )
-    for name, args in steps:
-        try:
-            result = run_terraform(args, folder, env=env, timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise CannotJudge(f"terraform {name} did not finish in {TIMEOUT:.0f} s", "check the network") from None
-        if result.returncode != 0:
-            message = first_error(result.stdout or "")
-            raise CannotJudge(f"terraform {name} failed: {message}", _todo_for(message))
+    steps = [
+        ["init", "-input=false", "-no-color", "-reconfigure"],
+        ["plan", "-input=false", "-no-color", "-lock=false", "-out=migration.tfplan"],
+    ]
+    run_steps(folder, env, steps, "", _todo_for)
     shown = run_terraform(["show", "-json", "-no-color", "migration.tfplan"], folder, env=env, timeout=TIMEOUT)
     try:
         return dict(json.loads(shown.stdout))

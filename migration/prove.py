@@ -12,22 +12,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from migration import commands
 from migration.errors import CannotJudge
-from migration.plan import TERRAFORM_FILES, emulator_provider, first_error
+from migration.plan import TERRAFORM_FILES, emulator_provider, run_steps
 from workspace import clients, processes
 from workspace import emulator as moto
-from workspace.terraform import emulator_env, run_terraform
+from workspace.terraform import emulator_env
 
 _ZIP_REFERENCE = re.compile(r'filename\s*=\s*"([^"$]+\.zip)"')
 _PLACEHOLDER_HANDLER = "def lambda_handler(event, context):\n    return {}\n"
@@ -48,16 +45,6 @@ def check_original(folder: Path) -> list[Path]:
     if not files:
         raise CannotJudge(f"--original {folder} holds no Terraform files (*.tf)", "pass the folder of the original HCL")
     return files
-
-
-@contextmanager
-def emulator(root: Path) -> Iterator[moto.RunningEmulator]:
-    """A fresh mended emulator on a free port (pid file and log in ``root``), stopped on exit."""
-    try:
-        with moto.temporary(root) as running:
-            yield running
-    except moto.EmulatorError as exc:
-        raise CannotJudge(f"the emulator failed: {str(exc).splitlines()[0]}", "see docs/local.md") from None
 
 
 def _emulator_files(texts: str, endpoint: str) -> dict[str, dict[str, Any]]:
@@ -87,17 +74,9 @@ def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str
                 archive.writestr("lambda_function.py", _PLACEHOLDER_HANDLER)
     for name, content in _emulator_files(texts, endpoint).items():
         (work / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
-    env = emulator_env(environ)
-    for args in (["init", "-input=false", "-no-color"], ["apply", "-auto-approve", "-input=false", "-no-color"]):
-        try:
-            result = run_terraform(args, work, env=env, timeout=900)
-        except subprocess.TimeoutExpired:
-            raise CannotJudge(f"terraform {args[0]} of the original took over 900 s", "see the emulator log") from None
-        if result.returncode != 0:
-            raise CannotJudge(
-                f"terraform {args[0]} of the original HCL failed on the emulator: {first_error(result.stdout or '')}",
-                "make sure --original is the HCL the deployment was made from",
-            )
+    steps = [["init", "-input=false", "-no-color"], ["apply", "-auto-approve", "-input=false", "-no-color"]]
+    todo = "make sure --original is the HCL the deployment was made from"
+    run_steps(work, emulator_env(environ), steps, " of the original HCL on the emulator", lambda _: todo)
     state = work / "terraform.tfstate"
     if not state.is_file():
         raise CannotJudge("the original's apply wrote no terraform.tfstate", "check the original's backend settings")
@@ -112,7 +91,7 @@ def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = F
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="tap-migration-prove-"))
     try:
-        with emulator(work / "emulator") as running:
+        with moto.temporary(work / "emulator") as running:
             print(f"prove: emulator on {running.endpoint} (pid {running.pid})", file=out)
             step = time.monotonic()
             state = deploy_original(original, work / "original", running.endpoint, dict(options.environ))
@@ -125,6 +104,8 @@ def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = F
             backend = commands.backend_location(options.env, options.environ, running.endpoint)
             moto.ensure_state_bucket(running.endpoint, backend.bucket)
             code, verdict = commands.adopt(adopting, out)
+    except moto.EmulatorError as exc:
+        raise CannotJudge(f"the emulator failed: {str(exc).splitlines()[0]}", "see docs/local.md") from None
     finally:
         if keep:
             print(f"prove: work folder kept: {work}", file=out)

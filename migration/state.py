@@ -6,6 +6,7 @@ Reading never changes the source: an S3 state is downloaded, a file is only read
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from migration.errors import CannotJudge
 
@@ -74,9 +75,7 @@ def _code(exc: Exception) -> str:
 
 def _s3_failure(exc: Exception, location: StateLocation, doing: str) -> CannotJudge:
     code = _code(exc)
-    if isinstance(exc, NoCredentialsError):
-        what, todo = f"no AWS credentials to {doing} {location}", "set AWS_PROFILE or AWS_ACCESS_KEY_ID"
-    elif isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, EndpointConnectionError):
         what, todo = f"cannot reach S3 to {doing} {location}", "check the network (and the emulator, if any)"
     elif code in _MISSING_CODES:
         what, todo = f"there is no state at {location}", "check the bucket and key (terraform init shows them)"
@@ -190,13 +189,10 @@ def backup(data: bytes, folder: Path, label: str) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     for attempt in range(100):
         path = folder / (f"{label}-{stamp}.tfstate" if attempt == 0 else f"{label}-{stamp}-{attempt}.tfstate")
-        try:
-            with open(path, "xb") as out:
-                out.write(data)
-            path.chmod(0o600)
+        with contextlib.suppress(FileExistsError):  # taken: the next name
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+                out.write(data)  # readable by its owner only, from the first byte
             return path
-        except FileExistsError:
-            continue
     raise CannotJudge(f"could not find a free backup name in {folder}", "clean up old backups there")
 
 

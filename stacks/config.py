@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 from stacks.alerting import (
@@ -26,6 +26,7 @@ from stacks.alerting import (
 )
 from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
 from stacks.key_settings import KeyRotation, read_key_rotation
+from stacks.preset import DEFAULT_PRESET, PRESETS, read_sizing
 from stacks.replica_settings import read_replica_region
 from workspace.loopback import is_loopback_url
 
@@ -79,6 +80,8 @@ ROLLOUT_CONFIGS = {
     "all-at-once": "CodeDeployDefault.LambdaAllAtOnce",
 }
 DEFAULT_ROLLOUT = "canary10-5m"
+#: The sizes ``StackConfig`` has before a preset is applied: the original HCL's.
+ORIGINAL = PRESETS[DEFAULT_PRESET]
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -117,18 +120,23 @@ class StackConfig:
     tags: Mapping[str, str]
     api_key_secret_name: str
     backend: BackendSettings
-    # Feature switches and sizes
+    # Feature switches and sizes (the sizes a preset sets: stacks/preset.py, ``TAP_PRESET``)
+    preset: str = ORIGINAL.preset
     lambda_runtime: str = "python3.12"
-    lambda_memory_mb: int = 256
+    lambda_memory_mb: int = ORIGINAL.lambda_memory_mb
     lambda_timeout_seconds: int = 15
-    reserved_concurrency: int | None = None
+    reserved_concurrency: int | None = ORIGINAL.reserved_concurrency
     lambda_in_vpc: bool = True
     vpc_cidr: str = "10.0.0.0/16"
     enforce_ip_allowlist: bool = True
     manage_api_gateway_account: bool = True
     api_cache_enabled: bool = True
-    api_throttle_rate_limit: float = 100.0
-    api_throttle_burst_limit: int = 200
+    api_throttle_rate_limit: float = ORIGINAL.api_throttle_rate_limit
+    api_throttle_burst_limit: int = ORIGINAL.api_throttle_burst_limit
+    #: PAY_PER_REQUEST table and indexes (no autoscaling) instead of provisioned, autoscaled capacity.
+    table_on_demand: bool = ORIGINAL.table_on_demand
+    #: The API 4XX alarm's threshold as a fraction of requests; None: more than one 4XX a minute.
+    api_4xx_alarm_rate: float | None = ORIGINAL.api_4xx_alarm_rate
     #: API Gateway 4XX responses' ``Access-Control-Allow-Origin`` (``TAP_CORS_ORIGIN``).
     cors_allow_origin: str = DEFAULT_CORS_ORIGIN
     log_retention_days: int = 365
@@ -283,6 +291,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
         audit_replica_region=read_replica_region(environ),
         key_rotation=read_key_rotation(environ),
+        **asdict(read_sizing(environ)),
     )
     from stacks.checks import validate  # noqa: PLC0415 (stacks/checks.py imports this module's names)
 

@@ -10,7 +10,6 @@ metrics, which it writes in Embedded Metric Format into its request log line
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,6 +19,7 @@ from function.contract import INDEXES, METRICS_NAMESPACE, METRICS_SERVICE_DIMENS
 from stacks.cdk import bindings
 from stacks.config import StackConfig
 from stacks.context import AwsContext
+from stacks.policies import json_document
 
 CloudwatchDashboard = bindings.cloudwatch_dashboard.CloudwatchDashboard
 
@@ -156,5 +156,5 @@ class Dashboard(Construct):
             self,
             "aws_cloudwatch_dashboard.main",
             dashboard_name=f"{config.name_prefix}_overview",
-            dashboard_body=json.dumps(body, separators=(",", ":")),
+            dashboard_body=json_document(body),
         )

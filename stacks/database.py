@@ -1,6 +1,8 @@
-"""The task table: its key, the two sparse global secondary indexes the handler queries
-(listing by status, claiming the next task), point-in-time recovery, deletion protection, a
-TTL that expires idempotency-token items, and autoscaling of the table and of each index.
+"""The task table: its key, the sparse global secondary indexes the handler queries (listing
+by status, claiming the next task: the queue's head and its shards), point-in-time recovery,
+deletion protection, a TTL that expires idempotency-token items, and autoscaling of the table
+and of each index; or, with ``table_on_demand`` (the ``scale`` preset), on-demand capacity
+and no autoscaling.
 
 Capacity belongs to autoscaling, so an apply must never lower it. Terraform cannot ignore
 the capacity inside one index block without ignoring the block (the approach of
@@ -44,21 +46,23 @@ INDEX_BLOCKS = ["global_secondary_index", "attribute"]
 
 
 class TaskTable(Construct):
-    """DynamoDB table ``aws_dynamodb_table.data`` with autoscaled table and index capacity."""
+    """DynamoDB table ``aws_dynamodb_table.data`` with autoscaled (or on-demand) table and index capacity."""
 
     def __init__(
         self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption, table_name: str
     ) -> None:
         super().__init__(scope, "database")
+        # On demand, DynamoDB takes no capacity figures and Application Auto Scaling refuses the table.
+        units = None if config.table_on_demand else MIN_CAPACITY
         self.table = DynamodbTable(
             self,
             "aws_dynamodb_table.data",
             name=table_name,
-            billing_mode="PROVISIONED",
+            billing_mode="PAY_PER_REQUEST" if config.table_on_demand else "PROVISIONED",
             hash_key=HASH_KEY,
             attribute=[DynamodbTableAttribute(name=name, type=KEY_ATTRIBUTE_TYPE) for name in key_attributes()],
-            read_capacity=MIN_CAPACITY,
-            write_capacity=MIN_CAPACITY,
+            read_capacity=units,
+            write_capacity=units,
             global_secondary_index=[
                 DynamodbTableGlobalSecondaryIndex(
                     name=index.name,
@@ -66,8 +70,8 @@ class TaskTable(Construct):
                     range_key=index.range_key,
                     projection_type=index.projection_type,
                     non_key_attributes=list(index.non_key_attributes) or None,
-                    read_capacity=MIN_CAPACITY,
-                    write_capacity=MIN_CAPACITY,
+                    read_capacity=units,
+                    write_capacity=units,
                 )
                 for index in INDEXES
             ],
@@ -80,7 +84,11 @@ class TaskTable(Construct):
                 ignore_changes=CAPACITY if config.table_index_changes else CAPACITY + INDEX_BLOCKS
             ),
         )
-        table = f"table/{self.table.name}"
+        if not config.table_on_demand:
+            self._autoscale(f"table/{self.table.name}")
+
+    def _autoscale(self, table: str) -> None:
+        """A scalable target and a target-tracking policy per capacity dimension of the table and each index."""
         # The table's targets and policies keep the original's addresses and names; each index's follow them.
         scaled = [("dynamodb", "", table, "table")]
         for index in INDEXES:  # status-created-index: gsi_status_created_read, …

@@ -42,7 +42,8 @@ def runbook(anchor: str) -> str:
 
 @dataclass(frozen=True)
 class Alarm:
-    """One metric alarm: fires when a metric's one-minute sum exceeds 1."""
+    """One metric alarm: fires when a metric's one-minute sum exceeds 1, or, with ``rate``,
+    when its one-minute average (for API Gateway's error metrics: the share of requests) does."""
 
     address: str
     name_suffix: str
@@ -51,6 +52,7 @@ class Alarm:
     description: str
     anchor: str
     dimensions: dict[str, str]
+    rate: float | None = None
 
 
 class Alarms(Construct):
@@ -80,9 +82,13 @@ class Alarms(Construct):
         #: What every alarm notifies, on ALARM and on OK.
         self.actions: list[str] = [self.topic.arn, *([external] if external else [])]
         self._config, self._aws = config, aws
+        # 4XX answers grow with the load (404 no task, 409 contention, 429); a preset for
+        # heavy load counts them as a share of requests (stacks/preset.py).
+        rate_4xx = config.api_4xx_alarm_rate
+        share = f" (more than {rate_4xx:.0%} of requests in a minute)" if rate_4xx else ""
         alarms = [
             Alarm("apigw_4xx", "apigw_4xx_errors", "AWS/ApiGateway", "4XXError",
-                  "Alarm for API Gateway 4XX errors", "api-4xx", {"ApiName": api_name}),
+                  f"Alarm for API Gateway 4XX errors{share}", "api-4xx", {"ApiName": api_name}, rate_4xx),
             Alarm("apigw_5xx", "apigw_5xx_errors", "AWS/ApiGateway", "5XXError",
                   "Alarm for API Gateway 5XX errors", "api-5xx", {"ApiName": api_name}),
             Alarm("lambda_errors", "lambda_errors", "AWS/Lambda", "Errors",
@@ -141,8 +147,8 @@ class Alarms(Construct):
             metric_name=alarm.metric_name,
             namespace=alarm.namespace,
             period=60,
-            statistic="Sum",
-            threshold=1,
+            statistic="Average" if alarm.rate else "Sum",
+            threshold=alarm.rate or 1,
             alarm_description=f"{alarm.description}. {runbook(alarm.anchor)}",
             dimensions=alarm.dimensions,
             alarm_actions=self.actions,

@@ -34,6 +34,14 @@ Vpc = bindings.vpc.Vpc
 VpcEndpoint = bindings.vpc_endpoint.VpcEndpoint
 
 
+def explicitly_empty(group: SecurityGroup | DefaultSecurityGroup, *directions: str) -> None:
+    """Keep ``ingress``/``egress`` an explicit ``[]`` in ``make hcl``'s HCL too: CDKTF's HCL
+    renderer writes an empty list of rule blocks as nothing, and an absent rule list lets the
+    group keep rules added outside Terraform. The synthesized JSON is unchanged ([] either way)."""
+    for direction in directions:
+        group.add_override(direction, [])
+
+
 class Network(Construct):
     """VPC, private subnets, endpoints, security groups and flow logs; ``placement`` is where the
     function's network interfaces go (None when it runs outside the VPC)."""
@@ -49,7 +57,10 @@ class Network(Construct):
             tags=aws.tags,
         )
         # Lock the VPC's default group down: nothing may use it by accident.
-        DefaultSecurityGroup(self, "aws_default_security_group.main", vpc_id=self.vpc.id, ingress=[], egress=[])
+        default_group = DefaultSecurityGroup(
+            self, "aws_default_security_group.main", vpc_id=self.vpc.id, ingress=[], egress=[]
+        )
+        explicitly_empty(default_group, "ingress", "egress")
         self._flow_logs(config, encryption)
         egress = [
             SecurityGroupEgress(
@@ -84,6 +95,7 @@ class Network(Construct):
             ingress=[],
             egress=egress,
         )
+        explicitly_empty(self.function_sg, "ingress")
         self.placement: LambdaFunctionVpcConfig | None = None
         if subnets:
             self._interface_endpoint(config, aws.region, subnets)
@@ -151,6 +163,7 @@ class Network(Construct):
             ],
             egress=[],
         )
+        explicitly_empty(endpoint_sg, "egress")
         VpcEndpoint(
             self,
             "aws_vpc_endpoint.secretsmanager",

@@ -1,7 +1,10 @@
-"""IAM policy documents, built the way the original HCL built them (``jsonencode``).
+"""JSON documents the stack hands AWS (IAM policies, the dashboard body) as Terraform
+``jsonencode`` expressions, the way the original HCL built its policies.
 
-Terraform compares policies as parsed JSON, so documents written here line up with the
-state of an HCL deployment whenever their content is the same.
+Terraform and the AWS provider compare these documents as parsed JSON, so documents
+written here line up with the state of an HCL deployment whenever their content is the
+same. As expressions (rather than JSON text with references spliced in) they also render
+as HCL objects in ``make hcl``'s output.
 """
 
 from __future__ import annotations
@@ -29,9 +32,28 @@ def statement(  # noqa: PLR0913 (one keyword per optional key of an IAM statemen
     return {"Effect": effect, "Action": actions, "Resource": resources} | {k: v for k, v in optional.items() if v}
 
 
+def _literal(value: Any) -> Any:
+    """``value`` with every string escaped for an HCL string literal: CDKTF writes the
+    strings of a function's arguments between quotes as they are (it escapes only ``${``
+    and newlines), so a ``"`` or ``\\`` in one would end or break the literal. Token
+    markers inside a string hold neither character and stay as they are."""
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace('"', '\\"')
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_literal(item) for item in value]
+    return value
+
+
+def json_document(value: dict[str, Any]) -> str:
+    """``value`` as a Terraform ``jsonencode`` expression (its strings may hold references)."""
+    return Fn.jsonencode(_literal(value))
+
+
 def policy_document(*statements: Statement) -> str:
     """A complete policy as a Terraform ``jsonencode`` expression."""
-    return Fn.jsonencode({"Version": "2012-10-17", "Statement": list(statements)})
+    return json_document({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def assume_role_policy(service: str) -> str:

@@ -104,9 +104,7 @@ def _action(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.action == "create_task":
         task = given("prompt", "responses", "kind", "priority", "metadata")
-        return {"action": args.action, "task": task} | (
-            {"client_token": args.client_token} if args.client_token else {}
-        )
+        return {"action": args.action, "task": task} | given("client_token")
     return {"action": args.action} | given("task_id", "annotator_id", "status", "limit", "next_token", "feedback")
 
 
@@ -181,9 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("tap: interrupted", file=sys.stderr)
         return INTERRUPTED
     try:
-        json.dump(answer.body, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+        print(json.dumps(answer.body, indent=2, ensure_ascii=False), flush=True)
     except BrokenPipeError:
         # The reader (e.g. `| head`) stopped early; that is not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

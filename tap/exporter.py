@@ -104,10 +104,8 @@ def run_export(client: ApiClient, status: str, output: Path, page_size: int) -> 
     progress = ProgressLine(f"export {status}")
     with handle:
         while True:
-            payload: dict[str, Any] = {"action": "list_tasks", "status": status, "limit": page_size}
-            if state.next_token:
-                payload["next_token"] = state.next_token
-            page = client.call_with_retries(payload).body
+            token = {"next_token": state.next_token} if state.next_token else {}
+            page = client.call_with_retries({"action": "list_tasks", "status": status, "limit": page_size} | token).body
             for task in page.get("tasks", []):
                 line = json.dumps(record(task), ensure_ascii=False, separators=(",", ":")) + "\n"
                 handle.write(line.encode("utf-8"))

@@ -89,9 +89,7 @@ def _create(client: ApiClient, task: dict[str, Any]) -> int:
 
 def _stops_everything(failure: CallFailed) -> bool:
     """Unreachable, not the task API (wrong URL, signature refused), or a bad key."""
-    if failure.transient:
-        return False
-    return failure.status is None or failure.code is None or failure.status in _KEY_STATUSES
+    return not failure.transient and (failure.status is None or failure.code is None or failure.status in _KEY_STATUSES)
 
 
 @dataclass

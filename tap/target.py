@@ -8,6 +8,7 @@ Requests are SigV4-signed for ``execute-api`` unless the URL is on the loopback 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import json
@@ -163,11 +164,9 @@ def key_to_use(secret: dict[str, Any], now: datetime | None = None) -> str | Non
 def _times(raw: Any) -> dict[str, datetime]:
     found: dict[str, datetime] = {}
     for fp, text in (raw or {}).items() if isinstance(raw, dict) else ():
-        try:
+        with contextlib.suppress(ValueError):  # not a time: as if the key had none
             moment = datetime.fromisoformat(str(text))
-        except ValueError:
-            continue
-        found[str(fp)] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            found[str(fp)] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return found
 
 

@@ -115,20 +115,42 @@ def replica_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
 
 
 @pytest.fixture(scope="session")
+def scale_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
+    """prod as it deploys with ``TAP_PRESET=scale``: (the stack, its Testing.synth JSON)."""
+    from stacks.cdk import core
+    from stacks.tap_stack import TapStack
+
+    config = load_config(
+        "prod", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET, "TAP_ALARM_EMAILS": TEST_ALARM_EMAIL, "TAP_PRESET": "scale"}
+    )
+    stack = TapStack(core.Testing.app(), config, lambda_package)
+    return stack, core.Testing.synth(stack)
+
+
+@pytest.fixture(scope="session")
+def scale_stack_dir(scale_synth: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """That stack's folder in a full synth (cdk.tf.json and assets), for terraform."""
+    return _full_synth_dir(scale_synth[0], tmp_path_factory.mktemp("scale"))
+
+
+@pytest.fixture(scope="session")
 def replica_stack(replica_synth: tuple[Any, str]) -> dict[str, Any]:
     """The production stack with an audit replica, parsed."""
     return json.loads(replica_synth[1])
 
 
+def _full_synth_dir(stack: Any, folder: Path) -> Path:
+    """A prod stack's folder in a full synth (cdk.tf.json and assets), copied into ``folder``."""
+    from stacks.cdk import core
+
+    shutil.copytree(Path(core.Testing.full_synth(stack)) / "stacks" / "prod", folder / "prod")
+    return folder / "prod"
+
+
 @pytest.fixture(scope="session")
 def replica_stack_dir(replica_synth: tuple[Any, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """That stack's folder in a full synth (cdk.tf.json and assets), for terraform."""
-    from stacks.cdk import core
-
-    outdir = Path(core.Testing.full_synth(replica_synth[0]))
-    target = tmp_path_factory.mktemp("replica") / "prod"
-    shutil.copytree(outdir / "stacks" / "prod", target)
-    return target
+    return _full_synth_dir(replica_synth[0], tmp_path_factory.mktemp("replica"))
 
 
 @pytest.fixture(scope="session")

@@ -69,13 +69,21 @@ def apply() -> None:
         (_mend_s3_bucket_policy_conditions, FakeBucket),
         (_mend_s3_eventbridge_notification, S3Response),
         (_mend_dynamodb_atomic_operations, DynamoDBBackend),
-        (_mend_dynamodb_string_comparisons, DynamoType),
         (mend_codedeploy, CodeDeployResponse),
         (_mend_secret_rotation_schedule, SecretsManagerBackend),
     ):
         if not getattr(target, _MENDED, False):
             mend()
             setattr(target, _MENDED, True)
+    mend_dynamodb_comparisons()
+
+
+def mend_dynamodb_comparisons() -> None:
+    """Only the string-comparison mend (same order, faster Queries): what an in-process
+    ``mock_aws`` user with a table of thousands of items needs (bench/claim_contention.py)."""
+    if not getattr(DynamoType, _MENDED, False):
+        _mend_dynamodb_string_comparisons()
+        setattr(DynamoType, _MENDED, True)
 
 
 def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
@@ -278,16 +286,21 @@ def _mend_dynamodb_atomic_operations() -> None:
 
 
 def _mend_dynamodb_string_comparisons() -> None:
-    original_eq, original_lt = DynamoType.__eq__, DynamoType.__lt__
+    original_eq, original_ne, original_lt = DynamoType.__eq__, DynamoType.__ne__, DynamoType.__lt__
 
     def equals(self: DynamoType, other: DynamoType) -> bool:
         if self.type == "S" and other.type == "S":
             return bool(self.value == other.value)
         return original_eq(self, other)
 
+    def differs(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value != other.value)
+        return original_ne(self, other)
+
     def less_than(self: DynamoType, other: DynamoType) -> bool:
         if self.type == "S" and other.type == "S":
             return bool(self.value < other.value)
         return original_lt(self, other)
 
-    _replace(DynamoType, __eq__=equals, __lt__=less_than)
+    _replace(DynamoType, __eq__=equals, __ne__=differs, __lt__=less_than)

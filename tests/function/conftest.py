@@ -11,6 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from function import model, settings
+
 # handler_support puts function/ on sys.path: the handler's modules come through it here.
 from tests.function.support import API_KEY, BUCKET, OTHER_KEY, SECRET, TABLE, Api, Aws, contract, handler
 from tests.function.table_from_stack import REFERENCE_TABLE, create_table_kwargs
@@ -66,3 +68,17 @@ def aws(table_resource: dict[str, Any]) -> Iterator[Aws]:
 @pytest.fixture
 def api(aws: Aws) -> Api:
     return Api()
+
+
+@pytest.fixture
+def one_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole queue in one shard (tasks created from here on): a claim's Query reads the
+    queue's head, whatever the spread (docs/api.md, "Races")."""
+    monkeypatch.setattr(model, "QUEUE_SHARDS", 1)
+
+
+@pytest.fixture
+def queue_order(one_shard: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One shard read one candidate at a time: claims take tasks in the queue's own order
+    (priority, then age), so a test can check that order."""
+    monkeypatch.setattr(settings, "CLAIM_CANDIDATES", 1)

@@ -68,7 +68,7 @@ def test_a_500_counts_as_5xx(
 
 
 def test_a_claim_reports_the_age_of_the_oldest_pending_task(
-    api: Api, aws: Aws, capsys: pytest.CaptureFixture[str]
+    api: Api, aws: Aws, capsys: pytest.CaptureFixture[str], one_shard: None
 ) -> None:
     old = api.create(priority=1)
     api.create(priority=9)
@@ -94,16 +94,18 @@ def test_an_empty_queue_reports_age_zero(api: Api, aws: Aws, capsys: pytest.Capt
     assert _metric_values(line)["OldestPendingTaskAgeSeconds"] == (0.0, "Seconds")
 
 
-def test_lost_races_and_contention_are_counted(api: Api, aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lost_races_and_contention_are_counted(
+    api: Api, aws: Aws, capsys: pytest.CaptureFixture[str], one_shard: None
+) -> None:
     for _ in range(3):
         api.create()
     runtime = handler.runtime()
 
     def another_writer_first(params: dict[str, Any], **_: Any) -> None:
-        # Someone else changes the task between this claim's Query and its write.
+        # Someone else claims the task between this claim's Query and its write.
         aws.dynamodb.update_item(
-            TableName=TABLE, Key=params["Key"], UpdateExpression="SET version = version + :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            TableName=TABLE, Key=params["Key"], UpdateExpression="SET #s = :assigned REMOVE queue_shard",
+            ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":assigned": {"S": "assigned"}},
         )  # fmt: skip
 
     runtime.dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", another_writer_first)

@@ -21,7 +21,7 @@ def table_resource(prod_stack: dict[str, Any]) -> dict[str, Any]:
     return prod_stack["resource"]["aws_dynamodb_table"]["data"]
 
 
-def test_full_flow_on_the_stack_table(api: Api, aws: Aws) -> None:
+def test_full_flow_on_the_stack_table(api: Api, aws: Aws, queue_order: None) -> None:
     described = aws.dynamodb.describe_table(TableName=TABLE)["Table"]
     assert {i["IndexName"] for i in described["GlobalSecondaryIndexes"]} == {i.name for i in contract.INDEXES}
 

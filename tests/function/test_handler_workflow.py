@@ -7,7 +7,7 @@ import pytest
 from tests.function.support import PAST, Api, Aws
 
 
-def test_claim_next_takes_highest_priority_then_oldest(api: Api) -> None:
+def test_claim_next_takes_highest_priority_then_oldest(api: Api, queue_order: None) -> None:
     low = api.create(prompt="low", priority=1)
     old_high = api.create(prompt="old high", priority=8)
     new_high = api.create(prompt="new high", priority=8)
@@ -191,7 +191,7 @@ def test_submit_validates_feedback_before_touching_the_table(api: Api, feedback:
     assert fragment in response.error["message"]
 
 
-def test_release_returns_the_task_to_its_place_in_the_queue(api: Api, aws: Aws) -> None:
+def test_release_returns_the_task_to_its_place_in_the_queue(api: Api, aws: Aws, queue_order: None) -> None:
     first = api.create(priority=7)
     second = api.create(priority=7)
     api.claim("ann-1", first["id"])

@@ -132,7 +132,7 @@ class Deployment:
         assert not port_bindable(self.emulator_port), "Ctrl-C must leave the emulator running"
 
         # What make local-down does, first the destroy alone so the emptied state can be read.
-        summary = deploy.terraform_destroy(self.paths)
+        summary = deploy.terraform(self.paths, "destroy")
         assert summary.startswith("Destroy complete!"), summary
         assert state_list(self.paths.stack_dir) == []
 

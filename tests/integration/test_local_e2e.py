@@ -206,7 +206,7 @@ def test_autoscaled_index_capacity_survives_the_next_deploy(
     monkeypatch.setenv("TAP_TABLE_INDEX_CHANGES", "true")
     allowed = LocalPaths(root=deployment.paths.root, outdir=deployment.paths.root / "index-changes")
     deploy.synthesize(deployment.session.endpoint, allowed)
-    deploy.terraform_init(allowed)
+    deploy.terraform(allowed, "init")
     change = _planned_table_change(allowed)
     assert change["actions"] == ["update"], change
     after = change["after"]["global_secondary_index"]

@@ -5,7 +5,6 @@ output."""
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import socket
 import subprocess
@@ -204,6 +203,8 @@ def test_dynamodb_string_comparisons_keep_moto_order(running_emulator: emulator.
         "assert T.__lt__ is not before and T.__lt__.__name__ == 'less_than'\n"
         "assert T({'N': '10'}) > T({'N': '9'}) and not T({'N': '10'}) < T({'N': '9'})\n"
         "assert T({'S': '10'}) < T({'S': '9'}) and T({'S': 'a'}) == T({'S': 'a'}) != T({'N': '1'})\n"
+        "assert T.__ne__.__name__ == 'differs' and T({'S': 'a'}) != T({'S': 'b'})\n"
+        "assert not T({'S': 'a'}) != T({'S': 'a'}) and T({'N': '1'}) != T({'N': '2'})\n"
     )
     subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, check=True, timeout=120)
 
@@ -267,7 +268,7 @@ def test_server_routes_and_keeps_connections_alive() -> None:
             raise RuntimeError("handler bug")
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": '{"ok":true}'}
 
-    server = ApiServer(("127.0.0.1", 0), ApiSettings(handler=handler, function_name="f", quiet=True))
+    server = ApiServer(("127.0.0.1", 0), ApiSettings(handler=handler, quiet=True))
     start_in_thread(server)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
@@ -288,14 +289,13 @@ def test_server_routes_and_keeps_connections_alive() -> None:
         server.server_close()
 
 
-def test_progress_lines_and_failures() -> None:
-    out = io.StringIO()
-    progress = Progress(2, out)
-    with progress.step("first") as step:
-        step.note("fine")
+def test_progress_lines_and_failures(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(2)
+    with progress.step("first") as notes:
+        notes.append("fine")
     with pytest.raises(StepFailed), progress.step("second"):
         raise StepFailed("why", "todo")
-    lines = out.getvalue().splitlines()
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("[1/2] first … done in ") and lines[0].endswith("(fine)")
     assert lines[1].startswith("[2/2] second … FAILED after ")
 
@@ -315,6 +315,21 @@ def test_up_refuses_a_taken_api_port(
     assert f"API port {port} on 127.0.0.1 is already in use" in captured.err
     assert "what to do:" in captured.err and "Traceback" not in captured.err + captured.out
     assert not (tmp_path / "local").exists()  # failed before starting anything
+
+
+def test_a_bad_port_is_a_usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """From the flag or its variable: exit status 2, the value and where it came from, nothing started."""
+    monkeypatch.setenv("TAP_EMULATOR_PORT", "abc")
+    with pytest.raises(SystemExit) as exited:
+        up.parse_args([])
+    assert exited.value.code == 2
+    assert "'abc' is not a port number (given by --port or TAP_EMULATOR_PORT)" in capsys.readouterr().err
+    monkeypatch.delenv("TAP_EMULATOR_PORT")
+    with pytest.raises(SystemExit) as exited:
+        up.parse_args(["--api-port", "65536"])
+    assert exited.value.code == 2
+    assert "'65536' is not a port number (given by --api-port or TAP_API_PORT)" in capsys.readouterr().err
+    assert up.parse_args(["--api-port", "65535"]).api_port == 65535
 
 
 def test_session_round_trips_through_its_file(tmp_path: Path) -> None:

@@ -72,7 +72,7 @@ def original_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def running_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[moto.RunningEmulator]:
-    with prove.emulator(tmp_path_factory.mktemp("migration-emulator")) as running:
+    with moto.temporary(tmp_path_factory.mktemp("migration-emulator")) as running:
         yield running
     assert not processes.pid_alive(running.pid)
     assert processes.wait_port_free(running.port)

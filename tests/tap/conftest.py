@@ -74,7 +74,7 @@ def served(handler: Handler) -> Iterator[Served]:
         time.sleep(served.latency)
         return handler(event, context)
 
-    server = ApiServer(("127.0.0.1", 0), ApiSettings(slowed, "tap-cli-test", quiet=True))
+    server = ApiServer(("127.0.0.1", 0), ApiSettings(slowed, quiet=True))
     start_in_thread(server)
     served.url = f"http://127.0.0.1:{server.server_address[1]}/lambda"
     warm = tap_in_process("--url", served.url, f"--api-key={API_KEY}", "list")  # builds the handler's clients

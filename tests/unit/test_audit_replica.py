@@ -5,9 +5,7 @@ refused in one line before anything is written."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -19,8 +17,7 @@ import pytest
 from stacks.checks import validate
 from stacks.config import ConfigError, load_config
 from tests.conftest import TEST_REPLICA_REGION
-from tests.unit.helpers import addresses
-from workspace.terraform import run_terraform
+from tests.unit.helpers import addresses, jsonencoded, validation_report
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLICA_ADDRESSES = {
@@ -40,19 +37,11 @@ HOME_ADDRESSES = {
     "aws_iam_role_policy.audit_replication",
     "aws_s3_bucket_replication_configuration.lambda_logs",
 }
-_REFERENCE = re.compile(r"(?<![\"\w$.{])((?:aws_[a-z0-9_]+|var)\.[a-z0-9_]+(?:\.[a-z_]+)?)")
 
 
 def resource(stack: dict[str, Any], address: str) -> dict[str, Any]:
     kind, name = address.split(".")
     return dict(stack["resource"][kind][name])
-
-
-def policy_json(expression: str) -> dict[str, Any]:
-    """A ``${jsonencode({...})}`` policy as JSON, references kept as ``${...}`` strings."""
-    body = expression.removeprefix("${jsonencode(").removesuffix(")}")
-    body = _REFERENCE.sub(r'"${\1}"', body).replace('" = ', '": ')
-    return dict(json.loads(body))
 
 
 def test_off_by_default_nothing_of_it_is_synthesized(
@@ -128,13 +117,13 @@ def test_the_audit_bucket_replicates_its_audit_prefix_to_the_replica(replica_sta
 def test_the_replication_role_may_do_exactly_the_replication(replica_stack: dict[str, Any]) -> None:
     role = resource(replica_stack, "aws_iam_role.audit_replication")
     assert role["name"] == "tap_stack_audit_replication"
-    trust = policy_json(role["assume_role_policy"])
+    trust = jsonencoded(role["assume_role_policy"])
     assert trust["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}}
     ]
     attached = resource(replica_stack, "aws_iam_role_policy.audit_replication")
     assert attached["role"] == "${aws_iam_role.audit_replication.id}"
-    statements = {s.pop("Sid"): s for s in policy_json(attached["policy"])["Statement"]}
+    statements = {s.pop("Sid"): s for s in jsonencoded(attached["policy"])["Statement"]}
     source, replica = "${aws_s3_bucket.lambda_logs.arn}", "${aws_s3_bucket.audit_replica.arn}"
     assert statements == {
         "ReadReplicationSettings": {
@@ -178,9 +167,7 @@ def test_the_replication_role_may_do_exactly_the_replication(replica_stack: dict
 
 @pytest.mark.terraform
 def test_terraform_validates_the_stack_with_a_replica(replica_stack_dir: Path) -> None:
-    init = run_terraform(["init", "-backend=false", "-input=false", "-no-color"], replica_stack_dir, timeout=300)
-    assert init.returncode == 0, init.stdout
-    report = json.loads(run_terraform(["validate", "-json", "-no-color"], replica_stack_dir, timeout=300).stdout)
+    report = validation_report(replica_stack_dir)
     assert (report["valid"], report["error_count"], report["warning_count"]) == (True, 0, 0), report["diagnostics"]
 
 

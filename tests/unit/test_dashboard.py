@@ -17,6 +17,7 @@ from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.database import INDEXES
 from stacks.package import LambdaPackage
 from stacks.tap_stack import TapStack
+from tests.unit.helpers import jsonencoded
 
 API = "${aws_api_gateway_rest_api.main.name}"
 FUNCTION = "${aws_lambda_function.main.function_name}"
@@ -25,7 +26,7 @@ TABLE = "${aws_dynamodb_table.data.name}"
 
 def _body(stack: dict[str, Any]) -> dict[str, Any]:
     dashboard = stack["resource"]["aws_cloudwatch_dashboard"]["main"]
-    return json.loads(dashboard["dashboard_body"])
+    return jsonencoded(dashboard["dashboard_body"])
 
 
 def _widgets(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -244,4 +244,8 @@ def test_autoscaled_capacity_survives_deploys(prod_stack: dict[str, Any], dev_st
             "global_secondary_index",
             "attribute",
         ]
-        assert {i["name"] for i in table["global_secondary_index"]} == {"status-created-index", "status-queue-index"}
+        assert {i["name"] for i in table["global_secondary_index"]} == {
+            "status-created-index",
+            "status-queue-index",
+            "queue-shard-index",
+        }

@@ -29,6 +29,8 @@ VIOLATIONS = {
     "restore-edge": ("restore.steps", "stacks.database"),
     "rotation-alone": ("rotation.handler", "function.auth"),
     "keyops-edge": ("keyops.cli", "rotation.handler"),
+    "hclexport-edge": ("hclexport.render", "stacks.network"),
+    "backfill-edge": ("backfill.cli", "stacks.database"),
     "cdk-one-module": ("stacks.network", "cdktf"),
     "terrain-edge": ("terrain.mend", "stacks.config"),
 }
@@ -78,29 +80,28 @@ def test_a_violation_fails_naming_importer_imported_and_contract(tree: Path, con
     assert _lint_imports(tree, contract).returncode == 0, "the copy keeps the contract once the line is gone"
 
 
-def test_nothing_but_tests_imports_rollout() -> None:
-    """The other half of ``rollout-edge``: the rollout command is an end point, nothing builds on it."""
+@pytest.mark.parametrize(
+    ("package", "modules"),
+    [
+        ("rollout", {"rollout.cli", "rollout.deploy", "rollout.targets"}),
+        ("restore", {"restore.cli", "restore.steps", "restore.target"}),
+        ("hclexport", {"hclexport.cli", "hclexport.render", "hclexport.rules"}),
+    ],
+)
+def test_nothing_but_tests_imports_an_end_point_command(package: str, modules: set[str]) -> None:
+    """The other half of ``rollout-edge``, ``restore-edge`` and ``hclexport-edge``: these
+    commands are end points, nothing in the product builds on them."""
     import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
 
     graph = grimp.build_graph(*CONFIG["root_packages"])
-    importers = {m for m in graph.find_downstream_modules("rollout", as_package=True) if not m.startswith("tests")}
-    assert {"rollout.cli", "rollout.deploy", "rollout.targets"} <= graph.modules  # the graph does hold it
+    importers = {m for m in graph.find_downstream_modules(package, as_package=True) if not m.startswith("tests")}
+    assert modules <= graph.modules  # the graph does hold it
     assert importers == set()
 
 
-def test_nothing_but_tests_imports_restore() -> None:
-    """The other half of ``restore-edge``: the restore command is an end point too."""
-    import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
-
-    graph = grimp.build_graph(*CONFIG["root_packages"])
-    importers = {m for m in graph.find_downstream_modules("restore", as_package=True) if not m.startswith("tests")}
-    assert {"restore.cli", "restore.steps", "restore.target"} <= graph.modules
-    assert importers == set()
-
-
-@pytest.mark.parametrize("package", ["keyops", "rotation"])
+@pytest.mark.parametrize("package", ["keyops", "rotation", "backfill"])
 def test_only_tests_and_the_operator_command_import_the_rotation_parts(package: str) -> None:
-    """Nothing in the product builds on keyops; only keyops (and tests) use rotation."""
+    """Nothing in the product builds on keyops or backfill; only keyops (and tests) use rotation."""
     import grimp  # noqa: PLC0415 (import-linter's graph library, only needed here)
 
     graph = grimp.build_graph(*CONFIG["root_packages"])

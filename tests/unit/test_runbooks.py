@@ -15,6 +15,7 @@ import pytest
 
 from stacks.api import ACCESS_LOG_FORMAT
 from testkit.runbooks import ACCESS_QUERY, HANDLER_QUERY, INSIGHTS_FIELDS, RUNBOOKS, Section, query_fields, sections
+from tests.unit.helpers import jsonencoded
 
 _POINTER = re.compile(r"Runbook: docs/runbooks\.md#([a-z0-9-]+)$")
 
@@ -30,7 +31,7 @@ def alarm_sections(stack: dict[str, Any]) -> dict[str, str]:
 
 
 def widget_titles(stack: dict[str, Any]) -> set[str]:
-    body = json.loads(stack["resource"]["aws_cloudwatch_dashboard"]["main"]["dashboard_body"])
+    body = jsonencoded(stack["resource"]["aws_cloudwatch_dashboard"]["main"]["dashboard_body"])
     return {widget["properties"]["title"] for widget in body["widgets"]}
 
 
