@@ -78,7 +78,7 @@ cdktn-bindings: .venv-cdktn/.installed node_modules/.installed
 
 # The CDK CLI (CLI=cdktf or cdktn) on the app, after checking that the Node on PATH runs it (one line,
 # exit 2, if not); with the provider mirror, the CLI leaves the lock file to terraform init.
-CLI_FLAGS := $(if $(TF_CLI_CONFIG_FILE),--skip-provider-lock)
+CLI_FLAGS := $(if $(and $(TF_MIRROR_DIR),$(wildcard $(TF_MIRROR_DIR))),--skip-provider-lock)
 cli-node: install $(if $(filter cdktn,$(TAP_CDK)),cdktn-bindings)
 	@$(PYTHON) -m workspace.node $(CLI)
 cli-synth: cli-node
