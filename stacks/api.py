@@ -11,31 +11,35 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from cdktf import DataResource, Fn, ITerraformDependable, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
-from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
-from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
-from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
-from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
-from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
-    ApiGatewayMethodSettings,
-    ApiGatewayMethodSettingsSettings,
-)
-from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
-from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi
-from cdktf_cdktf_provider_aws.api_gateway_rest_api_policy import ApiGatewayRestApiPolicy
-from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
-from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from stacks.cdk import bindings, core
 from stacks.compute import TaskFunction
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
+
+DataResource = core.DataResource
+Fn = core.Fn
+ITerraformDependable = core.ITerraformDependable
+TerraformResourceLifecycle = core.TerraformResourceLifecycle
+ApiGatewayAccount = bindings.api_gateway_account.ApiGatewayAccount
+ApiGatewayDeployment = bindings.api_gateway_deployment.ApiGatewayDeployment
+ApiGatewayGatewayResponse = bindings.api_gateway_gateway_response.ApiGatewayGatewayResponse
+ApiGatewayIntegration = bindings.api_gateway_integration.ApiGatewayIntegration
+ApiGatewayMethod = bindings.api_gateway_method.ApiGatewayMethod
+ApiGatewayMethodSettings = bindings.api_gateway_method_settings.ApiGatewayMethodSettings
+ApiGatewayMethodSettingsSettings = bindings.api_gateway_method_settings.ApiGatewayMethodSettingsSettings
+ApiGatewayResource = bindings.api_gateway_resource.ApiGatewayResource
+ApiGatewayRestApi = bindings.api_gateway_rest_api.ApiGatewayRestApi
+ApiGatewayRestApiPolicy = bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy
+ApiGatewayStage = bindings.api_gateway_stage.ApiGatewayStage
+ApiGatewayStageAccessLogSettings = bindings.api_gateway_stage.ApiGatewayStageAccessLogSettings
+IamPolicy = bindings.iam_policy.IamPolicy
+IamRole = bindings.iam_role.IamRole
+IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
+LambdaPermission = bindings.lambda_permission.LambdaPermission
 
 STAGE_NAME = "prod"
 

@@ -10,20 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import AssetType, TerraformAsset, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
-from cdktf_cdktf_provider_aws.lambda_function import (
-    LambdaFunction,
-    LambdaFunctionEnvironment,
-    LambdaFunctionTracingConfig,
-    LambdaFunctionVpcConfig,
-)
 from constructs import Construct
 
 from function.contract import API_KEY_SECRET_ENV, AUDIT_PREFIX, HANDLER, LOG_BUCKET_ENV, TABLE_ENV
+from stacks.cdk import bindings, core
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.database import TaskTable
@@ -32,6 +22,18 @@ from stacks.package import LambdaPackage
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
+
+AssetType = core.AssetType
+TerraformAsset = core.TerraformAsset
+TerraformResourceLifecycle = core.TerraformResourceLifecycle
+IamPolicy = bindings.iam_policy.IamPolicy
+IamRole = bindings.iam_role.IamRole
+IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
+LambdaAlias = bindings.lambda_alias.LambdaAlias
+LambdaFunction = bindings.lambda_function.LambdaFunction
+LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
+LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
+LambdaFunctionVpcConfig = bindings.lambda_function.LambdaFunctionVpcConfig
 
 #: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table;
 #: its one transaction, TransactWriteItems, is authorised as the PutItems it holds).

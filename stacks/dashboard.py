@@ -13,13 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
 from function.contract import INDEXES, METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
+from stacks.cdk import bindings
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import json_document
+
+CloudwatchDashboard = bindings.cloudwatch_dashboard.CloudwatchDashboard
 
 HANDLER_NAMESPACE: Final = METRICS_NAMESPACE
 PERIOD: Final = 60

@@ -12,27 +12,30 @@ ignores the index blocks too unless ``table_index_changes`` is on for the deploy
 
 from __future__ import annotations
 
-from cdktf import TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.appautoscaling_policy import (
-    AppautoscalingPolicy,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
-    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
-)
-from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
-from cdktf_cdktf_provider_aws.dynamodb_table import (
-    DynamodbTable,
-    DynamodbTableAttribute,
-    DynamodbTableGlobalSecondaryIndex,
-    DynamodbTablePointInTimeRecovery,
-    DynamodbTableServerSideEncryption,
-    DynamodbTableTtl,
-)
 from constructs import Construct
 
 from function.contract import HASH_KEY, INDEXES, KEY_ATTRIBUTE_TYPE, TTL_ATTRIBUTE, key_attributes
+from stacks.cdk import bindings, core
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
+
+TerraformResourceLifecycle = core.TerraformResourceLifecycle
+scaling_policy = bindings.appautoscaling_policy
+AppautoscalingPolicy = scaling_policy.AppautoscalingPolicy
+AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration = (
+    scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
+)
+AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification = (
+    scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
+)
+AppautoscalingTarget = bindings.appautoscaling_target.AppautoscalingTarget
+DynamodbTable = bindings.dynamodb_table.DynamodbTable
+DynamodbTableAttribute = bindings.dynamodb_table.DynamodbTableAttribute
+DynamodbTableGlobalSecondaryIndex = bindings.dynamodb_table.DynamodbTableGlobalSecondaryIndex
+DynamodbTablePointInTimeRecovery = bindings.dynamodb_table.DynamodbTablePointInTimeRecovery
+DynamodbTableServerSideEncryption = bindings.dynamodb_table.DynamodbTableServerSideEncryption
+DynamodbTableTtl = bindings.dynamodb_table.DynamodbTableTtl
 
 MIN_CAPACITY = 5
 MAX_CAPACITY = 100

@@ -1,28 +1,30 @@
-"""Load the AWS provider bindings one resource module at a time.
+"""Load an AWS provider bindings package one resource module at a time.
 
-The ``cdktf_cdktf_provider_aws`` package's ``__init__.py`` imports all ~2,100 submodules (one
-per resource type), most of a synth's cost, yet each submodule imports only the package's
-``_jsii`` assembly and cdktf. :func:`install` (called by ``stacks/__init__.py``) therefore puts a
-package object with the real folder as ``__path__`` in ``sys.modules``, which imports a submodule
-when it is first used, but only if the installed package has the layout this was checked
-against (a ``_jsii`` module, an ``__init__.py`` of submodule imports and generated boilerplate).
-Anything else gets the normal import and one warning line; ``TAP_EAGER_PROVIDER_IMPORT=1``
-turns it off.
+A jsii bindings package (``cdktf_cdktf_provider_aws``, or the ``imports.aws`` that ``cdktn get``
+generates) has ~2,100 submodules, one per resource type, and each imports only the package's
+``_jsii`` assembly and the core library. The prebuilt package's ``__init__.py`` imports them all,
+most of a synth's cost; the generated one imports none, so ``aws.vpc`` is not even an attribute
+until imported. :func:`load` (called by ``stacks/cdk.py``) therefore puts a package object with
+the real folder as ``__path__`` in ``sys.modules`` that imports a submodule when it is first used,
+for either package, but only if it has the layout this was checked against: a ``_jsii`` module
+and an ``__init__.py`` of generated boilerplate whose ``__all__`` lists the submodules (and
+whose submodule imports, if any, import exactly those). Anything else gets the normal import and
+one warning line; ``TAP_EAGER_PROVIDER_IMPORT=1`` turns it off (every submodule is imported).
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
 import types
 from pathlib import Path
 
-PACKAGE = "cdktf_cdktf_provider_aws"
 EAGER_SWITCH = "TAP_EAGER_PROVIDER_IMPORT"
-_MARKER = "__tap_lazy_provider__"
+MARKER = "__tap_lazy_provider__"
 #: What the generated ``__init__.py`` binds and imports besides its submodules.
 _BOILERPLATE_NAMES = frozenset({"__path__", "__all__", "TYPEGUARD_MAJOR_VERSION", "check_type"})
 _BOILERPLATE_MODULES = frozenset(
@@ -32,7 +34,7 @@ _BOILERPLATE_IMPORTS_FROM = frozenset({"._jsii", "pkgutil", "importlib.metadata"
 
 
 class UnexpectedLayout(Exception):
-    """The installed provider package is not shaped as this module expects."""
+    """The provider package is not shaped as this module expects."""
 
 
 def _unexpected(node: ast.stmt) -> str | None:
@@ -55,57 +57,96 @@ def _unexpected(node: ast.stmt) -> str | None:
     return f"has a statement this loader does not know: {ast.unparse(node)[:60]}"
 
 
-def _submodules(init_source: str) -> list[str]:
-    """The submodules ``__init__.py`` imports, or UnexpectedLayout if it does anything else."""
-    submodules: list[str] = []
+def _listed(node: ast.stmt) -> list[str] | None:
+    """The names of an ``__all__ = [...]`` of string constants; None for any other statement."""
+    if not (isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["__all__"]):
+        return None
+    if not isinstance(node.value, ast.List):
+        raise UnexpectedLayout("defines __all__ as something else than a list")
+    return [ast.literal_eval(item) for item in node.value.elts]
+
+
+def submodules(init_source: str) -> list[str]:
+    """The submodules ``__init__.py`` lists in ``__all__``, or UnexpectedLayout if it does anything else."""
+    imported: list[str] = []
+    listed: list[str] = []
     for node in ast.parse(init_source).body:
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module is None:
-            submodules.extend(alias.name for alias in node.names)
+            imported.extend(alias.name for alias in node.names)
+        elif (names := _listed(node)) is not None:
+            listed.extend(names)
         elif problem := _unexpected(node):
             raise UnexpectedLayout(problem)
-    if not submodules:
-        raise UnexpectedLayout("imports no submodules")
-    return submodules
+    if not listed:
+        raise UnexpectedLayout("lists no submodules in __all__")
+    if imported and set(imported) != set(listed):
+        raise UnexpectedLayout("imports other submodules than its __all__ lists")
+    return listed
 
 
-def _lazy_package(folder: Path, submodules: list[str]) -> types.ModuleType:
-    """A package object for ``folder`` that imports a submodule when it is first asked for."""
+def _spec(package: str, folder: Path) -> importlib.machinery.ModuleSpec:
     spec = importlib.util.spec_from_file_location(
-        PACKAGE, folder / "__init__.py", submodule_search_locations=[str(folder)]
+        package, folder / "__init__.py", submodule_search_locations=[str(folder)]
     )
     assert spec is not None, "a file location always gives a spec"
-    package = importlib.util.module_from_spec(spec)  # not executed: the real __init__ never runs
-    known = frozenset(submodules)
+    return spec
+
+
+def _lazy_package(package: str, folder: Path, names: list[str]) -> types.ModuleType:
+    """A package object for ``folder`` that imports a submodule when it is first asked for."""
+    module = importlib.util.module_from_spec(_spec(package, folder))  # not executed: the real __init__ never runs
+    known = frozenset(names)
 
     def __getattr__(name: str) -> types.ModuleType:  # PEP 562: ``aws.vpc`` imports ``vpc``
         if name in known:
-            return importlib.import_module(f"{PACKAGE}.{name}")
-        raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}")
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
-    vars(package).update({"__all__": list(submodules), "__getattr__": __getattr__, _MARKER: True})
-    return package
+    vars(module).update({"__all__": list(names), "__getattr__": __getattr__, MARKER: True})
+    return module
 
 
-def install() -> bool:
-    """Put the on-demand provider package in ``sys.modules``; True when it is in use.
+def _eager(package: str, folder: Path | None) -> types.ModuleType:
+    """The package as its own ``__init__`` makes it, with every submodule it lists imported."""
+    if folder is None:
+        module = importlib.import_module(package)
+    else:
+        spec = _spec(package, folder)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[package] = module
+        assert spec.loader is not None, "a file location always has a loader"
+        spec.loader.exec_module(module)
+    names = getattr(module, "__all__", [])
+    for name in names if isinstance(names, list) else []:
+        setattr(module, name, importlib.import_module(f"{package}.{name}"))
+    return module
 
-    False, doing nothing, when the switch asks for the eager import, when the package is
-    already imported, or, with one warning line on stderr, when its layout is not the expected one.
+
+def _installed_folder(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UnexpectedLayout("is not installed as a package")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def load(package: str, folder: Path | None = None) -> types.ModuleType:
+    """The bindings ``package`` (installed, or generated into ``folder``), loading submodules on demand.
+
+    Already imported: that module, as it is. ``TAP_EAGER_PROVIDER_IMPORT=1``, or (with one warning
+    line on stderr) a layout that is not the expected one: the normal import of every submodule.
     """
+    if package in sys.modules:
+        return sys.modules[package]
     if os.environ.get(EAGER_SWITCH, "").strip() == "1":
-        return False
-    if PACKAGE in sys.modules:
-        return bool(getattr(sys.modules[PACKAGE], _MARKER, False))
+        return _eager(package, folder)
     try:
-        spec = importlib.util.find_spec(PACKAGE)
-        if spec is None or not spec.submodule_search_locations:
-            raise UnexpectedLayout("is not installed as a package")
-        folder = Path(next(iter(spec.submodule_search_locations)))
-        if not (folder / "_jsii" / "__init__.py").is_file():
+        found = folder or _installed_folder(package)
+        if not (found / "_jsii" / "__init__.py").is_file():
             raise UnexpectedLayout("has no _jsii assembly module")
-        submodules = _submodules((folder / "__init__.py").read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnexpectedLayout) as problem:
-        print(f"tap-stack: warning: {PACKAGE} {problem}; importing it the normal (slow) way", file=sys.stderr)
-        return False
-    sys.modules[PACKAGE] = _lazy_package(folder, submodules)
-    return True
+        names = submodules((found / "__init__.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnexpectedLayout) as problem:
+        print(f"tap-stack: warning: {package} {problem}; importing it the normal (slow) way", file=sys.stderr)
+        return _eager(package, folder)
+    module = _lazy_package(package, found, names)
+    sys.modules[package] = module
+    return module

@@ -11,21 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from cdktf import TerraformIterator, Token
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
-    CloudwatchMetricAlarm,
-    CloudwatchMetricAlarmMetricQuery,
-    CloudwatchMetricAlarmMetricQueryMetric,
-)
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
+from stacks.cdk import bindings, core
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.dashboard import Watched
 from stacks.secrets import Encryption
+
+TerraformIterator = core.TerraformIterator
+Token = core.Token
+CloudwatchMetricAlarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm
+CloudwatchMetricAlarmMetricQuery = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery
+CloudwatchMetricAlarmMetricQueryMetric = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric
+SnsTopic = bindings.sns_topic.SnsTopic
+SnsTopicSubscription = bindings.sns_topic_subscription.SnsTopicSubscription
 
 #: Where each alarm's description points (a section anchor is appended).
 RUNBOOK: Final = "docs/runbooks.md"

@@ -8,28 +8,30 @@ from __future__ import annotations
 
 import ipaddress
 
-from cdktf import Fn
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
-    DataAwsAvailabilityZones,
-    DataAwsAvailabilityZonesFilter,
-)
-from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
-from cdktf_cdktf_provider_aws.flow_log import FlowLog
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.lambda_function import LambdaFunctionVpcConfig
-from cdktf_cdktf_provider_aws.route_table import RouteTable
-from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
-from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
-from cdktf_cdktf_provider_aws.subnet import Subnet
-from cdktf_cdktf_provider_aws.vpc import Vpc
-from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
+from stacks.cdk import bindings, core
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
+
+Fn = core.Fn
+DataAwsAvailabilityZones = bindings.data_aws_availability_zones.DataAwsAvailabilityZones
+DataAwsAvailabilityZonesFilter = bindings.data_aws_availability_zones.DataAwsAvailabilityZonesFilter
+DefaultSecurityGroup = bindings.default_security_group.DefaultSecurityGroup
+FlowLog = bindings.flow_log.FlowLog
+IamRole = bindings.iam_role.IamRole
+IamRolePolicy = bindings.iam_role_policy.IamRolePolicy
+LambdaFunctionVpcConfig = bindings.lambda_function.LambdaFunctionVpcConfig
+RouteTable = bindings.route_table.RouteTable
+RouteTableAssociation = bindings.route_table_association.RouteTableAssociation
+SecurityGroup = bindings.security_group.SecurityGroup
+SecurityGroupEgress = bindings.security_group.SecurityGroupEgress
+SecurityGroupIngress = bindings.security_group.SecurityGroupIngress
+Subnet = bindings.subnet.Subnet
+Vpc = bindings.vpc.Vpc
+VpcEndpoint = bindings.vpc_endpoint.VpcEndpoint
 
 
 def explicitly_empty(group: SecurityGroup | DefaultSecurityGroup, *directions: str) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cdktf import Fn
+from stacks.cdk import core
 
+Fn = core.Fn
 Statement = dict[str, Any]
 
 

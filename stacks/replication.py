@@ -20,41 +20,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf import Precondition, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import S3BucketLifecycleConfiguration
-from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
-    S3BucketReplicationConfigurationA,
-    S3BucketReplicationConfigurationRule,
-    S3BucketReplicationConfigurationRuleDeleteMarkerReplication,
-    S3BucketReplicationConfigurationRuleDestination,
-    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration,
-    S3BucketReplicationConfigurationRuleFilter,
-    S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
-    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
 from function.contract import AUDIT_PREFIX
+from stacks.cdk import bindings, core
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.replica_settings import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX
 from stacks.secrets import Encryption
 from stacks.storage import AuditBucket, block_public_access, lifecycle_rules, tls_only_policy
+
+Precondition = core.Precondition
+TerraformResourceLifecycle = core.TerraformResourceLifecycle
+IamRole = bindings.iam_role.IamRole
+IamRolePolicy = bindings.iam_role_policy.IamRolePolicy
+KmsAlias = bindings.kms_alias.KmsAlias
+KmsKey = bindings.kms_key.KmsKey
+AwsProvider = bindings.provider.AwsProvider
+AwsProviderDefaultTags = bindings.provider.AwsProviderDefaultTags
+S3Bucket = bindings.s3_bucket.S3Bucket
+S3BucketLifecycleConfiguration = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration
+S3BucketNotification = bindings.s3_bucket_notification.S3BucketNotification
+S3BucketPolicy = bindings.s3_bucket_policy.S3BucketPolicy
+replication_configuration = bindings.s3_bucket_replication_configuration
+S3BucketReplicationConfigurationA = replication_configuration.S3BucketReplicationConfigurationA
+S3BucketReplicationConfigurationRule = replication_configuration.S3BucketReplicationConfigurationRule
+S3BucketReplicationConfigurationRuleDeleteMarkerReplication = (
+    replication_configuration.S3BucketReplicationConfigurationRuleDeleteMarkerReplication
+)
+S3BucketReplicationConfigurationRuleDestination = (
+    replication_configuration.S3BucketReplicationConfigurationRuleDestination
+)
+S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration = (
+    replication_configuration.S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration
+)
+S3BucketReplicationConfigurationRuleFilter = replication_configuration.S3BucketReplicationConfigurationRuleFilter
+S3BucketReplicationConfigurationRuleSourceSelectionCriteria = (
+    replication_configuration.S3BucketReplicationConfigurationRuleSourceSelectionCriteria
+)
+S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects = (
+    replication_configuration.S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects
+)
+encryption_configuration = bindings.s3_bucket_server_side_encryption_configuration
+S3BucketServerSideEncryptionConfigurationA = encryption_configuration.S3BucketServerSideEncryptionConfigurationA
+S3BucketServerSideEncryptionConfigurationRuleA = encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA
+S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA = (
+    encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
+)
+S3BucketVersioningA = bindings.s3_bucket_versioning.S3BucketVersioningA
+S3BucketVersioningVersioningConfiguration = bindings.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration
 
 #: The alias of the replica region's provider.
 PROVIDER_ALIAS = "audit_replica"

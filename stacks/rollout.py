@@ -10,21 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
-from cdktf_cdktf_provider_aws.codedeploy_app import CodedeployApp
-from cdktf_cdktf_provider_aws.codedeploy_deployment_group import (
-    CodedeployDeploymentGroup,
-    CodedeployDeploymentGroupAlarmConfiguration,
-    CodedeployDeploymentGroupAutoRollbackConfiguration,
-    CodedeployDeploymentGroupDeploymentStyle,
-)
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from stacks.cdk import bindings
 from stacks.config import ROLLOUT_CONFIGS, StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy
+
+CloudwatchMetricAlarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm
+CodedeployApp = bindings.codedeploy_app.CodedeployApp
+CodedeployDeploymentGroup = bindings.codedeploy_deployment_group.CodedeployDeploymentGroup
+CodedeployDeploymentGroupAlarmConfiguration = (
+    bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAlarmConfiguration
+)
+CodedeployDeploymentGroupAutoRollbackConfiguration = (
+    bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAutoRollbackConfiguration
+)
+CodedeployDeploymentGroupDeploymentStyle = bindings.codedeploy_deployment_group.CodedeployDeploymentGroupDeploymentStyle
+IamRole = bindings.iam_role.IamRole
+IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
 
 #: CodeDeploy's managed policy for Lambda deployments, the limited variant: read and move
 #: aliases, read alarms, invoke only ``CodeDeployHook_*`` functions (docs/rollout.md says why).

@@ -10,29 +10,30 @@ and ``TAP_KEY_RETIRE_AFTER_HOURS`` (stacks/key_settings.py).
 
 from __future__ import annotations
 
-from cdktf import AssetType, TerraformAsset
-from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
-from cdktf_cdktf_provider_aws.lambda_function import (
-    LambdaFunction,
-    LambdaFunctionEnvironment,
-    LambdaFunctionTracingConfig,
-    LambdaFunctionVpcConfig,
-)
-from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
-from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
-    SecretsmanagerSecretRotation,
-    SecretsmanagerSecretRotationRotationRules,
-)
 from constructs import Construct
 
+from stacks.cdk import bindings, core
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.network import Network
 from stacks.package import LambdaPackage
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
+
+AssetType = core.AssetType
+TerraformAsset = core.TerraformAsset
+IamPolicy = bindings.iam_policy.IamPolicy
+IamRole = bindings.iam_role.IamRole
+IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
+LambdaFunction = bindings.lambda_function.LambdaFunction
+LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
+LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
+LambdaFunctionVpcConfig = bindings.lambda_function.LambdaFunctionVpcConfig
+LambdaPermission = bindings.lambda_permission.LambdaPermission
+SecretsmanagerSecretRotation = bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotation
+SecretsmanagerSecretRotationRotationRules = (
+    bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules
+)
 
 #: The rotation function's entry point (a module of the rotation package, at the zip's root).
 ROTATION_HANDLER = "rotation.handler.lambda_handler"

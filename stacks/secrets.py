@@ -6,15 +6,17 @@ use it for their own resources only.
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
-from cdktf_cdktf_provider_aws.kms_key import KmsKey
-from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from constructs import Construct
 
+from stacks.cdk import bindings
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import policy_document, statement
+
+CloudwatchLogGroup = bindings.cloudwatch_log_group.CloudwatchLogGroup
+KmsAlias = bindings.kms_alias.KmsAlias
+KmsKey = bindings.kms_key.KmsKey
+SecretsmanagerSecret = bindings.secretsmanager_secret.SecretsmanagerSecret
 
 
 class Encryption(Construct):

@@ -7,31 +7,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleFilter,
-    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-    S3BucketLifecycleConfigurationRuleTransition,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_notification import S3BucketNotification
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
 from function.contract import AUDIT_PREFIX
+from stacks.cdk import bindings
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import policy_document, statement
 from stacks.secrets import Encryption
+
+S3Bucket = bindings.s3_bucket.S3Bucket
+S3BucketLifecycleConfiguration = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration
+S3BucketLifecycleConfigurationRule = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule
+S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload = (
+    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload
+)
+S3BucketLifecycleConfigurationRuleFilter = (
+    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter
+)
+S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration = (
+    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration
+)
+S3BucketLifecycleConfigurationRuleTransition = (
+    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition
+)
+S3BucketNotification = bindings.s3_bucket_notification.S3BucketNotification
+S3BucketPolicy = bindings.s3_bucket_policy.S3BucketPolicy
+S3BucketPublicAccessBlock = bindings.s3_bucket_public_access_block.S3BucketPublicAccessBlock
+encryption_configuration = bindings.s3_bucket_server_side_encryption_configuration
+S3BucketServerSideEncryptionConfigurationA = encryption_configuration.S3BucketServerSideEncryptionConfigurationA
+S3BucketServerSideEncryptionConfigurationRuleA = encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA
+S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA = (
+    encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
+)
+S3BucketVersioningA = bindings.s3_bucket_versioning.S3BucketVersioningA
+S3BucketVersioningVersioningConfiguration = bindings.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration
 
 
 class AuditBucket(Construct):

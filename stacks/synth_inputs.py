@@ -1,9 +1,11 @@
 """Whether a synth can be skipped: a fingerprint of everything that decides its output.
 
 That is the sources under ``stacks/``, ``function/`` and ``rotation/``, ``main.py``, ``workspace/loopback.py``
-(imported by ``stacks/config.py``), ``Pipfile.lock``, ``cdktf.json`` and the ``TAP_*`` and
-``CDKTF_OUTDIR`` settings. Their SHA-256, by content, is stored beside the output of a synth
-that succeeded; ``main.py --if-changed`` compares it before loading any CDKTF library.
+(imported by ``stacks/config.py``), ``Pipfile.lock``, ``terrain/requirements.txt`` (cdktn's
+environment), ``cdktf.json``, the ``READY`` file of generated cdktn bindings when ``TAP_CDK=cdktn``
+(stacks/cdk.py) and the ``TAP_*`` and ``CDKTF_OUTDIR`` settings. Their SHA-256, by content, is
+stored beside the output of a synth that succeeded; ``main.py --if-changed`` compares it before
+loading any CDKTF library.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from stacks import cdk
+
 SOURCE_DIRS = ("stacks", "function", "rotation")
-SOURCE_FILES = ("main.py", "workspace/loopback.py", "Pipfile.lock", "cdktf.json")
+SOURCE_FILES = ("main.py", "workspace/loopback.py", "Pipfile.lock", "terrain/requirements.txt", "cdktf.json")
 #: The file beside the synthesized stacks that holds the fingerprint of their inputs.
 STAMP = ".tap-synth-inputs"
 
@@ -27,6 +31,9 @@ def fingerprint(root: Path, environ: Mapping[str, str]) -> str:
     for path in sorted(p for p in files if p.suffix != ".pyc"):
         digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    ready = cdk.selected(environ).ready
+    if ready is not None and ready.is_file():
+        digest.update(f"{ready}\0".encode() + hashlib.sha256(ready.read_bytes()).digest())
     for name in sorted(environ):
         if name.startswith("TAP_") or name == "CDKTF_OUTDIR":
             digest.update(f"{name}={environ[name]}\0".encode())

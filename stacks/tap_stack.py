@@ -14,24 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cdktf import (
-    LocalBackend,
-    S3Backend,
-    S3BackendEndpointConfig,
-    TerraformDataSource,
-    TerraformOutput,
-    TerraformResource,
-    TerraformStack,
-    TerraformVariable,
-    TerraformVariableValidationConfig,
-    Token,
-)
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
 from stacks.api import TaskApi
+from stacks.cdk import bindings, core
 from stacks.compute import FunctionResources, TaskFunction
 from stacks.config import (
     BUCKET_PATTERN,
@@ -53,6 +39,22 @@ from stacks.rollout import Rollout
 from stacks.rotation import KeyRotation
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
+
+LocalBackend = core.LocalBackend
+S3Backend = core.S3Backend
+S3BackendEndpointConfig = core.S3BackendEndpointConfig
+TerraformDataSource = core.TerraformDataSource
+TerraformOutput = core.TerraformOutput
+TerraformResource = core.TerraformResource
+TerraformStack = core.TerraformStack
+TerraformVariable = core.TerraformVariable
+TerraformVariableValidationConfig = core.TerraformVariableValidationConfig
+Token = core.Token
+DataAwsCallerIdentity = bindings.data_aws_caller_identity.DataAwsCallerIdentity
+DataAwsPartition = bindings.data_aws_partition.DataAwsPartition
+AwsProvider = bindings.provider.AwsProvider
+AwsProviderDefaultTags = bindings.provider.AwsProviderDefaultTags
+AwsProviderEndpoints = bindings.provider.AwsProviderEndpoints
 
 #: Services the stack talks to (Python names: `lambda_` is Terraform's `lambda`);
 #: on an emulator each one is pointed at it.

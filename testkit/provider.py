@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from stacks.lazy_provider import PACKAGE
+from stacks import cdk
 
 
 def loaded_resource_modules() -> set[str]:
     """The provider's resource modules (``vpc``, ``dynamodb_table`` …) this process has imported."""
-    prefix = f"{PACKAGE}."
+    prefix = f"{cdk.selected().bindings}."
     return {name[len(prefix) :].split(".")[0] for name in sys.modules if name.startswith(prefix)} - {"_jsii"}

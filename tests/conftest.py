@@ -42,6 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "migration: plans the stack against the original HCL deployed to the emulator (minutes)"
     )
+    config.addinivalue_line(
+        "markers", "cli: npx cdktf|cdktn on the app: synth, and diff and deploy on the emulator (minutes; not in CI)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +65,10 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
 
     Keys: ``<env>`` → the stack construct, ``<env>_json`` → its Testing.synth output.
     """
-    from cdktf import Testing
-
+    from stacks.cdk import core
     from stacks.tap_stack import TapStack
 
-    app = Testing.app()
+    app = core.Testing.app()
     configs = [
         prod_config,
         load_config("dev", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET}),
@@ -76,7 +78,7 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
     for config in configs:
         stack = TapStack(app, config, lambda_package)
         result[config.environment] = stack
-        result[f"{config.environment}_json"] = Testing.synth(stack)
+        result[f"{config.environment}_json"] = core.Testing.synth(stack)
     # The feature switches turned the other way, in an app of its own (stack ids are per app).
     switched = load_config(
         "dev",
@@ -90,15 +92,14 @@ def synthesized(prod_config: StackConfig, lambda_package: LambdaPackage) -> dict
             "TAP_TABLE_INDEX_CHANGES": "true",
         },
     )
-    result["switched_off_json"] = Testing.synth(TapStack(Testing.app(), switched, lambda_package))
+    result["switched_off_json"] = core.Testing.synth(TapStack(core.Testing.app(), switched, lambda_package))
     return result
 
 
 @pytest.fixture(scope="session")
 def replica_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
     """prod as it deploys with ``TAP_AUDIT_REPLICA_REGION`` set: (the stack, its Testing.synth JSON)."""
-    from cdktf import Testing
-
+    from stacks.cdk import core
     from stacks.tap_stack import TapStack
 
     config = load_config(
@@ -109,22 +110,21 @@ def replica_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
             "TAP_AUDIT_REPLICA_REGION": TEST_REPLICA_REGION,
         },
     )
-    stack = TapStack(Testing.app(), config, lambda_package)
-    return stack, Testing.synth(stack)
+    stack = TapStack(core.Testing.app(), config, lambda_package)
+    return stack, core.Testing.synth(stack)
 
 
 @pytest.fixture(scope="session")
 def scale_synth(lambda_package: LambdaPackage) -> tuple[Any, str]:
     """prod as it deploys with ``TAP_PRESET=scale``: (the stack, its Testing.synth JSON)."""
-    from cdktf import Testing
-
+    from stacks.cdk import core
     from stacks.tap_stack import TapStack
 
     config = load_config(
         "prod", {"TAP_STATE_BUCKET": TEST_STATE_BUCKET, "TAP_ALARM_EMAILS": TEST_ALARM_EMAIL, "TAP_PRESET": "scale"}
     )
-    stack = TapStack(Testing.app(), config, lambda_package)
-    return stack, Testing.synth(stack)
+    stack = TapStack(core.Testing.app(), config, lambda_package)
+    return stack, core.Testing.synth(stack)
 
 
 @pytest.fixture(scope="session")
@@ -141,9 +141,9 @@ def replica_stack(replica_synth: tuple[Any, str]) -> dict[str, Any]:
 
 def _full_synth_dir(stack: Any, folder: Path) -> Path:
     """A prod stack's folder in a full synth (cdk.tf.json and assets), copied into ``folder``."""
-    from cdktf import Testing
+    from stacks.cdk import core
 
-    shutil.copytree(Path(Testing.full_synth(stack)) / "stacks" / "prod", folder / "prod")
+    shutil.copytree(Path(core.Testing.full_synth(stack)) / "stacks" / "prod", folder / "prod")
     return folder / "prod"
 
 
@@ -184,11 +184,11 @@ def switched_off_stack(synthesized: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def synthesized_dir(synthesized: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Full synths on disk (each stack's cdk.tf.json + assets, one folder per environment), for terraform."""
-    from cdktf import Testing
+    from stacks.cdk import core
 
     stacks = tmp_path_factory.mktemp("synth")
     for env in ("prod", "dev", "local"):
-        outdir = Path(Testing.full_synth(synthesized[env]))
+        outdir = Path(core.Testing.full_synth(synthesized[env]))
         shutil.copytree(outdir / "stacks" / env, stacks / env)
     return stacks
 

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import TerraformStack, Testing
-from cdktf_cdktf_provider_aws.vpc import Vpc
 
 from migration import prove
+from stacks.cdk import bindings, core
 from workspace import emulator as moto
 from workspace import processes
 
@@ -113,7 +112,7 @@ def make_variant(prod_stack_dir: Path, tmp_path: Path) -> Callable[[Callable[[di
 def cdktf_vpc_move() -> list[dict[str, str]]:
     """The ``moved`` blocks CDKTF synthesizes for a VPC renamed ``primary`` that declares
     ``move_from_id("aws_vpc.main")``: what a variant adds to declare that rename."""
-    stack = TerraformStack(Testing.app(), "moved")
-    Vpc(stack, "primary", cidr_block="10.0.0.0/16").move_from_id("aws_vpc.main")
-    moved: list[dict[str, str]] = json.loads(Testing.synth(stack))["moved"]
+    stack = core.TerraformStack(core.Testing.app(), "moved")
+    bindings.vpc.Vpc(stack, "primary", cidr_block="10.0.0.0/16").move_from_id("aws_vpc.main")
+    moved: list[dict[str, str]] = json.loads(core.Testing.synth(stack))["moved"]
     return moved

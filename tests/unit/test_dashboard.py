@@ -7,10 +7,10 @@ import re
 from dataclasses import replace
 from typing import Any
 
-import cdktf
 import pytest
 
 from function import metrics
+from stacks.cdk import core
 from stacks.checks import validate
 from stacks.config import ConfigError, StackConfig
 from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
@@ -154,7 +154,7 @@ def test_p95_latency_alarm(prod_stack: dict[str, Any]) -> None:
 
 def test_latency_threshold_is_a_setting(prod_config: StackConfig, lambda_package: LambdaPackage) -> None:
     config = replace(prod_config, latency_alarm_p95_ms=350)
-    stack = json.loads(cdktf.Testing.synth(TapStack(cdktf.Testing.app(), config, lambda_package)))
+    stack = json.loads(core.Testing.synth(TapStack(core.Testing.app(), config, lambda_package)))
     assert stack["resource"]["aws_cloudwatch_metric_alarm"]["api_latency_p95"]["threshold"] == 350
     latency = _widgets(stack)["API latency (ms)"]
     assert latency["annotations"] == {"horizontal": [{"label": "p95 alarm", "value": 350}]}

@@ -31,6 +31,8 @@ VIOLATIONS = {
     "keyops-edge": ("keyops.cli", "rotation.handler"),
     "hclexport-edge": ("hclexport.render", "stacks.network"),
     "backfill-edge": ("backfill.cli", "stacks.database"),
+    "cdk-one-module": ("stacks.network", "cdktf"),
+    "terrain-edge": ("terrain.mend", "stacks.config"),
 }
 
 

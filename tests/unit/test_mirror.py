@@ -1,6 +1,6 @@
 """The original resources keep the HCL's arguments (apart from documented deviations).
 
-Uses cdktf's Testing assertions on the synthesized production stack.
+Uses the CDK library's Testing assertions on the synthesized production stack.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cdktf import Testing as CdktfTesting
 
+from stacks.cdk import core
 from tests.unit.helpers import ORIGINAL_ADDRESSES
 
 ORIGINAL_TAGS = {"Project": "TapStack", "Environment": "Production", "Owner": "TuringGPT", "ManagedBy": "Terraform"}
@@ -86,12 +86,12 @@ def test_every_original_resource_has_an_argument_check() -> None:
     ("resource_type", "properties"), ORIGINAL_ARGUMENTS, ids=lambda v: v if isinstance(v, str) else ""
 )
 def test_original_arguments_are_kept(prod_synth: str, resource_type: str, properties: dict[str, Any]) -> None:
-    assert CdktfTesting.to_have_resource_with_properties(prod_synth, resource_type, properties)
+    assert core.Testing.to_have_resource_with_properties(prod_synth, resource_type, properties)
 
 
 def test_a_wrong_expectation_is_caught(prod_synth: str) -> None:
     """The assertion helper really compares: a changed value does not match."""
-    assert not CdktfTesting.to_have_resource_with_properties(prod_synth, "aws_vpc", {"cidr_block": "10.1.0.0/16"})
+    assert not core.Testing.to_have_resource_with_properties(prod_synth, "aws_vpc", {"cidr_block": "10.1.0.0/16"})
 
 
 def test_provider_uses_region_variable_and_default_tags(prod_stack: dict[str, Any]) -> None:

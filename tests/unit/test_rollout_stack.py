@@ -108,11 +108,10 @@ def test_every_rollout_is_a_predefined_lambda_configuration() -> None:
 
 
 def test_the_setting_reaches_the_deployment_group(lambda_package: LambdaPackage) -> None:
-    from cdktf import Testing  # noqa: PLC0415 (cdktf loads only for the tests that synthesize)
-
+    from stacks.cdk import core  # noqa: PLC0415 (the CDK library loads only for the tests that synthesize)
     from stacks.tap_stack import TapStack  # noqa: PLC0415
 
     config = load_config("dev", {"TAP_BACKEND": "local", "TAP_ROLLOUT": "linear10-1m"})
-    stack = json.loads(Testing.synth(TapStack(Testing.app(), config, lambda_package)))
+    stack = json.loads(core.Testing.synth(TapStack(core.Testing.app(), config, lambda_package)))
     group = stack["resource"]["aws_codedeploy_deployment_group"]["live"]
     assert group["deployment_config_name"] == "CodeDeployDefault.LambdaLinear10PercentEvery1Minute"

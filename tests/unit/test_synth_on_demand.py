@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks import lazy_provider, synth_inputs
+from stacks import cdk, lazy_provider, synth_inputs
 from testkit.provider import loaded_resource_modules
 from tests.unit.helpers import imported_modules
 from workspace.paths import PROJECT
@@ -67,33 +67,42 @@ def test_on_demand_and_eager_import_synthesize_the_same_bytes(tmp_path: Path) ->
     assert differing == []
 
 
+#: The bindings package stacks/cdk.py names for the default library.
+PACKAGE = cdk.selected({}).bindings
+
+
 @pytest.mark.parametrize(
     ("init_source", "with_assembly", "reason"),
     [
         ("from . import vpc\nMARK = 'eager'\n", True, "defines MARK"),
-        ("from . import vpc\nMARK = 'eager'\n", False, "has no _jsii assembly module"),
-        ("import os\nMARK = 'eager'\n", True, "imports os"),
+        ("from . import vpc\n__all__ = ['vpc']\n", False, "has no _jsii assembly module"),
+        ("import os\n", True, "imports os"),
+        ("from . import vpc\n", True, "lists no submodules in __all__"),
+        ("__all__ = ['vpc', 'subnet']\nfrom . import vpc\n", True, "imports other submodules than its __all__ lists"),
+        ("__all__ = 'vpc'\n", True, "defines __all__ as something else than a list"),
     ],
 )
 def test_an_unexpected_package_layout_falls_back_to_the_normal_import(
     tmp_path: Path, init_source: str, with_assembly: bool, reason: str
 ) -> None:
-    package = tmp_path / lazy_provider.PACKAGE
+    package = tmp_path / PACKAGE
     package.mkdir()
     (package / "__init__.py").write_text(init_source)
     (package / "vpc.py").write_text("")
+    (package / "subnet.py").write_text("")
     if with_assembly:
         (package / "_jsii").mkdir()
         (package / "_jsii" / "__init__.py").write_text("")
     env = _clean_env(PYTHONPATH=os.pathsep.join([str(tmp_path), str(PROJECT)]))
-    probe = f"import stacks, {lazy_provider.PACKAGE} as p; print(p.MARK)"
+    probe = f"from stacks.cdk import bindings; print(bindings.__file__, hasattr(bindings, {lazy_provider.MARKER!r}))"
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "eager", "the package's own __init__ must have run"
+    # The package's own __init__ ran (the normal import), not the on-demand one.
+    assert result.stdout.split() == [str(package / "__init__.py"), "False"]
     assert result.stderr.strip().splitlines() == [
-        f"tap-stack: warning: {lazy_provider.PACKAGE} {reason}; importing it the normal (slow) way"
+        f"tap-stack: warning: {PACKAGE} {reason}; importing it the normal (slow) way"
     ]
 
 
@@ -102,12 +111,14 @@ def test_the_installed_bindings_have_the_expected_layout_and_are_loaded_on_deman
 ) -> None:
     if os.environ.get(lazy_provider.EAGER_SWITCH) == "1":
         pytest.skip(f"{lazy_provider.EAGER_SWITCH}=1: this session imports the bindings eagerly on purpose")
-    folder = Path(next(iter(sys.modules[lazy_provider.PACKAGE].__path__)))
-    submodules = lazy_provider._submodules((folder / "__init__.py").read_text())
+    package = sys.modules[PACKAGE]
+    folder = Path(next(iter(package.__path__)))
+    submodules = lazy_provider.submodules((folder / "__init__.py").read_text())
     assert len(submodules) == len(set(submodules)) > 2000
     assert {"vpc", "provider", "dynamodb_table", "lambda_function"} <= set(submodules)
     # This session synthesized every stack, yet loaded only the modules those stacks use.
-    assert lazy_provider.install() is True
+    assert getattr(package, lazy_provider.MARKER) is True
+    assert lazy_provider.load(PACKAGE) is package
     loaded = loaded_resource_modules()
     assert "vpc" in loaded
     assert len(loaded) < 60
@@ -167,7 +178,8 @@ def test_if_changed_skips_an_unchanged_synth_and_redoes_a_changed_one(tmp_path: 
     output, imported = _synth_if_changed(root)
     assert "up to date" in output
     assert stack_file.stat().st_mtime_ns == first_mtime
-    assert not {"cdktf", "jsii", "cdktf_cdktf_provider_aws"} & imported, "a no-op must not load CDKTF"
+    library = cdk.selected({})
+    assert not {library.core, "jsii", library.bindings.split(".")[0]} & imported, "a no-op must not load CDKTF"
 
     handler = root / "function" / "handler.py"
     os.utime(handler, (time.time() + 60, time.time() + 60))

@@ -115,7 +115,7 @@ BROKEN: list[tuple[str, str, Callable[[Workflow], None], str]] = [
      lambda w: step(w, "drift", uses(wc.ASSUME_ROLE_ACTION)).update(uses=wc.ASSUME_ROLE_ACTION + "@main"),
      "is not pinned"),
     ("ci.yml", "ci action on a tag",
-     lambda w: step(w, "ci", uses("actions/setup-node")).update(uses="actions/setup-node@v4"), "is not pinned"),
+     lambda w: step(w, "ci", uses("actions/setup-python")).update(uses="actions/setup-python@v5"), "is not pinned"),
     # triggers, checkout, injection
     ("deploy.yml", "pull_request_target", lambda w: add_trigger(w, "pull_request_target"), "pull_request_target"),
     ("ci.yml", "pull_request_target in ci", lambda w: add_trigger(w, "pull_request_target"), "pull_request_target"),
