@@ -17,7 +17,7 @@
 #               runs on one machine); the test step then compares cdktn's synth and plan with cdktf's
 #   test        make test: unit (incl. terraform validate of every stack and plan), handler, end-to-end,
 #               migration (with the original HCL from ../shared/seed/ when it is there), cdktn
-#               against cdktf; without the cli tests (npx synth/diff/deploy), which make test runs
+#               against cdktf, the cli tests (npx cdktf|cdktn synth, diff, deploy)
 #   handler-py312  make test-handler-py312: tests/function under python3.12 (Lambda's runtime) in
 #               .venv-py312/, installed from Pipfile.lock with hashes; fails if python3.12 is absent
 #   migration   make migration-prove: the original HCL (../shared/seed/, never in the repository)
@@ -57,8 +57,7 @@ step_toolchain() {
 }
 step_install() { make install; }
 step_cdktn() { make cdktn-bindings; }
-# The cli tests (npx cdktf|cdktn synth, diff, deploy: ~5 min here) run in make test, not in CI: docs/ci.md.
-step_test() { PYTEST_ADDOPTS="${PYTEST_ADDOPTS:-} -m 'not cli'" make test ORIGINAL="$ORIGINAL"; }
+step_test() { make test ORIGINAL="$ORIGINAL"; }
 step_handler-py312() { make test-handler-py312; }
 step_migration() {
     if [[ -f "$ORIGINAL/main.tf" ]]; then
