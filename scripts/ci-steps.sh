@@ -51,7 +51,7 @@ step_toolchain() {
         echo "CI runs the Node of .ci/node (scripts/ci-steps.sh node first); PATH has $(command -v node || echo none)" >&2
         exit 1
     }
-    terraform version | head -1
+    terraform version | sed -n 1p  # sed reads it all: head would end the pipe early (SIGPIPE under pipefail)
     python3 --version
     echo "node $(node --version) ($CI_NODE_BIN)"
 }
