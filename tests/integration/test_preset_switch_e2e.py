@@ -29,7 +29,7 @@ UPDATED = {
     "aws_cloudwatch_metric_alarm.apigw_4xx",
 }
 #: What it removes: AWS refuses scalable targets on an on-demand table.
-SCALED = ["dynamodb", "gsi_status_created", "gsi_status_queue"]
+SCALED = ["dynamodb", "gsi_status_created", "gsi_status_queue", "gsi_queue_shard"]
 DELETED = {
     f"aws_appautoscaling_{kind}.{stem}_{unit}{suffix}"
     for stem in SCALED

@@ -46,11 +46,11 @@ def sizing(stack: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_default_preset_is_the_originals_values(prod_stack: dict[str, Any]) -> None:
-    scaled = ["dynamodb", "gsi_status_created", "gsi_status_queue"]
+    scaled = ["dynamodb", "gsi_status_created", "gsi_status_queue", "gsi_queue_shard"]
     assert sizing(prod_stack) == {
         "throttle": (100, 200),
         "billing": "PROVISIONED",
-        "capacity": [(5, 5)] * 3,
+        "capacity": [(5, 5)] * 4,
         "scaling": sorted((f"{stem}_{unit}", 5, 100) for stem in scaled for unit in ("read", "write")),
         "policies": sorted(f"{stem}_{unit}_policy" for stem in scaled for unit in ("read", "write")),
         "function": (256, None),
@@ -65,7 +65,7 @@ def test_scale_synthesizes_on_demand_capacity_a_wider_stage_and_a_reserved_funct
     assert sizing(scale_stack) == {
         "throttle": (3000, 1000),
         "billing": "PAY_PER_REQUEST",
-        "capacity": [(None, None)] * 3,
+        "capacity": [(None, None)] * 4,
         "scaling": [],
         "policies": [],
         "function": (1024, 1000),
