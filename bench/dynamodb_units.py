@@ -10,9 +10,12 @@ DynamoDB's rule), and for each index the projected item. The rules:
   consistent ``GetItem`` costs 1 RCU a unit, an (eventually consistent) index ``Query`` 0.5;
 * a write: 1 KB units of the larger of the item before and after, at least one, on the table
   (a failed conditional write costs the same); twice that in a transaction;
-* each index: for a write that puts an item in it, takes it out, or changes what it projects,
-  1 KB units of the projected item; a write that changes the index's key costs a delete of
-  the old entry and a put of the new one.
+* each index (every global secondary index of the table, as moto holds it): for a write that
+  puts an item in it, takes it out, or changes what it projects, 1 KB units of the projected
+  item; a write that changes the index's key costs a delete of the old entry and a put of the
+  new one.
+
+It also counts the DynamoDB calls (``CALLS``), a failed conditional write included.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from moto.dynamodb.responses import DynamoHandler
 KB = 1024
 READ_UNIT = 4 * KB
 TABLE = "table"
+#: The key under which :meth:`Meter.take` counts a request's DynamoDB calls.
+CALLS = "DynamoDB calls"
 
 
 def _units(size: int, unit: int) -> int:
@@ -47,7 +52,7 @@ class Meter:
         self.local.units = Counter()
 
     def take(self) -> Counter[str]:
-        """``{"table WCU": …, "status-queue-index WCU": …, "table RCU": …}`` since :meth:`start`."""
+        """``{"table WCU": …, "<index> WCU": …, "table RCU": …, CALLS: …}`` since :meth:`start`."""
         units: Counter[str] = getattr(self.local, "units", None) or Counter()
         self.local.units = None
         return units
@@ -57,6 +62,7 @@ class Meter:
         body = moto.body
         if units is None or operation == "delete_item":
             return call()
+        units[CALLS] += 1
         table = moto.dynamodb_backend.get_table(body.get("TableName") or _first_table(body))
         if operation in ("get_item", "query"):
             result = call()

@@ -8,11 +8,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
+from bench.dynamodb_units import CALLS, TABLE
 from bench.load_cells import NO_ANSWER
+from function import contract
 from testkit.mixed_load import Mix, Outcome
 
-#: The DynamoDB resources a request's units are reported for.
-RESOURCES = ("table", "status-created-index", "status-queue-index")
+#: The DynamoDB resources a request's units are reported for: the table and each of its indexes.
+RESOURCES = (TABLE, *(index.name for index in contract.INDEXES))
+#: The cost table's columns after the CPU times: calls, then RCU and WCU of each resource.
+UNIT_COLUMNS = (CALLS, *(f"{r} {u}" for r in RESOURCES for u in ("RCU", "WCU")))
 
 
 @dataclass
@@ -66,14 +70,13 @@ def _latency_lines(outcome: Outcome) -> list[str]:
 
 
 def _cost_lines(costs: Costs) -> list[str]:
-    head = " | ".join(f"{r} {u}" for r in RESOURCES for u in ("RCU", "WCU"))
     lines = [
-        f"| request type | requests | handler CPU ms mean | p50 | moto CPU ms mean | {head} |",
-        "| --- | ---: | ---: | ---: | ---: |" + " ---: |" * 2 * len(RESOURCES),
+        f"| request type | requests | handler CPU ms mean | p50 | moto CPU ms mean | {' | '.join(UNIT_COLUMNS)} |",
+        "| --- | ---: | ---: | ---: | ---: |" + " ---: |" * len(UNIT_COLUMNS),
     ]
     for kind in sorted(costs.units):
         units = costs.units[kind]
-        means = [statistics.fmean(u[f"{r} {unit}"] for u in units) for r in RESOURCES for unit in ("RCU", "WCU")]
+        means = [statistics.fmean(u[column] for u in units) for column in UNIT_COLUMNS]
         lines.append(
             f"| {kind} | {len(units)} | {statistics.fmean(costs.own_ms[kind]):.2f} "
             f"| {percentile(costs.own_ms[kind], 0.5):.2f} | {statistics.fmean(costs.moto_ms[kind]):.2f} | "
@@ -138,8 +141,8 @@ def render(inproc: tuple[Mix, Outcome, Costs] | None, steps: list[Step], notes: 
             *_latency_lines(outcome),
             "",
             "Cost per request type: CPU is the request thread's CPU time (`time.thread_time`), the handler's "
-            "own after subtracting what moto spent serving its AWS calls; DynamoDB units are means per request "
-            "(bench/dynamodb_units.py: DynamoDB's rules applied to the items moto holds).",
+            "own after subtracting what moto spent serving its AWS calls; DynamoDB calls and units are means per "
+            "request (bench/dynamodb_units.py: DynamoDB's rules applied to the items moto holds).",
             "",
             *_cost_lines(costs),
             "",

@@ -1,4 +1,4 @@
-"""The task record: statuses, queue keys, queue shards, timestamps and the item <-> JSON mapping.
+"""The task record: statuses, queue keys, queue shards, write tokens, timestamps and the item <-> JSON mapping.
 
 ``status``, ``queue_key`` and ``queue_shard`` feed the sparse GSIs (docs/api.md, "Table
 design"), so every write that changes ``status`` must also set the matching ``queue_key``,
@@ -30,11 +30,17 @@ FEEDBACK_FIELDS: Final = {"preferred": PAIRWISE, "ranking": RANKING, "ratings": 
 #: Pending tasks are spread over this many shards of the queue (docs/api.md, "Races").
 QUEUE_SHARDS: Final = 128
 
+#: Every conditional update of a task stores a token new to it here, and moves the token it
+#: replaces to ``PRIOR_WRITE_ID``: a resent write recognises its own first attempt by them.
+WRITE_ID: Final = "write_id"
+PRIOR_WRITE_ID: Final = "prior_write_id"
+
 TOKEN_PREFIX: Final = "token#"
 # Task ids are lowercase UUIDs: anything else (e.g. a "token#..." id) never reaches the table.
 TASK_ID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
-# What clients see, in this order (not the index attributes queue_key, pending_key and queue_shard).
+# What clients see, in this order (not the index attributes queue_key, pending_key and
+# queue_shard, nor the write tokens).
 _PUBLIC_ORDER: Final = (
     "id", "status", "kind", "prompt", "responses", "priority", "metadata",
     "created_at", "updated_at", "version",
@@ -99,6 +105,11 @@ def public_task(item: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values = from_item(item)
     values["metadata"] = json.loads(values.get("metadata", "{}"))
     return {name: values[name] for name in _PUBLIC_ORDER if name in values}
+
+
+def written_by(item: dict[str, dict[str, Any]], write_id: str) -> bool:
+    """Whether the write with ``write_id`` is the last or the one before on ``item`` (as stored)."""
+    return write_id in (item.get(WRITE_ID, {}).get("S"), item.get(PRIOR_WRITE_ID, {}).get("S"))
 
 
 def is_task(item: dict[str, Any] | None) -> bool:

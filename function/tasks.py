@@ -2,13 +2,17 @@
 
 The conditions, not a read-then-write, decide who wins a race. On failure the item's
 current state comes back with the error (``ReturnValuesOnConditionCheckFailure=ALL_OLD``),
-so telling the caller why (404 vs which 409) costs no extra read. Calls per action:
-docs/api.md, "Runtime behaviour".
+so telling the caller why (404 vs which 409) costs no extra read, and telling a resent
+write's own first attempt (botocore resends a write whose answer was lost) from another
+request's costs none either (docs/api.md, "Resent writes"). Calls per action: docs/api.md,
+"Runtime behaviour".
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
@@ -65,7 +69,10 @@ class TaskRepository:
             "ExpressionAttributeNames": {"#id": "id"},
         }
         if cmd.client_token is None:
-            self._db.put_item(**put)
+            # The id is new to this request: only an earlier attempt of this PutItem, resent
+            # by botocore after its answer was lost, can have stored a task under it.
+            with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+                self._db.put_item(**put)
             return 201, model.public_task(put["Item"])
         token = {
             "TableName": self._table,
@@ -88,16 +95,23 @@ class TaskRepository:
         try:
             self._db.transact_write_items(TransactItems=[{"Put": put}, {"Put": token}])
         except self._db.exceptions.TransactionCanceledException as exc:
-            return 200, self._replay(exc.response.get("CancellationReasons", []), new.fingerprint())
+            return self._replay(exc.response.get("CancellationReasons", []), new.fingerprint(), put["Item"])
         return 201, model.public_task(put["Item"])
 
-    def _replay(self, reasons: list[dict[str, Any]], fingerprint: str) -> dict[str, Any]:
+    def _replay(
+        self, reasons: list[dict[str, Any]], fingerprint: str, item: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """Why a create with a token was cancelled: the token names ``item``, this request's new
+        task (an earlier attempt of this transaction, resent by botocore after its answer was
+        lost, was applied: 201), another task (a replay: 200, or 409 for another task's token)."""
         token_reason = reasons[1] if len(reasons) > 1 else {}
         if token_reason.get("Code") == "ConditionalCheckFailed" and "Item" in token_reason:
             existing = model.from_item(token_reason["Item"])
+            if existing["task_id"] == item["id"]["S"]:
+                return 201, model.public_task(item)
             if existing["fingerprint"] != fingerprint:
                 raise errors.idempotency_conflict()
-            return self.get(existing["task_id"])
+            return 200, self.get(existing["task_id"])
         if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
             raise errors.write_conflict("a concurrent request with the same client_token is in progress")
         raise RuntimeError(f"unexpected transaction cancellation: {reasons!r}")
@@ -142,7 +156,7 @@ class TaskRepository:
         at = model.now()
         lease = model.timestamp(at + s.LEASE_DURATION)
         update = (
-            "SET #status = :assigned, #assignee = :me, #lease_expires_at = :lease, "
+            "#status = :assigned, #assignee = :me, #lease_expires_at = :lease, "
             "#queue_key = :queue_key, #updated_at = :now, #version = #version + :one REMOVE #queue_shard"
         )
         return update, {
@@ -245,7 +259,7 @@ class TaskRepository:
         size_test = "size(#responses) >= :n" if fb.field == "preferred" else "size(#responses) = :n"
         result = self._update(
             cmd.task_id,
-            "SET #status = :completed, #feedback = :feedback, #completed_at = :now, #queue_key = :queue_key, "
+            "#status = :completed, #feedback = :feedback, #completed_at = :now, #queue_key = :queue_key, "
             "#updated_at = :now, #version = #version + :one REMOVE #lease_expires_at",
             f"#status = :assigned AND #assignee = :me AND #kind = :kind AND {size_test}",
             {
@@ -270,7 +284,7 @@ class TaskRepository:
         was stored at creation because an update cannot compute it) and in its shard."""
         result = self._update(
             cmd.task_id,
-            "SET #status = :pending, #queue_key = #pending_key, #queue_shard = :shard, #updated_at = :now, "
+            "#status = :pending, #queue_key = #pending_key, #queue_shard = :shard, #updated_at = :now, "
             "#version = #version + :one REMOVE #assignee, #lease_expires_at",
             "#status = :assigned AND #assignee = :me",
             {
@@ -309,7 +323,7 @@ class TaskRepository:
                 task_id = item["id"]["S"]
                 result = self._update(
                     task_id,
-                    "SET #queue_shard = :shard",
+                    "#queue_shard = :shard",
                     "#status = :pending AND attribute_not_exists(#queue_shard)",
                     {":shard": model.queue_shard(task_id), ":pending": model.PENDING},
                 )
@@ -320,22 +334,36 @@ class TaskRepository:
 
     # -- the one write primitive -------------------------------------------
 
-    def _update(self, task_id: str, update: str, condition: str, values: dict[str, Any]) -> dict[str, Any] | Rejected:
+    def _update(
+        self, task_id: str, assignments: str, condition: str, values: dict[str, Any]
+    ) -> dict[str, Any] | Rejected:
+        """``SET assignments`` (a REMOVE clause may follow them) on an existing task if
+        ``condition`` holds: the task as written, or Rejected with the task as it is.
+
+        The write also stores a token new to it (``write_id``, the one it replaces moving to
+        ``prior_write_id``) and requires that the task holds neither. When its first attempt
+        was applied but the answer lost (a read timeout), botocore resends it; the resend fails
+        on its own token and is answered as the success it was, with the task as it is now."""
+        write_id = secrets.token_hex(8)  # 64 random bits: unique among one task's writes
+        last, prior = f"#{model.WRITE_ID}", f"#{model.PRIOR_WRITE_ID}"
+        update = f"SET {prior} = if_not_exists({last}, :write_id), {last} = :write_id, {assignments}"
+        guarded = f"attribute_exists(#id) AND NOT ({last} = :write_id OR {prior} = :write_id) AND ({condition})"
         try:
             response = self._db.update_item(
                 TableName=self._table,
                 Key=_key(task_id),
                 UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(#id) AND ({condition})",
-                ExpressionAttributeNames=_names(update + " " + condition + " #id"),
-                ExpressionAttributeValues=model.to_attribute_values(values),
+                ConditionExpression=guarded,
+                ExpressionAttributeNames=_names(update + " " + guarded),
+                ExpressionAttributeValues=model.to_attribute_values({**values, ":write_id": write_id}),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
             old = exc.response.get("Item")
-            current = model.from_item(old) if model.is_task(old) else None
-            return Rejected(current)
+            if old is not None and model.written_by(old, write_id):
+                return model.public_task(old)
+            return Rejected(model.from_item(old) if model.is_task(old) else None)
         return model.public_task(response["Attributes"])
 
 

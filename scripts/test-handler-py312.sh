@@ -53,7 +53,8 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.installed" 2>/dev/null)" != "$st
     echo "$stamp" > "$VENV/.installed"
     echo "handler-py312: $VENV built in ${SECONDS} s"
 fi
-# The slow test here is the 1,000-claimer storm (the claim design's bounds, ~90 s of CPU): once per
-# CI run, under 3.11, is enough.
+# The slow tests here, the 1,000-claimer storm (the claim design's bounds, ~90 s of CPU) and the
+# 1,000-client mixed load (tests/function/test_mixed_load.py, ~110-130 s), run once per CI run, under
+# 3.11 in `make test`: that is enough.
 echo "handler-py312: $("$VENV/bin/python" --version) from $VENV; pytest tests/function -m 'not slow' $*"
 exec "$VENV/bin/python" -m pytest tests/function -m "not slow" "$@"
