@@ -37,13 +37,12 @@ from typing import Any
 import boto3
 import botocore.session
 from moto import mock_aws
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.responses import DynamoHandler
 
 from bench.handler_bench import table_kwargs
 from function import model
 from function.commands import ClaimTask, CreateTask, NewTask
 from function.tasks import TaskRepository
+from testkit.mixed_load import atomic_dynamodb
 from workspace import patches
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +50,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLE = "bench-claims"
 REPORT = ROOT / "docs" / "benchmarks-claim.md"
 PRIORITIES = (4, 5, 6)
-_ATOMIC = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query", "scan")
 
 
 @dataclass
@@ -72,28 +70,17 @@ class Landed:
 
 @contextlib.contextmanager
 def serialized(landed: Landed) -> Iterator[None]:
-    """Each moto DynamoDB operation under one lock, request handler and backend; claims that
-    land are recorded in order. The original methods are back afterwards."""
-    lock = threading.RLock()
-    saved = [(owner, name, getattr(owner, name)) for owner in (DynamoHandler, DynamoDBBackend) for name in _ATOMIC]
-    for owner, name, original in saved:
-        record = owner is DynamoDBBackend and name == "update_item"
+    """Each moto DynamoDB operation under one lock (``testkit.mixed_load.atomic_dynamodb``);
+    claims that land are recorded in the order the backend applied them."""
 
-        def atomic(self: Any, *args: Any, _original: Any = original, _record: bool = record, **kwargs: Any) -> Any:
-            with lock:
-                result = _original(self, *args, **kwargs)
-                if _record:
-                    item = result.to_json()["Attributes"]
-                    if item.get("status", {}).get("S") == model.ASSIGNED and "assignee" in item:
-                        landed.order.append(item["id"]["S"])
-                return result
+    def record(operation: str, result: Any) -> None:
+        if operation == "update_item":
+            item = result.to_json()["Attributes"]
+            if item.get("status", {}).get("S") == model.ASSIGNED and "assignee" in item:
+                landed.order.append(item["id"]["S"])
 
-        setattr(owner, name, atomic)
-    try:
+    with atomic_dynamodb(on_result=record):
         yield
-    finally:
-        for owner, name, original in saved:
-            setattr(owner, name, original)
 
 
 def _env() -> None:

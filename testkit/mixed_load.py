@@ -42,9 +42,19 @@ from testkit.together import released_together
 #: (status, parsed JSON body or None) of one request; one Sender per client thread.
 Sender = Callable[[dict[str, Any]], tuple[int, dict[str, Any] | None]]
 #: What DynamoDB does atomically per item and moto does in several Python steps.
-ATOMIC_OPERATIONS: Final = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query")
+ATOMIC_OPERATIONS: Final = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "query",
+    "scan",
+)
 #: Called inside the lock for each DynamoDB request moto serves: (operation, moto's request handler, the call).
 Observer = Callable[[str, DynamoHandler, Callable[[], Any]], Any]
+#: Called inside the lock with what moto's backend returned for an operation: (operation, result).
+BackendResult = Callable[[str, Any], None]
 STATUSES: Final = ("pending", "assigned", "completed")
 #: A viewer's requests that list a page (the others read one task).
 LIST_SHARE: Final = 0.6
@@ -54,9 +64,10 @@ RESPONSE: Final = "Interest is added to the principal each period, so later inte
 
 
 @contextmanager
-def atomic_dynamodb(observer: Observer | None = None) -> Iterator[None]:
+def atomic_dynamodb(observer: Observer | None = None, on_result: BackendResult | None = None) -> Iterator[None]:
     """One lock around each moto DynamoDB operation, in its request handler and its backend:
-    per-item atomicity, as the real service provides (moto alone is not thread-safe)."""
+    per-item atomicity, as the real service provides (moto alone is not thread-safe). The
+    original methods are back afterwards."""
     lock = threading.RLock()
     owners = (DynamoHandler, DynamoDBBackend)
     saved = [(owner, name, getattr(owner, name)) for owner in owners for name in ATOMIC_OPERATIONS]
@@ -66,9 +77,14 @@ def atomic_dynamodb(observer: Observer | None = None) -> Iterator[None]:
             self: Any, *args: Any, _original: Any = original, _name: str = name, _owner: Any = owner, **kwargs: Any
         ) -> Any:
             with lock:
-                if observer is None or _owner is not DynamoHandler:
-                    return _original(self, *args, **kwargs)
-                return observer(_name, self, lambda: _original(self, *args, **kwargs))
+                if _owner is DynamoHandler:
+                    if observer is None:
+                        return _original(self, *args, **kwargs)
+                    return observer(_name, self, lambda: _original(self, *args, **kwargs))
+                result = _original(self, *args, **kwargs)
+                if on_result is not None:
+                    on_result(_name, result)
+                return result
 
         setattr(owner, name, atomic)
     try:

@@ -22,34 +22,25 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.responses import DynamoHandler
 
+from testkit.mixed_load import atomic_dynamodb
 from tests.function.support import TABLE, Api, Aws, LambdaContext, handler
 
 ANNOTATORS = 50
 CONTAINERS = 10
-_ATOMIC_OPERATIONS = ("get_item", "put_item", "update_item", "delete_item", "transact_write_items", "query")
 
 
 @pytest.fixture(autouse=True)
-def linearizable_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+def linearizable_dynamodb() -> Iterator[None]:
     """One lock around each moto DynamoDB operation, request and backend: per-item
     atomicity, as the real service provides."""
-    lock = threading.RLock()
-    for owner in (DynamoHandler, DynamoDBBackend):
-        for name in _ATOMIC_OPERATIONS:
-            original = getattr(owner, name)
-
-            def atomic(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-                with lock:
-                    return _original(self, *args, **kwargs)
-
-            monkeypatch.setattr(owner, name, atomic)
+    with atomic_dynamodb():
+        yield
 
 
 def _race(api: Api, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
