@@ -2,8 +2,9 @@
 # The CI steps, in one place: .ci/run runs them all, .github/workflows/ci.yml runs them one
 # per workflow step (scripts/check-workflows.sh fails when its list differs from --list).
 #
-#   scripts/ci-steps.sh all        every step below, in order; stops at the first failure
-#   scripts/ci-steps.sh STEP...    the named steps, in the order given
+#   scripts/ci-steps.sh all        every step below, two at a time where they are independent
+#                                  (see run_all); fails if any step failed
+#   scripts/ci-steps.sh STEP...    the named steps, one after the other; stops at the first failure
 #   scripts/ci-steps.sh --list     the step names, one a line
 #
 # Steps:
@@ -22,12 +23,13 @@
 #               .venv-py312/, installed from Pipfile.lock with hashes; fails if python3.12 is absent
 #   migration   make migration-prove: the original HCL (../shared/seed/, never in the repository)
 #               moved to the prod stack on the emulator; skipped, saying so, where it is absent
-#   lint        make lint: ruff check, ruff format --check, mypy --strict (after the tests, so
-#               a lint finding does not hide their result)
+#   lint        make lint: ruff check, ruff format --check, mypy --strict, import contracts (after or
+#               beside the tests, never before: a lint finding does not hide their result)
 #   scan        make scan: checkov over the synthesized prod stack
 #   workflows   make lint-workflows: zizmor and action-validator over .github/
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SELF="$PWD/scripts/ci-steps.sh"
 
 STEPS=(node toolchain install cdktn test handler-py312 migration lint scan workflows)
 #: The original HCL, beside the project on this workplace's machines (absent on GitHub).
@@ -76,10 +78,42 @@ run_step() {
     "step_$1"
 }
 
+# beside "STEP..." STEP...: the quoted steps in a second process while the others run here, on
+# the machine's second core; their output is kept in a file and printed once both sides have
+# ended. Each side stops at its own first failure; the status is the last failing side's.
+beside() {
+    local background=$1 log pid status=0
+    shift
+    log="$(mktemp)"
+    # shellcheck disable=SC2086  # the quoted list is split into steps on purpose
+    "$SELF" $background >"$log" 2>&1 &
+    pid=$!
+    "$SELF" "$@" || status=$?
+    wait "$pid" || status=$?
+    printf '\n=== the output of %s, run beside %s\n' "$background" "$*"
+    cat "$log"
+    rm -f "$log"
+    return "$status"
+}
+
+# The steps CI runs (.ci/run). test alone keeps one core busy for most of its run, so the other
+# core takes what does not depend on it: cdktn (CDK Terrain's bindings, which need only npm's
+# part of install) beside install, then every step after test beside test. docs/ci.md has the
+# costs. Both sides read what the preparation below made before they start (make would run npm
+# ci and the sample-event download twice at once otherwise); nothing else is written by both.
+run_all() {
+    "$SELF" node toolchain
+    use_ci_node
+    make -s node_modules/.installed
+    beside cdktn install
+    make -s build/published-events/.installed
+    beside "handler-py312 migration lint scan workflows" test
+}
+
 case "${1:-}" in
-    "" | -h | --help) sed -n '2,28p' "$0"; exit 2 ;;
+    "" | -h | --help) sed -n '2,29p' "$0"; exit 2 ;;
     --list) printf '%s\n' "${STEPS[@]}"; exit 0 ;;
-    all) set -- "${STEPS[@]}" ;;
+    all) run_all; exit ;;
 esac
 for step in "$@"; do
     if [[ ! " ${STEPS[*]} " =~ " ${step} " ]]; then

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -133,7 +134,7 @@ def build_rotation_package(rotation_dir: Path, out_path: Path) -> LambdaPackage:
 
 def _write_zip(entries: list[tuple[str, bytes]], out_path: Path) -> LambdaPackage:
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = out_path.with_suffix(".zip.tmp")
+    tmp_path = out_path.with_suffix(f".{os.getpid()}.tmp")  # two synths at once each write their own
     with zipfile.ZipFile(tmp_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for name, data in entries:
             info = zipfile.ZipInfo(name, _FIXED_DATE)
