@@ -5,6 +5,6 @@ Tasks stored before the shards existed have no ``queue_shard``: they stay claima
 through the head of the queue (a claim whose shard is empty reads it), but a claim of the next
 task reads them only then, so without the backfill they would wait behind newer tasks
 (docs/runbooks.md, "Adding the queue shards"). Modules: ``cli`` (the command). It imports only
-``workspace``, ``stacks.config`` (which emulator) and the handler's task repository (the
+``workspace``, ``stacks.config`` (the environments) and the handler's task repository (the
 write itself), and nothing in the product imports it.
 """

@@ -15,39 +15,29 @@ fingerprint no key has, the last key, rotation not configured, AWS out of reach)
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import sys
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import botocore.session
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rotation import keys as k
-from workspace import clients
-from workspace.deployed import OutputsUnavailable, stack_dir, stack_outputs
-from workspace.emulator import DEFAULT_PORT, endpoint_url
-from workspace.paths import shown
+from workspace.operator_cli import STOPS, CommandError, deployed, refuse, stack_parser
 
+#: stacks/config.py's environments (keyops may not import it).
 ENVIRONMENTS = ("prod", "dev", "local")
-EXIT_REFUSED = 2
 FINGERPRINT = re.compile(r"^[0-9a-f]{12}$")
 CURRENT, PENDING = "AWSCURRENT", "AWSPENDING"
 
 
-class Refused(RuntimeError):
+class Refused(CommandError):
     """Nothing was changed; the message says why in one line."""
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m keyops", description="Rotate or revoke the task API's keys.")
+    p = stack_parser("python -m keyops", "Rotate or revoke the task API's keys.", ENVIRONMENTS, "the secret")
     p.add_argument("action", choices=("rotate", "revoke", "list"))
-    p.add_argument("--env", choices=ENVIRONMENTS, default="prod", help="the deployed stack (default prod)")
     p.add_argument("--fingerprint", help="revoke: the key's api_key_fingerprint (12 hex digits)")
     p.add_argument("--secret-id", help="the secret's name or ARN, instead of the stack's output")
-    p.add_argument("--endpoint", help="the emulator of the local stack (default TAP_EMULATOR_ENDPOINT)")
     return p
 
 
@@ -55,25 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         print(_run(args))
-    except Refused as exc:
-        print(f"keyops: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        print(f"keyops: {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
-        return EXIT_REFUSED
-    except BotoCoreError as exc:
-        print(f"keyops: AWS out of reach: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    except STOPS as exc:
+        return refuse("keyops", exc)
     return 0
 
 
 def _run(args: argparse.Namespace) -> str:
     if args.action == "revoke" and not FINGERPRINT.match(args.fingerprint or ""):
         raise Refused(f"--fingerprint {args.fingerprint!r}: give the 12 lowercase hex digits of api_key_fingerprint")
-    endpoint = _endpoint(args.env, args.endpoint)
-    secret_id = args.secret_id or _secret_from_outputs(args.env, endpoint)
-    client = clients.client("secretsmanager", endpoint) if endpoint else _aws_client()
+    stack = deployed(args)
+    secret_id = args.secret_id or stack.output("api_key_secret_arn", "pass --secret-id")
+    client = stack.client("secretsmanager")
     if args.action == "rotate":
         return rotate(client, secret_id)
     if args.action == "revoke":
@@ -132,27 +114,3 @@ def _refuse_while_rotating(client: Any, secret_id: str) -> None:
             f"version {pending[0]} of {secret_id} is AWSPENDING: a rotation is running or failed; wait a minute, "
             "or see docs/runbooks.md (Rotating and revoking keys); nothing changed"
         )
-
-
-def _endpoint(env: str, given: str | None) -> str | None:
-    if env != "local":
-        if given:
-            raise Refused(f"--endpoint is for the local stack only, not {env}")
-        return None
-    return (given or os.environ.get("TAP_EMULATOR_ENDPOINT") or endpoint_url(DEFAULT_PORT)).rstrip("/")
-
-
-def _secret_from_outputs(env: str, endpoint: str | None) -> str:
-    directory = stack_dir(env)
-    try:
-        arn = stack_outputs(directory, endpoint).get("api_key_secret_arn")
-    except OutputsUnavailable as exc:
-        raise Refused(f"{exc}, or pass --secret-id") from None
-    if not isinstance(arn, str):
-        raise Refused(f"the stack in {shown(directory)} has no output api_key_secret_arn: pass --secret-id")
-    return arn
-
-
-def _aws_client() -> Any:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or clients.REGION
-    return botocore.session.Session().create_client("secretsmanager", region_name=region)

@@ -14,43 +14,25 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from restore import steps
-from restore.target import (
-    RestoreError,
-    Target,
-    check,
-    dynamodb_client,
-    emulator_endpoint,
-    iso,
-    parse_time,
-    table_from_outputs,
-)
+from restore.target import RestoreError, Target, check, iso, parse_time
 from stacks.config import ENVIRONMENTS
-from workspace.deployed import stack_dir
+from workspace.operator_cli import STOPS, deployed, refuse, stack_parser
 
 EXIT_FAILED = 1
-EXIT_REFUSED = 2
 STEPS = 5
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m restore",
-        description="Restore the task table to a point in time, in place (docs/runbooks.md).",
-    )
-    p.add_argument("--env", choices=ENVIRONMENTS, default="prod", help="the deployed stack (default prod)")
+    description = "Restore the task table to a point in time, in place (docs/runbooks.md)."
+    p = stack_parser("python -m restore", description, ENVIRONMENTS, "the table")
     p.add_argument("--to-time", required=True, help="ISO 8601 time with its offset, e.g. 2026-05-01T12:00:00Z")
     p.add_argument("--yes", action="store_true", help="do it; without, only check and print the plan")
     p.add_argument("--keep", action="store_true", help="keep the temporary restored table afterwards")
     p.add_argument("--sample", type=int, default=20, help="restored items compared with the live table (default 20)")
     p.add_argument("--table", help="the table (default: the stack's output dynamodb_table_name)")
-    p.add_argument("--stack-dir", help="the stack folder whose Terraform outputs name the table")
-    p.add_argument("--endpoint", help="the emulator of the local stack (default TAP_EMULATOR_ENDPOINT)")
     p.add_argument("--wait-timeout", type=float, default=4 * 3600.0, help="seconds to wait for the restore (4 h)")
     p.add_argument("--poll-seconds", type=float, default=10.0, help="seconds between two looks (default 10)")
     return p
@@ -64,16 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         db, target = _checked(args)
-    except RestoreError as exc:
-        print(f"restore: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        print(f"restore: {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
-        return EXIT_REFUSED
-    except BotoCoreError as exc:
-        print(f"restore: AWS out of reach: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    except STOPS as exc:
+        return refuse("restore", exc)
     say(
         f"restore: {target.table}: point-in-time recovery window {iso(target.earliest)} .. {iso(target.latest)}; "
         f"restoring as of {iso(target.moment)} into {target.temporary}"
@@ -88,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return _run(db, target, args)
-    except (RestoreError, ClientError, BotoCoreError) as exc:
+    except STOPS as exc:
         print(f"restore: stopped: {exc}; {target.table} keeps what was copied so far", file=sys.stderr)
         return EXIT_FAILED
 
@@ -97,9 +71,9 @@ def _checked(args: argparse.Namespace) -> tuple[Any, Target]:
     if args.sample < 0:
         raise RestoreError(f"--sample {args.sample}: give 0 or more items")
     moment = parse_time(args.to_time)
-    endpoint = emulator_endpoint(args.env, args.endpoint)
-    table = args.table or table_from_outputs(Path(args.stack_dir) if args.stack_dir else stack_dir(args.env), endpoint)
-    db = dynamodb_client(endpoint)
+    stack = deployed(args)
+    table = args.table or stack.output("dynamodb_table_name", "name the table with --table")
+    db = stack.client("dynamodb")
     return db, check(db, table, moment, datetime.now(UTC))
 
 

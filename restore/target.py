@@ -1,31 +1,22 @@
-"""What a restore acts on, checked before anything changes: the table (``--table`` or the
-stack's Terraform output ``dynamodb_table_name``), the restore time against the table's
-point-in-time recovery window, the temporary table's name, and the DynamoDB client for AWS
-or for the local emulator.
+"""What a restore acts on, checked before anything changes: the restore time against the
+table's point-in-time recovery window, the temporary table's name, the table's keys and KMS key.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from stacks.config import DEFAULT_REGION, ConfigError, operator_endpoint
-from workspace import clients
-from workspace.deployed import OutputsUnavailable, stack_outputs
-from workspace.paths import shown
+from workspace.operator_cli import CommandError
 
-OUTPUT = "dynamodb_table_name"
 #: DynamoDB table names: 3-255 characters.
 MAX_TABLE_NAME = 255
 
 
-class RestoreError(RuntimeError):
+class RestoreError(CommandError):
     """A restore cannot start (or go on); the message is one line saying why."""
 
 
@@ -62,33 +53,6 @@ def stamp(moment: datetime) -> str:
 def iso(moment: datetime) -> str:
     """A time as the command prints it: ISO 8601 in UTC, to the millisecond."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def emulator_endpoint(env: str, given: str | None) -> str | None:
-    """The emulator the ``local`` stack runs on (``--endpoint`` or ``TAP_EMULATOR_ENDPOINT``); None on AWS."""
-    try:
-        return operator_endpoint(env, given)
-    except ConfigError as exc:
-        raise RestoreError(str(exc)) from None
-
-
-def table_from_outputs(directory: Path, endpoint: str | None) -> str:
-    """The deployed stack's ``dynamodb_table_name`` output."""
-    try:
-        value = stack_outputs(directory, endpoint).get(OUTPUT)
-    except OutputsUnavailable as exc:
-        raise RestoreError(f"{exc}, or name the table with --table") from None
-    if not value:
-        raise RestoreError(f"no output {OUTPUT} in {shown(directory)}: name the table with --table")
-    return str(value)
-
-
-def dynamodb_client(endpoint: str | None) -> Any:
-    """The emulator's DynamoDB client, or AWS's with the caller's credentials and region."""
-    if endpoint:
-        return clients.client("dynamodb", endpoint)
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-    return boto3.session.Session(region_name=region).client("dynamodb")
 
 
 def check(db: Any, table: str, moment: datetime, now: datetime) -> Target:

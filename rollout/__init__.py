@@ -5,7 +5,7 @@ The stack publishes a new version of the function at every deploy that changes i
 CodeDeploy to shift ``live`` to the new version by the deployment group's configuration
 (canary, linear or all at once), which rolls it back by itself when an alarm fires
 (docs/rollout.md). Modules: ``targets`` (what to deploy, from the stack's Terraform outputs or
-flags; the AWS clients), ``deploy`` (the checks and the CodeDeploy calls), ``cli`` (the command).
+flags), ``deploy`` (the checks and the CodeDeploy calls), ``cli`` (the command).
 
 It imports only ``workspace`` and ``stacks.config``, and nothing in the product imports it.
 """

@@ -9,35 +9,25 @@ in progress, a version that does not exist, or AWS out of reach (one line on std
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from rollout import deploy
-from rollout.targets import RolloutError, aws_clients, emulator_endpoint, read_outputs, resolve
+from rollout.targets import RolloutError, resolve
 from stacks.config import ENVIRONMENTS
-from workspace.deployed import stack_dir
+from workspace.operator_cli import STOPS, deployed, refuse, stack_parser
 
 EXIT_FAILED = 1
-EXIT_REFUSED = 2
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m rollout",
-        description="Shift the function's live alias to a published version through CodeDeploy (docs/rollout.md).",
-    )
-    p.add_argument("--env", choices=ENVIRONMENTS, default="prod", help="the deployed stack (default prod)")
+    description = "Shift the function's live alias to a published version through CodeDeploy (docs/rollout.md)."
+    p = stack_parser("python -m rollout", description, ENVIRONMENTS, "the targets")
     p.add_argument("--version", type=int, help="the version to roll out (default: the latest published)")
     p.add_argument("--wait", action="store_true", help="follow the deployment until it ends, one line per change")
     p.add_argument("--wait-timeout", type=float, default=3600.0, help="seconds --wait follows it (default 3600)")
     p.add_argument("--poll-seconds", type=float, default=5.0, help="seconds between two looks (default 5)")
-    p.add_argument("--stack-dir", help="the stack folder whose Terraform outputs name the targets")
-    p.add_argument("--endpoint", help="the emulator of the local stack (default TAP_EMULATOR_ENDPOINT)")
     for name, output in (
         ("function", "lambda_function_name"),
         ("alias", "lambda_alias_name"),
@@ -55,28 +45,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except deploy.AlreadyLive as done:
         print(f"rollout: {done}")
         return 0
-    except RolloutError as exc:
-        print(f"rollout: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        print(f"rollout: {exc.operation_name}: {error.get('Code')}: {error.get('Message')}", file=sys.stderr)
-        return EXIT_REFUSED
-    except BotoCoreError as exc:
-        print(f"rollout: AWS out of reach: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+    except STOPS as exc:
+        return refuse("rollout", exc)
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.version is not None and args.version < 1:
         raise RolloutError(f"--version {args.version}: versions are numbered from 1")
-    endpoint = emulator_endpoint(args.env, args.endpoint)
+    stack = deployed(args)
     flags = {"function": args.function, "alias": args.alias, "app": args.app, "group": args.group}
     outputs = None
     if not all(flags.values()):
-        outputs = read_outputs(Path(args.stack_dir) if args.stack_dir else stack_dir(args.env), endpoint)
+        outputs = stack.outputs("name the targets with --function, --app and --group")
     target = resolve(outputs, flags)
-    lambda_client, codedeploy = aws_clients(endpoint)
+    lambda_client, codedeploy = stack.client("lambda"), stack.client("codedeploy")
     rollout = deploy.plan(lambda_client, codedeploy, target, args.version)
     group = codedeploy.get_deployment_group(applicationName=target.app, deploymentGroupName=target.group)
     config = group["deploymentGroupInfo"].get("deploymentConfigName", "?")

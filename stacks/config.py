@@ -28,7 +28,7 @@ from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit 
 from stacks.key_settings import KeyRotation, read_key_rotation
 from stacks.preset import DEFAULT_PRESET, PRESETS, read_sizing
 from stacks.replica_settings import read_replica_region
-from workspace.loopback import is_loopback_url
+from workspace.loopback import emulator_endpoint
 
 BackendKind = Literal["s3", "local"]
 
@@ -50,7 +50,6 @@ LATENCY_ALARM_MS_RANGE = (50, 29_000)
 #: The original HCL's ``Access-Control-Allow-Origin``: a placeholder, kept as the default for parity.
 DEFAULT_CORS_ORIGIN = "https://google.com"
 DEFAULT_REGION = "us-west-2"
-DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_STATE_BUCKET = "tap-stack-local-tfstate"
 
 #: Naming rules AWS enforces, checked here at synth time and by the Terraform variables'
@@ -237,20 +236,10 @@ def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> Back
 
 
 def _emulator_endpoint(environ: Mapping[str, str]) -> str:
-    url = environ.get("TAP_EMULATOR_ENDPOINT", DEFAULT_EMULATOR_ENDPOINT).strip().rstrip("/")
-    if not is_loopback_url(url):
-        raise ConfigError(f"TAP_EMULATOR_ENDPOINT={url!r} must be http://127.0.0.1:PORT (loopback only)")
-    return url
-
-
-def operator_endpoint(env: str, given: str | None) -> str | None:
-    """The emulator an operator command (rollout, restore) talks to for ``env``: ``given``
-    (``--endpoint``) or ``TAP_EMULATOR_ENDPOINT`` for ``local``; None, meaning AWS, elsewhere."""
-    if env != "local":
-        if given:
-            raise ConfigError(f"--endpoint is for the local stack only, not {env}")
-        return None
-    return _emulator_endpoint(dict(os.environ, TAP_EMULATOR_ENDPOINT=given) if given else os.environ)
+    try:
+        return emulator_endpoint(environ)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_backend(env: str, environ: Mapping[str, str]) -> BackendSettings:

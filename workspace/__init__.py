@@ -2,6 +2,6 @@
 
 It imports nothing else of the project (no ``local``, ``migration``, ``tap``, ``stacks``),
 so both may use it and neither needs the other: paths, loopback checks, the Terraform CLI,
-the synth call, the mended emulator (``emulator``, ``patches``, ``dynamodb_mend``), processes
-and boto3 clients, one module each.
+the synth call, the mended emulator (``emulator``, ``patches``, ``dynamodb_mend``), processes,
+boto3 clients and what the operator commands share (``operator_cli``), one module each.
 """
