@@ -78,36 +78,54 @@ run_step() {
     "step_$1"
 }
 
-# beside "STEP..." STEP...: the quoted steps in a second process while the others run here, on
-# the machine's second core; their output is kept in a file and printed once both sides have
-# ended. Each side stops at its own first failure; the status is the last failing side's.
+# beside LOG STEP...: starts the steps in a second process (its pid in $!), their output kept in LOG.
 beside() {
-    local background=$1 log pid status=0
+    local log=$1
     shift
-    log="$(mktemp)"
-    # shellcheck disable=SC2086  # the quoted list is split into steps on purpose
-    "$SELF" $background >"$log" 2>&1 &
-    pid=$!
-    "$SELF" "$@" || status=$?
-    wait "$pid" || status=$?
-    printf '\n=== the output of %s, run beside %s\n' "$background" "$*"
-    cat "$log"
-    rm -f "$log"
+    "$SELF" "$@" >"$log" 2>&1 &
+}
+
+# joined PID LOG WHAT: waits for a background process, then shows its output; its exit status.
+joined() {
+    local status=0
+    wait "$1" || status=$?
+    printf '\n=== the output of %s (run beside the steps above), exit status %s\n' "$3" "$status"
+    cat "$2"
+    rm -f "$2"
     return "$status"
 }
 
-# The steps CI runs (.ci/run). test alone keeps one core busy for most of its run, so the other
-# core takes what does not depend on it: cdktn (CDK Terrain's bindings, which need only npm's
-# part of install) beside install, then every step after test beside test. docs/ci.md has the
-# costs. Both sides read what the preparation below made before they start (make would run npm
-# ci and the sample-event download twice at once otherwise); nothing else is written by both.
+# The steps CI runs (.ci/run), two at a time where they do not depend on each other: test alone
+# keeps one of the two cores busy for most of its run, and cdktn (CDK Terrain's bindings, ~4-5
+# min, needing only npm's part of install) is the longest step before it. So cdktn starts right
+# after npm ci; install runs beside it, then the steps test does not need (handler-py312 first:
+# the longest) run beside cdktn and, once it is done, beside test. Each side stops at its own
+# first failure; .ci/run fails if any side failed. Both sides read what the preparation made
+# (npm ci, the sample events) before they start; nothing else is written by both. docs/ci.md
+# has the costs.
 run_all() {
+    local bindings others bindings_log others_log status=0
     "$SELF" node toolchain
     use_ci_node
     make -s node_modules/.installed
-    beside cdktn install
-    make -s build/published-events/.installed
-    beside "handler-py312 migration lint scan workflows" test
+    bindings_log="$(mktemp)" others_log="$(mktemp)"
+    beside "$bindings_log" cdktn
+    bindings=$!
+    "$SELF" install || status=$?
+    if (( status == 0 )) && make -s build/published-events/.installed; then
+        beside "$others_log" handler-py312 migration lint scan workflows
+        others=$!
+    else
+        status=1
+    fi
+    joined "$bindings" "$bindings_log" cdktn || status=$?
+    if (( status == 0 )); then
+        "$SELF" test || status=$?
+    fi
+    if [[ -n "${others:-}" ]]; then
+        joined "$others" "$others_log" "handler-py312 migration lint scan workflows" || status=$?
+    fi
+    return "$status"
 }
 
 case "${1:-}" in
