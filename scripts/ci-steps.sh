@@ -78,11 +78,12 @@ run_step() {
     "step_$1"
 }
 
-# beside LOG STEP...: starts the steps in a second process (its pid in $!), their output kept in LOG.
+# beside LOG NICENESS STEP...: starts the steps in a second process (its pid in $!) at that
+# niceness (0 as urgent as the steps here, 10 only what they leave of the CPU), output kept in LOG.
 beside() {
-    local log=$1
-    shift
-    "$SELF" "$@" >"$log" 2>&1 &
+    local log=$1 niceness=$2
+    shift 2
+    nice -n "$niceness" "$SELF" "$@" >"$log" 2>&1 &
 }
 
 # joined PID LOG WHAT: waits for a background process, then shows its output; its exit status.
@@ -99,7 +100,8 @@ joined() {
 # keeps one of the two cores busy for most of its run, and cdktn (CDK Terrain's bindings, ~4-5
 # min, needing only npm's part of install) is the longest step before it. So cdktn starts right
 # after npm ci; install runs beside it, then the steps test does not need (handler-py312 first:
-# the longest) run beside cdktn and, once it is done, beside test. Each side stops at its own
+# the longest) run beside cdktn and, once it is done, beside test, niced: cdktn and test are the
+# path .ci/run's time depends on, the others take the CPU those leave. Each side stops at its own
 # first failure; .ci/run fails if any side failed. Both sides read what the preparation made
 # (npm ci, the sample events) before they start; nothing else is written by both. docs/ci.md
 # has the costs.
@@ -109,11 +111,11 @@ run_all() {
     use_ci_node
     make -s node_modules/.installed
     bindings_log="$(mktemp)" others_log="$(mktemp)"
-    beside "$bindings_log" cdktn
+    beside "$bindings_log" 0 cdktn
     bindings=$!
     "$SELF" install || status=$?
     if (( status == 0 )) && make -s build/published-events/.installed; then
-        beside "$others_log" handler-py312 migration lint scan workflows
+        beside "$others_log" 10 handler-py312 migration lint scan workflows
         others=$!
     else
         status=1
