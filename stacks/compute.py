@@ -116,7 +116,6 @@ class TaskFunction(Construct):
                 )
             )
         asset = TerraformAsset(self, "lambda_package", path=str(package.path), type=AssetType.FILE)
-        placement = network.placement
         self.function = LambdaFunction(
             self,
             "aws_lambda_function.main",
@@ -140,13 +139,7 @@ class TaskFunction(Construct):
                 }
             ),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
-            vpc_config=(
-                LambdaFunctionVpcConfig(
-                    subnet_ids=placement.subnet_ids, security_group_ids=placement.security_group_ids
-                )
-                if placement
-                else None
-            ),
+            vpc_config=network.placement,
             tags=aws.tags,
             # The log group must exist (with its retention) before the first invocation writes to it.
             depends_on=[self.log_group, *attachments],

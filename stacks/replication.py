@@ -29,7 +29,7 @@ from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.replica_settings import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX
 from stacks.secrets import Encryption
-from stacks.storage import AuditBucket, block_public_access, lifecycle_rules, tls_only_policy
+from stacks.storage import AuditBucket, lock_down
 
 Precondition = core.Precondition
 TerraformResourceLifecycle = core.TerraformResourceLifecycle
@@ -40,9 +40,6 @@ KmsKey = bindings.kms_key.KmsKey
 AwsProvider = bindings.provider.AwsProvider
 AwsProviderDefaultTags = bindings.provider.AwsProviderDefaultTags
 S3Bucket = bindings.s3_bucket.S3Bucket
-S3BucketLifecycleConfiguration = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration
-S3BucketNotification = bindings.s3_bucket_notification.S3BucketNotification
-S3BucketPolicy = bindings.s3_bucket_policy.S3BucketPolicy
 replication_configuration = bindings.s3_bucket_replication_configuration
 S3BucketReplicationConfigurationA = replication_configuration.S3BucketReplicationConfigurationA
 S3BucketReplicationConfigurationRule = replication_configuration.S3BucketReplicationConfigurationRule
@@ -62,14 +59,6 @@ S3BucketReplicationConfigurationRuleSourceSelectionCriteria = (
 S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects = (
     replication_configuration.S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects
 )
-encryption_configuration = bindings.s3_bucket_server_side_encryption_configuration
-S3BucketServerSideEncryptionConfigurationA = encryption_configuration.S3BucketServerSideEncryptionConfigurationA
-S3BucketServerSideEncryptionConfigurationRuleA = encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA
-S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA = (
-    encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
-)
-S3BucketVersioningA = bindings.s3_bucket_versioning.S3BucketVersioningA
-S3BucketVersioningVersioningConfiguration = bindings.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration
 
 #: The alias of the replica region's provider.
 PROVIDER_ALIAS = "audit_replica"
@@ -152,7 +141,7 @@ class AuditReplica(Construct):
                 ]
             ),
         )
-        replica_versioning = self._lock_down(provider)
+        replica_versioning = lock_down(self, "audit_replica", self.bucket, self.key.arn, provider, ordered=True)
         self.role = self._role(config, aws, encryption, source, region)
         S3BucketReplicationConfigurationA(
             self,
@@ -192,51 +181,6 @@ class AuditReplica(Construct):
                 ]
             ),
         )
-
-    def _lock_down(self, provider: AwsProvider) -> S3BucketVersioningA:
-        """Versioning, encryption with the replica key, no public access, TLS only, the lifecycle."""
-        bucket_id = self.bucket.id
-        versioning = S3BucketVersioningA(
-            self,
-            "aws_s3_bucket_versioning.audit_replica",
-            provider=provider,
-            bucket=bucket_id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "aws_s3_bucket_server_side_encryption_configuration.audit_replica",
-            provider=provider,
-            bucket=bucket_id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        block_public_access(self, "aws_s3_bucket_public_access_block.audit_replica", bucket_id, provider)
-        S3BucketPolicy(
-            self,
-            "aws_s3_bucket_policy.audit_replica",
-            provider=provider,
-            bucket=bucket_id,
-            policy=tls_only_policy(self.bucket.arn),
-        )
-        S3BucketLifecycleConfiguration(
-            self,
-            "aws_s3_bucket_lifecycle_configuration.audit_replica",
-            provider=provider,
-            bucket=bucket_id,
-            rule=lifecycle_rules(),
-            depends_on=[versioning],
-        )
-        S3BucketNotification(
-            self, "aws_s3_bucket_notification.audit_replica", provider=provider, bucket=bucket_id, eventbridge=True
-        )
-        return versioning
 
     def _role(
         self, config: StackConfig, aws: AwsContext, encryption: Encryption, source: AuditBucket, region: str

@@ -124,13 +124,7 @@ class KeyRotation(Construct):
                 variables={RETIRE_AFTER_ENV: str(config.key_rotation.retire_after_seconds)}
             ),
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
-            vpc_config=(
-                LambdaFunctionVpcConfig(
-                    subnet_ids=placement.subnet_ids, security_group_ids=placement.security_group_ids
-                )
-                if placement
-                else None
-            ),
+            vpc_config=placement,
             tags=aws.tags,
             depends_on=[log_group, *attachments],
         )

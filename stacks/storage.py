@@ -59,39 +59,55 @@ class AuditBucket(Construct):
             # Disposable environments must be destroyable with their audit records in them.
             force_destroy=not config.deletion_protection,
         )
-        bucket_id = self.bucket.id
-        self.versioning = S3BucketVersioningA(
-            self,
-            "aws_s3_bucket_versioning.lambda_logs",
-            bucket=bucket_id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "aws_s3_bucket_server_side_encryption_configuration.lambda_logs",
-            bucket=bucket_id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=encryption.key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        # Object events go to the account's default EventBridge bus: free without rules, and
-        # a security team can alert on audit records being overwritten or deleted.
-        S3BucketNotification(self, "aws_s3_bucket_notification.lambda_logs", bucket=bucket_id, eventbridge=True)
-        block_public_access(self, "aws_s3_bucket_public_access_block.lambda_logs", bucket_id)
-        S3BucketPolicy(
-            self,
-            "aws_s3_bucket_policy.lambda_logs",
-            bucket=bucket_id,
-            policy=tls_only_policy(self.bucket.arn),
-        )
-        S3BucketLifecycleConfiguration(
-            self, "aws_s3_bucket_lifecycle_configuration.lambda_logs", bucket=bucket_id, rule=lifecycle_rules()
-        )
+        self.versioning = lock_down(self, "lambda_logs", self.bucket, encryption.key.arn)
+
+
+def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the one difference)
+    scope: Construct, name: str, bucket: S3Bucket, key_arn: str, provider: Any = None, *, ordered: bool = False
+) -> S3BucketVersioningA:
+    """What makes ``aws_s3_bucket.<name>`` an audit bucket: versioning, encryption with ``key_arn``,
+    object events to EventBridge, no public access, TLS only, the lifecycle (after versioning
+    where ``ordered``); the same addresses with ``<name>`` for the audit bucket and its replica."""
+    bucket_id = bucket.id
+    versioning = S3BucketVersioningA(
+        scope,
+        f"aws_s3_bucket_versioning.{name}",
+        provider=provider,
+        bucket=bucket_id,
+        versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+    )
+    S3BucketServerSideEncryptionConfigurationA(
+        scope,
+        f"aws_s3_bucket_server_side_encryption_configuration.{name}",
+        provider=provider,
+        bucket=bucket_id,
+        rule=[
+            S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                    sse_algorithm="aws:kms", kms_master_key_id=key_arn
+                ),
+                bucket_key_enabled=True,
+            )
+        ],
+    )
+    # Object events go to the account's default EventBridge bus: free without rules, and
+    # a security team can alert on audit records being overwritten or deleted.
+    S3BucketNotification(
+        scope, f"aws_s3_bucket_notification.{name}", provider=provider, bucket=bucket_id, eventbridge=True
+    )
+    block_public_access(scope, f"aws_s3_bucket_public_access_block.{name}", bucket_id, provider)
+    S3BucketPolicy(
+        scope, f"aws_s3_bucket_policy.{name}", provider=provider, bucket=bucket_id, policy=tls_only_policy(bucket.arn)
+    )
+    S3BucketLifecycleConfiguration(
+        scope,
+        f"aws_s3_bucket_lifecycle_configuration.{name}",
+        provider=provider,
+        bucket=bucket_id,
+        rule=lifecycle_rules(),
+        depends_on=[versioning] if ordered else None,
+    )
+    return versioning
 
 
 def block_public_access(scope: Construct, address: str, bucket_id: str, provider: Any = None) -> None:
