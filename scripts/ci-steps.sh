@@ -100,8 +100,9 @@ joined() {
 # keeps one of the two cores busy for most of its run, and cdktn (CDK Terrain's bindings, ~4-5
 # min, needing only npm's part of install) is the longest step before it. So cdktn starts right
 # after npm ci; install runs beside it, then the steps test does not need (handler-py312 first:
-# the longest) run beside cdktn and, once it is done, beside test, niced: cdktn and test are the
-# path .ci/run's time depends on, the others take the CPU those leave. Each side stops at its own
+# the longest) run beside cdktn and, once it is done, beside test. All but cdktn and test run
+# niced: those two are the path .ci/run's time depends on, the others take the CPU they leave
+# (install, ~2 min, still ends minutes before cdktn). Each side stops at its own
 # first failure; .ci/run fails if any side failed. Both sides read what the preparation made
 # (npm ci, the sample events) before they start; nothing else is written by both. docs/ci.md
 # has the costs.
@@ -113,7 +114,7 @@ run_all() {
     bindings_log="$(mktemp)" others_log="$(mktemp)"
     beside "$bindings_log" 0 cdktn
     bindings=$!
-    "$SELF" install || status=$?
+    nice -n 10 "$SELF" install || status=$?  # done long before cdktn, which gets the CPU first
     if (( status == 0 )) && make -s build/published-events/.installed; then
         beside "$others_log" 10 handler-py312 migration lint scan workflows
         others=$!
