@@ -40,8 +40,9 @@ NODE_PREFIX := .ci/node
 # The original HCL's folder (the user's code, not in this repository) and a state to move.
 ORIGINAL ?=
 FROM_STATE ?=
-# make test's pytest-xdist workers (auto: one per CPU); tests that share the emulator deployment or
-# the original HCL's state stay in one worker (tests/conftest.py). TEST_WORKERS=0: one process.
+# make test's pytest-xdist workers (auto: one per CPU); tests/integration (one emulator deployment)
+# and tests/migration (the original HCL's state) each stay in one worker (tests/conftest.py).
+# TEST_WORKERS=0: one process.
 TEST_WORKERS ?= auto
 
 .PHONY: install synth hcl test test-fast test-handler-py312 lint validate migration-check migration-adopt migration-prove scan lint-workflows local local-down emulator bench clean
@@ -104,7 +105,7 @@ hcl: .venv/.installed
 
 test: install build/published-events/.installed
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH: install Terraform >= 1.10" >&2; exit 1; }
-	MIGRATION_ORIGINAL_HCL=$(ORIGINAL) $(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	MIGRATION_ORIGINAL_HCL=$(ORIGINAL) $(PYTHON) -m pytest -n $(TEST_WORKERS)
 
 test-fast: .venv/.installed build/published-events/.installed
 	$(PYTHON) -m pytest -m "not e2e and not terraform and not slow and not migration and not cli"

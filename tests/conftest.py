@@ -64,6 +64,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(group))
 
 
+#: The folders whose tests share an expensive session fixture of their conftest.py: the emulator
+#: deployment of tests/integration, the original HCL's state of tests/migration. Under
+#: ``make test`` (pytest-xdist) each folder runs in one worker, so each is made once; other
+#: tests are dealt out by module, so module fixtures are made once too.
+SHARED_FIXTURE_FOLDERS = ("tests/integration/", "tests/migration/")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's by-module scheduling, with each folder above as one unit."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModuleAndSharedFolder(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no type hints here
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return next((folder for folder in SHARED_FIXTURE_FOLDERS if module.startswith(folder)), module)
+
+    return ByModuleAndSharedFolder(config, log)
+
+
 @pytest.fixture(scope="session")
 def lambda_package(tmp_path_factory: pytest.TempPathFactory) -> LambdaPackage:
     """The function package, built exactly as main.py builds it."""
