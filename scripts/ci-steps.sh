@@ -98,14 +98,13 @@ joined() {
 
 # The steps CI runs (.ci/run), two at a time where they do not depend on each other. cdktn (CDK
 # Terrain's bindings: one core for ~4 min, needing only npm's part of install) is the longest
-# step before test, and test's two workers leave CPU idle while they wait on Terraform and the
-# emulator. So cdktn starts right after npm ci with install beside it; then the steps test does
-# not need (handler-py312, the longest, first) run beside cdktn and, once it is done, beside
-# test. All but cdktn and test run niced: those two are the path .ci/run's time depends on, the
-# others take the CPU they leave (install, ~2 min, still ends before cdktn). Each side stops at
-# its own first failure; .ci/run fails if any side failed. Both sides read what the preparation
-# made (npm ci, the sample events) before they start; nothing else is written by both.
-# docs/ci.md has the costs.
+# step before test, and the steps after test need neither test nor cdktn. So cdktn starts right
+# after npm ci with install beside it; then handler-py312 (the longest), migration, lint, scan
+# and workflows run beside cdktn and, once it is done, beside test. All but cdktn and test run
+# niced: those two are the path .ci/run's time depends on, the others take the CPU they leave
+# (install, ~2 min, still ends before cdktn). Each side stops at its own first failure; .ci/run
+# fails if any side failed. Both sides read what the preparation made (npm ci, the sample
+# events) before they start; nothing else is written by both. docs/ci.md has the costs.
 run_all() {
     local bindings others bindings_log others_log status=0
     "$SELF" node toolchain
