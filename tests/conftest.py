@@ -47,23 +47,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-#: Session fixtures worth one worker's while: every test using one runs in the same worker under
-#: ``make test`` (pytest-xdist, ``--dist loadgroup``), so the emulator deployment and the original
-#: HCL's state are each made once per run.
-SHARED_SESSION_FIXTURES = ("deployment", "original_state")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group the tests for pytest-xdist: by the expensive session fixture they use, else by module
-    (module fixtures, such as a module's emulator, are then made once)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        fixtures = getattr(item, "fixturenames", ())
-        group = next((name for name in SHARED_SESSION_FIXTURES if name in fixtures), item.nodeid.split("::")[0])
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 #: The folders whose tests share an expensive session fixture of their conftest.py: the emulator
 #: deployment of tests/integration, the original HCL's state of tests/migration. Under
 #: ``make test`` (pytest-xdist) each folder runs in one worker, so each is made once; other
