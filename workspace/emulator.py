@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from workspace import clients, processes
-from workspace.loopback import is_loopback_host
+from workspace.loopback import DEFAULT_EMULATOR_PORT, is_loopback_host
 from workspace.paths import PROJECT, EmulatorPaths, local_dirs, shown
 
 HOST = processes.HOST
-DEFAULT_PORT = 4566
+DEFAULT_PORT = DEFAULT_EMULATOR_PORT
 STATE_BUCKET = "tap-stack-local-tfstate"
 #: Written in the emulator's command line so a pid from the pid file is recognised as ours.
 MARKER = "workspace.emulator"

@@ -11,7 +11,9 @@ import ipaddress
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"
+#: The emulator's port unless told otherwise (workspace/emulator.py starts it there).
+DEFAULT_EMULATOR_PORT = 4566
+DEFAULT_EMULATOR_ENDPOINT = f"http://127.0.0.1:{DEFAULT_EMULATOR_PORT}"
 
 
 def is_loopback_host(host: str) -> bool:
