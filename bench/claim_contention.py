@@ -8,7 +8,8 @@ session, so building 1,000 of them takes seconds, not minutes). The table is mot
 with each DynamoDB operation made atomic by one lock, taken in moto's request handler and in
 its backend (moto alone is not thread-safe; the real service is atomic per item), as in
 tests/function/test_handler_concurrency.py, and with the emulator's string-comparison mend
-(``workspace.patches``) so that a Query on a table of thousands of tasks takes milliseconds.
+(``workspace.patches``, which ``atomic_dynamodb`` applies) so that a Query on a table of
+thousands of tasks takes milliseconds.
 Calls are counted per claim with botocore ``before-call`` hooks and items read from each
 Query's ``Count``; the order in which claims landed is recorded inside the lock, so the rank
 of each claimed task in the pending queue at that moment is exact (0 = the head).
@@ -43,7 +44,6 @@ from function import model
 from function.commands import ClaimTask, CreateTask, NewTask
 from function.tasks import TaskRepository
 from testkit.mixed_load import atomic_dynamodb
-from workspace import patches
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,7 +184,6 @@ def _claim_at_once(claimers: int, rounds: int) -> list[Outcome]:
 def run(claimers: int, rounds: int, backlog: int, seed: int, min_pending: int = 0) -> dict[str, Any]:
     """One row: ``claimers`` claiming ``rounds`` times each at once; returns the measures."""
     _env()
-    patches.mend_dynamodb_comparisons()
     landed = Landed()
     total = max(claimers * (backlog + rounds), min_pending)
     with mock_aws():

@@ -38,6 +38,7 @@ from moto.dynamodb.responses import DynamoHandler
 
 from local.apigw import LambdaContext, ProxyRequest, make_event
 from testkit.together import released_together
+from workspace import patches
 
 #: (status, parsed JSON body or None) of one request; one Sender per client thread.
 Sender = Callable[[dict[str, Any]], tuple[int, dict[str, Any] | None]]
@@ -67,7 +68,10 @@ RESPONSE: Final = "Interest is added to the principal each period, so later inte
 def atomic_dynamodb(observer: Observer | None = None, on_result: BackendResult | None = None) -> Iterator[None]:
     """One lock around each moto DynamoDB operation, in its request handler and its backend:
     per-item atomicity, as the real service provides (moto alone is not thread-safe). The
-    original methods are back afterwards."""
+    original methods are back afterwards. String comparisons get the emulator's mend
+    (``workspace.patches.mend_dynamodb_comparisons``: the same order, Queries over thousands
+    of items in milliseconds), which stays for the process."""
+    patches.mend_dynamodb_comparisons()
     lock = threading.RLock()
     owners = (DynamoHandler, DynamoDBBackend)
     saved = [(owner, name, getattr(owner, name)) for owner in owners for name in ATOMIC_OPERATIONS]

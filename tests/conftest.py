@@ -6,6 +6,7 @@ test that looks at synthesized Terraform shares the stacks built here.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -33,7 +34,24 @@ TEST_CORS_ORIGIN = "https://tasks.example.com"
 TEST_REPLICA_REGION = "us-east-1"
 
 
+def _parse_botocore_data_files_once() -> None:
+    """Each botocore data file (a service model, the endpoint rules) is parsed once per test process.
+
+    A botocore session parses the data files its clients need and shares them among its own
+    clients only; the tests start a fresh Lambda container, with its own session, for nearly every
+    test, so parsing the same JSON again was about half of tests/function's time. Here the parsed
+    files are shared among sessions as botocore shares them within one (what it merges into them,
+    the models' extras, merges the same way twice). The handler's code is not touched.
+    """
+    from botocore.loaders import JSONFileLoader
+
+    parse = JSONFileLoader.load_file
+    parsed = functools.cache(lambda file_path: parse(JSONFileLoader(), file_path))
+    JSONFileLoader.load_file = lambda self, file_path: parsed(file_path)  # type: ignore[method-assign]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _parse_botocore_data_files_once()
     config.addinivalue_line("markers", "e2e: deploys to a local emulator (minutes)")
     config.addinivalue_line("markers", "terraform: runs the terraform CLI against the real provider")
     config.addinivalue_line(
