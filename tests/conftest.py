@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore import loaders as botocore_loaders
+from botocore.loaders import JSONFileLoader
 
 from stacks.config import StackConfig, load_config
 from stacks.package import LambdaPackage, build_lambda_package
@@ -34,20 +36,33 @@ TEST_CORS_ORIGIN = "https://tasks.example.com"
 TEST_REPLICA_REGION = "us-east-1"
 
 
+class _ParsedOnce(JSONFileLoader):
+    """botocore's JSON loader, each file parsed once per process: see below."""
+
+    def load_file(self, file_path: str) -> Any:
+        return _parsed(file_path)
+
+
+@functools.cache
+def _parsed(file_path: str) -> Any:
+    return JSONFileLoader().load_file(file_path)
+
+
 def _parse_botocore_data_files_once() -> None:
-    """Each botocore data file (a service model, the endpoint rules) is parsed once per test process.
+    """Each botocore data file (a service model, the endpoint rules) parsed once per test process.
 
-    A botocore session parses the data files its clients need and shares them among its own
-    clients only; the tests start a fresh Lambda container, with its own session, for nearly every
-    test, so parsing the same JSON again was about half of tests/function's time. Here the parsed
-    files are shared among sessions as botocore shares them within one (what it merges into them,
-    the models' extras, merges the same way twice). The handler's code is not touched.
+    Nearly every test starts a fresh Lambda container, so a fresh botocore session, and a session
+    shares what it parsed among its own clients only. Here botocore's loader shares the parsed
+    files among sessions too. What botocore writes into them is the same every time (the models'
+    extras, the endpoints it resolved). moto's own loader, which merges its extras into the
+    models it serves from (new S3 operations and errors, for one), keeps parsing its own copies,
+    so the handler's clients see each model as botocore ships it
+    (tests/function/test_handler_dependencies.py checks that). The handler's code is not touched.
     """
-    from botocore.loaders import JSONFileLoader
+    from moto.core import loaders as moto_loaders
 
-    parse = JSONFileLoader.load_file
-    parsed = functools.cache(lambda file_path: parse(JSONFileLoader(), file_path))
-    JSONFileLoader.load_file = lambda self, file_path: parsed(file_path)  # type: ignore[method-assign]
+    botocore_loaders.Loader.FILE_LOADER_CLASS = _ParsedOnce
+    moto_loaders.Loader.FILE_LOADER_CLASS = JSONFileLoader
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -80,7 +80,7 @@ def apply() -> None:
 
 def mend_dynamodb_comparisons() -> None:
     """Only the string-comparison mend (same order, faster Queries): what an in-process
-    ``mock_aws`` user with a table of thousands of items needs (bench/claim_contention.py)."""
+    ``mock_aws`` user with a table of thousands of items needs (``testkit.mixed_load.atomic_dynamodb``)."""
     if not getattr(DynamoType, _MENDED, False):
         _mend_dynamodb_string_comparisons()
         setattr(DynamoType, _MENDED, True)

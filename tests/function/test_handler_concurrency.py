@@ -1,8 +1,8 @@
 """50 annotators claiming at once: never the same task twice.
 
 50 threads run the real handler, released at once by a barrier, spread over 10
-containers (``Runtime``: own boto3 session and clients; building 50 costs ~6 s
-and proves nothing more, since the guarantee comes from the conditional writes).
+containers (``Runtime``: own botocore session and clients; 50 would prove nothing
+more, since the guarantee comes from the conditional writes).
 
 moto's in-process DynamoDB evaluates a condition and applies the write as
 separate Python steps, so under threads it lets two conditional writes on the

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
+import botocore
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
+from botocore.loaders import JSONFileLoader
+from moto.core import loaders as moto_loaders
 
-from tests.function.support import Api, Aws, handler, record_calls
+from tests.function.support import BUCKET, Api, Aws, handler, record_calls
 
 # What the stack's IAM policy grants (TransactWriteItems is authorised as the PutItem it contains).
 ALLOWED = {
@@ -176,3 +180,16 @@ def test_s3_throttling_falls_back_to_the_log(api: Api, warm: list[str], capsys: 
     fallback = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"audit_fallback":true' in line]
     assert len(fallback) == 1 and "SlowDown" in fallback[0]["error"]
     assert fallback[0]["record"]["request_id"] == response.request_id
+
+
+def test_a_new_container_gets_the_s3_model_botocore_ships_after_moto_served_s3(aws: Aws) -> None:
+    """moto serves S3 from a model with its own additions merged in; the handler's clients,
+    whose data files the test session parses once (tests/conftest.py), must not see them."""
+    aws.s3.put_object(Bucket=BUCKET, Key="probe", Body=b"x")
+    shipped = JSONFileLoader().load_file(
+        str(Path(botocore.__file__).parent / "data" / "s3" / "2006-03-01" / "service-2")
+    )
+    served = moto_loaders.create_loader().load_service_model("s3", "service-2")
+    assert set(served["operations"]) > set(shipped["operations"]), "moto adds S3 operations of its own"
+    runtime = handler.Runtime(handler.s.Settings.from_env())
+    assert set(runtime.s3.meta.service_model.operation_names) == set(shipped["operations"])

@@ -3,8 +3,8 @@ once with the feedback it was given (testkit/mixed_load.py has the roles and the
 
 The handler runs unchanged on moto, with each DynamoDB operation made atomic by one lock
 (``atomic_dynamodb``), as the real service is per item. 1,000 client threads share 10
-warm containers (``Runtime``): building one per client costs ~0.2 s each and proves nothing
-more, since what keeps tasks from being lost or doubled is the conditional writes.
+warm containers (``Runtime``): one per client would prove nothing more, since what keeps
+tasks from being lost or doubled is the conditional writes.
 Timing and latency are bench/mixed_load.py's (docs/capacity.md), never asserted here.
 """
 
