@@ -25,6 +25,7 @@ from local.progress import Progress, StepFailed
 from local.session import Session, StackOutputs
 from workspace import emulator, processes
 from workspace.deployed import OutputsUnavailable, stack_outputs
+from workspace.loopback import DEFAULT_EMULATOR_PORT
 from workspace.paths import PROJECT, shown
 
 DEFAULT_API_PORT = 8080
@@ -42,7 +43,7 @@ def _port(source: str, text: str) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local.up", description="Run the whole platform on this machine.")
     for flag, variable, fallback, what in (
-        ("--port", "TAP_EMULATOR_PORT", emulator.DEFAULT_PORT, "emulator"),
+        ("--port", "TAP_EMULATOR_PORT", DEFAULT_EMULATOR_PORT, "emulator"),
         ("--api-port", "TAP_API_PORT", DEFAULT_API_PORT, "API server"),
     ):
         default = os.environ.get(variable, "").strip() or str(fallback)

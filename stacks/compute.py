@@ -33,7 +33,6 @@ LambdaAlias = bindings.lambda_alias.LambdaAlias
 LambdaFunction = bindings.lambda_function.LambdaFunction
 LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
 LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
-LambdaFunctionVpcConfig = bindings.lambda_function.LambdaFunctionVpcConfig
 
 #: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table;
 #: its one transaction, TransactWriteItems, is authorised as the PutItems it holds).

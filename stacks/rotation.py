@@ -28,7 +28,6 @@ IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttac
 LambdaFunction = bindings.lambda_function.LambdaFunction
 LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
 LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
-LambdaFunctionVpcConfig = bindings.lambda_function.LambdaFunctionVpcConfig
 LambdaPermission = bindings.lambda_permission.LambdaPermission
 SecretsmanagerSecretRotation = bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotation
 SecretsmanagerSecretRotationRotationRules = (

@@ -29,7 +29,6 @@ from workspace.loopback import DEFAULT_EMULATOR_PORT, is_loopback_host
 from workspace.paths import PROJECT, EmulatorPaths, local_dirs, shown
 
 HOST = processes.HOST
-DEFAULT_PORT = DEFAULT_EMULATOR_PORT
 STATE_BUCKET = "tap-stack-local-tfstate"
 #: Written in the emulator's command line so a pid from the pid file is recognised as ours.
 MARKER = "workspace.emulator"
@@ -187,7 +186,7 @@ def serve(host: str, port: int) -> int:
 
 def _default_port() -> int:
     raw = os.environ.get("TAP_EMULATOR_PORT", "").strip()
-    return int(raw) if raw.isdigit() else DEFAULT_PORT
+    return int(raw) if raw.isdigit() else DEFAULT_EMULATOR_PORT
 
 
 def _background(port: int) -> int:
@@ -214,7 +213,7 @@ def _background(port: int) -> int:
     ensure_state_bucket(existing.endpoint)
     print(f"state bucket:     s3://{STATE_BUCKET}")
     print(f"log:              {shown(paths.emulator_log)}")
-    endpoint = "" if port == DEFAULT_PORT else f" TAP_EMULATOR_ENDPOINT={existing.endpoint}"
+    endpoint = "" if port == DEFAULT_EMULATOR_PORT else f" TAP_EMULATOR_ENDPOINT={existing.endpoint}"
     print(f"next:             TAP_ENVIRONMENTS=local{endpoint} npx cdktf deploy local --auto-approve")
     print("                  (make local serves the API for it; make local-down destroys and stops everything)")
     return 0
