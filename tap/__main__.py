@@ -1,7 +1,5 @@
 """``python -m tap``: run the command line."""
 
-import sys
-
 from tap.cli import main
 
-sys.exit(main())
+raise SystemExit(main())

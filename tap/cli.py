@@ -1,9 +1,5 @@
-"""The ``tap`` command line: one subcommand per API action, plus ``import`` and ``export``.
-
-Answers go to stdout as JSON; progress and errors go to stderr. Exit status: 0 success,
-1 the API refused the request (or an import rejected or could not create some lines),
-2 bad input or set-up (file, flags, URL, key, credentials), 130 interrupted.
-"""
+"""The ``tap`` command line: one subcommand per API action, plus ``import`` and ``export``
+(docs/cli.md describes every command, message and exit status)."""
 
 from __future__ import annotations
 
@@ -19,7 +15,7 @@ from typing import Any, Final
 from tap.client import ApiClient, CallFailed
 from tap.exporter import ExportStateError, run_export, state_path
 from tap.importer import Importer, ImportStopped, Summary
-from tap.target import TargetError, resolve
+from tap.target import resolve
 
 OK: Final = 0
 REFUSED: Final = 1
@@ -143,7 +139,7 @@ def _print_summary(summary: Summary, rejects: Path, stopped: bool) -> None:
 
 def _export(client: ApiClient, args: argparse.Namespace) -> int:
     try:
-        result = run_export(client, args.status, args.output, args.page_size)
+        written, resumed_from = run_export(client, args.status, args.output, args.page_size)
     except ExportStateError as exc:
         print(f"tap: {exc}", file=sys.stderr)
         return BAD_INPUT
@@ -154,8 +150,8 @@ def _export(client: ApiClient, args: argparse.Namespace) -> int:
         print(f"tap: export interrupted -- run the same command again to resume ({state_path(args.output)})",
               file=sys.stderr)  # fmt: skip
         return INTERRUPTED
-    resumed = f", resumed after {result.resumed_from}" if result.resumed_from else ""
-    print(f"exported {result.written} {args.status} tasks to {args.output}{resumed}", file=sys.stderr)
+    resumed = f", resumed after {resumed_from}" if resumed_from else ""
+    print(f"exported {written} {args.status} tasks to {args.output}{resumed}", file=sys.stderr)
     return OK
 
 
@@ -171,10 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return _export(client, args)
         answer = client.call(_action(args))
-    except (TargetError, CallFailed) as exc:
-        line = exc.line() if isinstance(exc, CallFailed) else str(exc)
-        print(f"tap: {line}", file=sys.stderr)
-        return REFUSED if isinstance(exc, CallFailed) and exc.code else BAD_INPUT
+    except CallFailed as exc:  # the API's refusal (it has a code), or bad set-up (TargetError too)
+        print(f"tap: {exc.line()}", file=sys.stderr)
+        return REFUSED if exc.code else BAD_INPUT
     except KeyboardInterrupt:
         print("tap: interrupted", file=sys.stderr)
         return INTERRUPTED

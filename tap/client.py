@@ -1,11 +1,6 @@
 """One POST to the task API: SigV4-signed through botocore (or not, for the local server),
-with ``X-Api-Key``, over a keep-alive connection per thread.
-
-Every failure becomes a ``CallFailed`` whose message is one line: the API's own error
-(status, code, message, request id), API Gateway's (status and message), an answer that
-is not the task API's, or why the server could not be reached. The task API's handler
-answers every request with a JSON object and an ``X-Request-Id`` header; a 2xx answer
-without both did not come from it (a wrong URL), and neither did an error without them.
+with ``X-Api-Key``, over a keep-alive connection per thread. Every failure becomes a
+``CallFailed`` whose message is one line (docs/cli.md, "Errors and exit status").
 """
 
 from __future__ import annotations
@@ -17,7 +12,7 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -29,26 +24,23 @@ from botocore.credentials import Credentials
 #: Answers worth retrying: the request changed nothing, or repeating it is safe.
 _TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 _TRANSIENT_CODES: Final = frozenset({"write_conflict", "claim_contention", "dependency_unavailable"})
+_ATTEMPTS: Final = 5
 TIMEOUT_SECONDS: Final = 30.0
 
 
+@dataclass(eq=False)
 class CallFailed(Exception):
     """A request that did not get an answer from the task API's handler worth keeping."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        request_id: str | None = None,
-        transient: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.request_id = request_id
-        self.transient = transient
+    message: str
+    _: KW_ONLY
+    status: int | None = None
+    code: str | None = None
+    request_id: str | None = None
+    transient: bool = False
+
+    def __str__(self) -> str:
+        return self.message
 
     def line(self) -> str:
         """The failure as one line: ``403 invalid_api_key: … (request id …)``."""
@@ -65,47 +57,36 @@ class Answer:
     body: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Signer:
-    """SigV4 for API Gateway's ``execute-api`` with the caller's credentials."""
-
-    credentials: Credentials
-    region: str
-
-    def headers(self, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(self.credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
-        return dict(request.headers.items())
-
-
 class ApiClient:
-    """Sends actions to one API URL; safe to share between threads."""
+    """Sends actions to one API URL; safe to share between threads. ``signing`` (credentials
+    and region) SigV4-signs each request for ``execute-api``; ``None`` sends it unsigned."""
 
-    def __init__(self, url: str, api_key: str, signer: Signer | None) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CallFailed(f"API URL {url!r} is not an http(s) URL")
+    def __init__(self, url: str, api_key: str, signing: tuple[Credentials, str] | None) -> None:
         self.url = url
-        self._parts = parts
+        self._parts = urlsplit(url)
+        if self._parts.scheme not in ("http", "https") or not self._parts.hostname:
+            raise CallFailed(f"API URL {url!r} is not an http(s) URL")
         self._key = api_key
-        self._signer = signer
+        self._signing = signing
         self._local = threading.local()
 
     def call(self, payload: dict[str, Any]) -> Answer:
         """POST one action; a non-2xx answer raises ``CallFailed``."""
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json", "X-Api-Key": self._key}
-        if self._signer is not None:
-            headers = self._signer.headers(self.url, body, headers)
-        status, handler_id, gateway_id, raw = self._post(body, headers)
-        return _answer(status, handler_id, gateway_id, raw)
+        if self._signing is not None:
+            credentials, region = self._signing
+            request = AWSRequest(method="POST", url=self.url, data=body, headers=headers)
+            SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+            headers = dict(request.headers.items())
+        return _answer(*self._post(body, headers))
 
-    def call_with_retries(self, payload: dict[str, Any], attempts: int = 5) -> Answer:
+    def call_with_retries(self, payload: dict[str, Any]) -> Answer:
         """``call``, retrying transient failures with exponential backoff and jitter.
 
         Only for requests that are safe to repeat (reads, creates with a client_token).
         """
-        for attempt in range(attempts - 1):
+        for attempt in range(_ATTEMPTS - 1):
             try:
                 return self.call(payload)
             except CallFailed as failure:
@@ -115,33 +96,28 @@ class ApiClient:
         return self.call(payload)
 
     def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str | None, str | None, bytes]:
-        path = self._parts.path or "/"
-        for reuse in (True, False):
-            connection = self._connection(fresh=not reuse)
+        fresh = False
+        while True:
+            connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+            if connection is None or fresh:
+                kind = http.client.HTTPSConnection if self._parts.scheme == "https" else http.client.HTTPConnection
+                connection = kind(self._parts.hostname or "", self._parts.port, timeout=TIMEOUT_SECONDS)
+                self._local.connection = connection
             try:
-                connection.request("POST", path, body=body, headers=headers)
+                connection.request("POST", self._parts.path or "/", body=body, headers=headers)
                 response = connection.getresponse()
                 raw = response.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 connection.close()
-                if reuse:
-                    continue  # the server closed an idle keep-alive connection: open a new one
-                raise CallFailed(f"{self.url} closed the connection", transient=True) from None
+                if fresh:
+                    raise CallFailed(f"{self.url} closed the connection", transient=True) from None
+                fresh = True  # the server closed an idle keep-alive connection: open a new one
+                continue
             except (OSError, http.client.HTTPException) as exc:
                 connection.close()
                 self._local.connection = None
                 raise _unreachable(self.url, exc) from None
             return response.status, response.getheader("X-Request-Id"), response.getheader("x-amzn-RequestId"), raw
-        raise AssertionError("unreachable: the second attempt returns or raises")
-
-    def _connection(self, fresh: bool) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None or fresh:
-            host, port = self._parts.hostname or "", self._parts.port
-            kind = http.client.HTTPSConnection if self._parts.scheme == "https" else http.client.HTTPConnection
-            connection = kind(host, port, timeout=TIMEOUT_SECONDS)
-            self._local.connection = connection
-        return connection
 
 
 def _unreachable(url: str, exc: Exception) -> CallFailed:
@@ -149,7 +125,7 @@ def _unreachable(url: str, exc: Exception) -> CallFailed:
         return CallFailed(f"cannot connect to {url}: connection refused (is the API running at this URL?)")
     if isinstance(exc, socket.gaierror):
         return CallFailed(f"cannot resolve the host of {url}: {exc.strerror or exc}")
-    if isinstance(exc, (TimeoutError, socket.timeout)):
+    if isinstance(exc, TimeoutError):
         return CallFailed(f"{url} did not answer within {TIMEOUT_SECONDS:.0f} s", transient=True)
     if isinstance(exc, ssl.SSLError):
         return CallFailed(f"TLS to {url} failed: {exc.reason or exc}")
@@ -157,6 +133,9 @@ def _unreachable(url: str, exc: Exception) -> CallFailed:
 
 
 def _answer(status: int, handler_id: str | None, gateway_id: str | None, raw: bytes) -> Answer:
+    """The handler's answer, or ``CallFailed``: a 2xx answer without a JSON object and an
+    ``X-Request-Id`` header did not come from the task API (a wrong URL); an error without
+    the header is API Gateway's own."""
     try:
         body = json.loads(raw) if raw else None
     except ValueError:

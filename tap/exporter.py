@@ -1,9 +1,5 @@
-"""``tap export``: every task of one status as JSONL, resumable after an interruption.
-
-After each page is flushed to disk, ``<output>.export-state.json`` records the page token,
-the record count and the output's size; the same command again cuts the output back to
-that size and goes on from that page (docs/cli.md, "Interrupt and resume").
-"""
+"""``tap export``: every task of one status as JSONL, resumable after an interruption through
+``<output>.export-state.json`` (docs/cli.md, "Interrupt and resume")."""
 
 from __future__ import annotations
 
@@ -51,12 +47,6 @@ def state_path(output: Path) -> Path:
 
 
 @dataclass
-class ExportResult:
-    written: int
-    resumed_from: int
-
-
-@dataclass
 class _State:
     status: str
     next_token: str | None
@@ -87,7 +77,8 @@ def _load_state(path: Path, status: str) -> _State | None:
     return state
 
 
-def run_export(client: ApiClient, status: str, output: Path, page_size: int) -> ExportResult:
+def run_export(client: ApiClient, status: str, output: Path, page_size: int) -> tuple[int, int]:
+    """Export; the records in ``output`` in all, and how many of them an earlier run wrote."""
     state_file = state_path(output)
     state = _load_state(state_file, status)
     resumed_from = 0
@@ -120,4 +111,4 @@ def run_export(client: ApiClient, status: str, output: Path, page_size: int) -> 
                 break
     progress.finish(state.count - resumed_from, f"{state.count} in {output.name}")
     state_file.unlink()
-    return ExportResult(state.count, resumed_from)
+    return state.count, resumed_from

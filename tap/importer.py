@@ -1,12 +1,5 @@
-"""``tap import FILE``: create one task per JSONL line, idempotently, with bounded concurrency.
-
-Each line is the ``task`` object of ``create_task`` (see docs/cli.md). Its ``client_token``
-is derived from the line's content, so running the import again -- after a crash, a Ctrl-C
-or to retry failures -- answers "already there" for every task that was created, and
-creates nothing twice. A line that is not JSON or lacks a field is rejected locally (no
-request); a line the API refuses is rejected with the API's reason; neither stops the rest.
-A failure that concerns every line (bad key, wrong URL, no credentials) stops the import.
-"""
+"""``tap import FILE``: create one task per JSONL line, idempotently, with bounded concurrency
+(docs/cli.md, "tap import FILE")."""
 
 from __future__ import annotations
 
@@ -15,17 +8,17 @@ import json
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from tap.client import ApiClient, CallFailed
+from tap.client import Answer, ApiClient, CallFailed
 from tap.progress import ProgressLine
 
 TOKEN_PREFIX: Final = "tap-import-"
 REQUIRED: Final = ("prompt", "responses")
 #: The API's answers that concern the key, not one line: the whole import stops.
 _KEY_STATUSES: Final = frozenset({401, 403})
-CREATED: Final = 201
 
 
 class ImportStopped(Exception):
@@ -83,15 +76,6 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, raw.rstrip(b"\r\n")
 
 
-def _create(client: ApiClient, task: dict[str, Any]) -> int:
-    return client.call_with_retries({"action": "create_task", "task": task, "client_token": client_token(task)}).status
-
-
-def _stops_everything(failure: CallFailed) -> bool:
-    """Unreachable, not the task API (wrong URL, signature refused), or a bad key."""
-    return not failure.transient and (failure.status is None or failure.code is None or failure.status in _KEY_STATUSES)
-
-
 @dataclass
 class Importer:
     """Imports ``path`` into ``summary``; rejected lines go verbatim to ``rejects_path``
@@ -104,7 +88,7 @@ class Importer:
     concurrency: int
     summary: Summary
     _rejects: TextIO | None = None
-    _pending: dict[Future[int], tuple[int, bytes]] = field(default_factory=dict)
+    _pending: dict[Future[Answer], tuple[int, bytes]] = field(default_factory=dict)
 
     def run(self) -> None:
         try:
@@ -120,7 +104,8 @@ class Importer:
                 except ValueError as exc:
                     self._reject(number, raw, str(exc))
                     continue
-                self._pending[executor.submit(_create, self.client, task)] = (number, raw)
+                request = {"action": "create_task", "task": task, "client_token": client_token(task)}
+                self._pending[executor.submit(self.client.call_with_retries, request)] = (number, raw)
                 while len(self._pending) >= 2 * self.concurrency:
                     self._settle(progress)
             while self._pending:
@@ -128,8 +113,6 @@ class Importer:
         except OSError as exc:
             raise ImportStopped(f"cannot read {self.path}: {exc.strerror or exc}") from None
         finally:
-            for future in self._pending:
-                future.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
             if self._rejects is not None:
                 self._rejects.close()
@@ -146,16 +129,17 @@ class Importer:
         for future in finished:
             number, raw = self._pending.pop(future)
             try:
-                status = future.result()
+                answer = future.result()
             except CallFailed as failure:
-                if _stops_everything(failure):
+                # unreachable, not the task API (wrong URL, signature refused), or a bad key
+                if not failure.transient and (failure.code is None or failure.status in _KEY_STATUSES):
                     raise ImportStopped(failure.line()) from None
                 if failure.transient:
                     self.summary.failed += 1
                 else:
                     self._reject(number, raw, failure.line())
                 continue
-            if status == CREATED:
+            if answer.status == HTTPStatus.CREATED:
                 self.summary.created += 1
             else:
                 self.summary.existing += 1

@@ -1,10 +1,5 @@
-"""Which API to call, with which key, signed or not.
-
-The URL and the key each come from the first source that has them: the flags, the
-environment (``TAP_API_URL`` / ``TAP_API_KEY``), ``--stack ENV``'s Terraform outputs and
-key secret, then the running ``make local``'s session file (the table in docs/cli.md).
-Requests are SigV4-signed for ``execute-api`` unless the URL is on the loopback interface.
-"""
+"""Which API to call, with which key, signed or not (docs/cli.md, "Which API, which key,
+signed or not")."""
 
 from __future__ import annotations
 
@@ -21,10 +16,11 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
+from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session
 
-from tap.client import ApiClient, Signer
+from tap.client import ApiClient, CallFailed
 
 #: The handler's key cache time (function/contract.py, KEY_CACHE_TTL_SECONDS): a new key is
 #: sent only once it is this old.
@@ -35,14 +31,8 @@ _EXECUTE_API_HOST: Final = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.a
 _INSTEAD: Final = "pass --url and --api-key (or set TAP_API_URL and TAP_API_KEY)"
 
 
-class TargetError(Exception):
+class TargetError(CallFailed):
     """No usable URL, key or credentials; the message is one line saying what to do."""
-
-
-def checkout() -> Path | None:
-    """The nearest folder holding ``cdktf.json``, from the current folder upwards."""
-    here = Path.cwd().resolve()
-    return next((folder for folder in (here, *here.parents) if (folder / "cdktf.json").is_file()), None)
 
 
 def resolve(url: str | None, key: str | None, stack: str | None, region: str | None, sign: SignMode) -> ApiClient:
@@ -50,7 +40,8 @@ def resolve(url: str | None, key: str | None, stack: str | None, region: str | N
     url = url or os.environ.get("TAP_API_URL") or None
     key = key or os.environ.get("TAP_API_KEY") or None
     stack = stack or os.environ.get("TAP_STACK") or None
-    project = checkout()
+    here = Path.cwd().resolve()  # the checkout: the nearest folder holding cdktf.json, upwards
+    project = next((folder for folder in (here, *here.parents) if (folder / "cdktf.json").is_file()), None)
     if (url is None or key is None) and stack:
         stack_url, stack_key = _from_stack(project, stack, region, need_key=key is None)
         url, key = url or stack_url, key or stack_key
@@ -62,7 +53,7 @@ def resolve(url: str | None, key: str | None, stack: str | None, region: str | N
         raise TargetError(f"no API URL: pass --url or set TAP_API_URL{_elsewhere(session_file)}")
     if not key:
         raise TargetError(f"no API key: pass --api-key or set TAP_API_KEY{_elsewhere(session_file)}")
-    return ApiClient(url, key, _signer(url, region, sign))
+    return ApiClient(url, key, _signing(url, region, sign))
 
 
 def _elsewhere(session_file: Path | None) -> str:
@@ -88,7 +79,7 @@ def _read_session(path: Path) -> dict[str, Any]:
     return session if isinstance(session, dict) else {}
 
 
-def _signer(url: str, region: str | None, sign: SignMode) -> Signer | None:
+def _signing(url: str, region: str | None, sign: SignMode) -> tuple[Credentials, str] | None:
     host = urlsplit(url).hostname or ""
     if sign == "never" or (sign == "auto" and is_loopback(host)):
         return None
@@ -103,7 +94,7 @@ def _signer(url: str, region: str | None, sign: SignMode) -> Signer | None:
     region = region or (match.group(1) if match else None) or session.get_config_variable("region")
     if not region:
         raise TargetError(f"cannot tell the AWS region of {url}: pass --region or set AWS_REGION")
-    return Signer(credentials, region)
+    return credentials, region
 
 
 def is_loopback(host: str) -> bool:
