@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from tap.client import ApiClient, CallFailed
-from tap.exporter import ExportStateError, run_export, state_path
+from tap.exporter import run_export, state_path
 from tap.importer import Importer, ImportStopped, Summary
 from tap.target import resolve
 
@@ -140,9 +140,6 @@ def _print_summary(summary: Summary, rejects: Path, stopped: bool) -> None:
 def _export(client: ApiClient, args: argparse.Namespace) -> int:
     try:
         written, resumed_from = run_export(client, args.status, args.output, args.page_size)
-    except ExportStateError as exc:
-        print(f"tap: {exc}", file=sys.stderr)
-        return BAD_INPUT
     except OSError as exc:
         print(f"tap: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return BAD_INPUT
@@ -167,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "export":
             return _export(client, args)
         answer = client.call(_action(args))
-    except CallFailed as exc:  # the API's refusal (it has a code), or bad set-up (TargetError too)
+    except CallFailed as exc:  # the API's refusal (it has a code), or bad input or set-up
         print(f"tap: {exc.line()}", file=sys.stderr)
         return REFUSED if exc.code else BAD_INPUT
     except KeyboardInterrupt:

@@ -30,7 +30,8 @@ TIMEOUT_SECONDS: Final = 30.0
 
 @dataclass(eq=False)
 class CallFailed(Exception):
-    """A request that did not get an answer from the task API's handler worth keeping."""
+    """A request that did not get an answer from the task API's handler worth keeping (or, as
+    ``TargetError`` and ``ExportStateError``, bad set-up); ``code`` is set when the API refused."""
 
     message: str
     _: KW_ONLY

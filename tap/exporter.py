@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from tap.client import ApiClient
+from tap.client import ApiClient, CallFailed
 from tap.progress import ProgressLine
 
 #: Fields of an exported record, in order (see docs/cli.md).
@@ -19,7 +19,7 @@ RECORD_FIELDS: Final = (
 )  # fmt: skip
 
 
-class ExportStateError(Exception):
+class ExportStateError(CallFailed):
     """The state file does not fit this export; the message is one line."""
 
 

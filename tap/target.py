@@ -47,8 +47,10 @@ def resolve(url: str | None, key: str | None, stack: str | None, region: str | N
         url, key = url or stack_url, key or stack_key
     session_file = _session_file(project)
     if (url is None or key is None) and session_file is not None:
-        session = _read_session(session_file)
-        url, key = url or session.get("api_url"), key or session.get("api_key")
+        with contextlib.suppress(OSError, ValueError):  # unreadable or not JSON: as if there were none
+            session = json.loads(session_file.read_text())
+            if isinstance(session, dict):
+                url, key = url or session.get("api_url"), key or session.get("api_key")
     if not url:
         raise TargetError(f"no API URL: pass --url or set TAP_API_URL{_elsewhere(session_file)}")
     if not key:
@@ -69,14 +71,6 @@ def _session_file(project: Path | None) -> Path | None:
     if override:
         return Path(override).resolve() / "session.json"
     return project / ".local" / "session.json" if project is not None else None
-
-
-def _read_session(path: Path) -> dict[str, Any]:
-    try:
-        session = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return session if isinstance(session, dict) else {}
 
 
 def _signing(url: str, region: str | None, sign: SignMode) -> tuple[Credentials, str] | None:
