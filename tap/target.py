@@ -51,18 +51,16 @@ def resolve(url: str | None, key: str | None, stack: str | None, region: str | N
             session = json.loads(session_file.read_text())
             if isinstance(session, dict):
                 url, key = url or session.get("api_url"), key or session.get("api_key")
-    if not url:
-        raise TargetError(f"no API URL: pass --url or set TAP_API_URL{_elsewhere(session_file)}")
-    if not key:
-        raise TargetError(f"no API key: pass --api-key or set TAP_API_KEY{_elsewhere(session_file)}")
-    return ApiClient(url, key, _signing(url, region, sign))
-
-
-def _elsewhere(session_file: Path | None) -> str:
-    """The conveniences that could have answered, and why they did not, for the one-line error."""
+    if url and key:
+        return ApiClient(url, key, _signing(url, region, sign))
+    missing = "URL: pass --url or set TAP_API_URL" if not url else "key: pass --api-key or set TAP_API_KEY"
     if session_file is None:
-        return " (outside a tap-stack checkout there is no --stack ENV or make local session to read)"
-    return f", name a deployed stack with --stack ENV, or start make local (no session in {session_file})"
+        raise TargetError(
+            f"no API {missing} (outside a tap-stack checkout there is no --stack ENV or make local session to read)"
+        )
+    raise TargetError(
+        f"no API {missing}, name a deployed stack with --stack ENV, or start make local (no session in {session_file})"
+    )
 
 
 def _session_file(project: Path | None) -> Path | None:
