@@ -83,10 +83,8 @@ class ApiClient:
         return _answer(*self._post(body, headers))
 
     def call_with_retries(self, payload: dict[str, Any]) -> Answer:
-        """``call``, retrying transient failures with exponential backoff and jitter.
-
-        Only for requests that are safe to repeat (reads, creates with a client_token).
-        """
+        """``call``, retrying transient failures with exponential backoff and jitter; only for
+        requests that are safe to repeat (reads, creates with a client_token)."""
         for attempt in range(_ATTEMPTS - 1):
             try:
                 return self.call(payload)

@@ -21,7 +21,7 @@ class ProgressLine:
         self.total = total
         self.out = sys.stderr
         self.started = time.monotonic()
-        self._tty = bool(getattr(self.out, "isatty", lambda: False)())
+        self._tty = self.out.isatty()
         self._last = 0.0 if self._tty else self.started
         self._drawn = False
 

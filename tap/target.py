@@ -146,7 +146,7 @@ def key_to_use(secret: dict[str, Any], now: datetime | None = None) -> str | Non
 
 def _times(raw: Any) -> dict[str, datetime]:
     found: dict[str, datetime] = {}
-    for fp, text in (raw or {}).items() if isinstance(raw, dict) else ():
+    for fp, text in raw.items() if isinstance(raw, dict) else ():
         with contextlib.suppress(ValueError):  # not a time: as if the key had none
             moment = datetime.fromisoformat(str(text))
             found[str(fp)] = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
