@@ -15,7 +15,7 @@ import time
 from dataclasses import KW_ONLY, dataclass
 from http import HTTPStatus
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -58,15 +58,24 @@ class Answer:
     body: dict[str, Any]
 
 
+def http_url(url: str) -> SplitResult:
+    """The parts of an http(s) URL with a host; ``CallFailed`` for anything else."""
+    try:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return parts
+    except ValueError:  # e.g. an unclosed [IPv6 host
+        pass
+    raise CallFailed(f"API URL {url!r} is not an http(s) URL")
+
+
 class ApiClient:
     """Sends actions to one API URL; safe to share between threads. ``signing`` (credentials
     and region) SigV4-signs each request for ``execute-api``; ``None`` sends it unsigned."""
 
     def __init__(self, url: str, api_key: str, signing: tuple[Credentials, str] | None) -> None:
         self.url = url
-        self._parts = urlsplit(url)
-        if self._parts.scheme not in ("http", "https") or not self._parts.hostname:
-            raise CallFailed(f"API URL {url!r} is not an http(s) URL")
+        self._parts = http_url(url)
         self._key = api_key
         self._signing = signing
         self._local = threading.local()

@@ -14,13 +14,12 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
 
 from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session
 
-from tap.client import ApiClient, CallFailed
+from tap.client import ApiClient, CallFailed, http_url
 
 #: The handler's key cache time (function/contract.py, KEY_CACHE_TTL_SECONDS): a new key is
 #: sent only once it is this old.
@@ -72,7 +71,7 @@ def _session_file(project: Path | None) -> Path | None:
 
 
 def _signing(url: str, region: str | None, sign: SignMode) -> tuple[Credentials, str] | None:
-    host = urlsplit(url).hostname or ""
+    host = http_url(url).hostname or ""
     if sign == "never" or (sign == "auto" and is_loopback(host)):
         return None
     session = Session()

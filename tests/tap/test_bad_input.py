@@ -115,6 +115,13 @@ def test_no_aws_credentials_for_a_signed_url(tap: Tap, tmp_path: Path, monkeypat
     assert result.line().startswith("tap: no AWS credentials found: the API needs SigV4-signed requests")
 
 
+@pytest.mark.parametrize("url", ["http://[::1/lambda", "ftp://abc123.execute-api.us-west-2.amazonaws.com/x", "lambda"])
+def test_a_url_that_is_not_http_is_refused_before_anything_else(tap: Tap, url: str) -> None:
+    result = tap("--url", url, "--api-key", "k", "list")
+    assert result.status == BAD_INPUT
+    assert result.line() == f"tap: API URL {url!r} is not an http(s) URL"
+
+
 def test_wrong_url_nobody_listening(tap: Tap) -> None:
     url = _closed_port_url()
     result = tap("--url", url, "--api-key", "k", "list")
