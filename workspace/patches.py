@@ -1,29 +1,14 @@
 """Mends to moto 5.2 that the AWS provider and this stack need, applied in the process serving moto.
 
 :func:`apply` mends moto in the calling process (the emulator calls it before serving; an
-in-process ``mock_aws`` user may call it too), each mend once however often it runs. Why
-each is needed, and what it changes: docs/local.md, "The emulator's mends".
-
-* Application Auto Scaling tags (``TagResource``, ``UntagResource``, ``ListTagsForResource``,
-  and those passed to ``RegisterScalableTarget``), kept in this process by ARN;
-* a REST API's ``policy`` escaped once more, as API Gateway returns it;
-* AWS managed IAM policies (``MOTO_IAM_LOAD_MANAGED_POLICIES``);
-* bucket policy conditions evaluated with the common operators, requests counting as TLS;
-* a bucket's ``EventBridgeConfiguration`` in ``GetBucketNotificationConfiguration``;
-* DynamoDB transactions that snapshot only the items they touch (``workspace/dynamodb_mend.py``);
-* DynamoDB point-in-time restores that restore the moment asked for (``workspace/dynamodb_pitr_mend.py``);
-* DynamoDB operations served one at a time (each write atomic per item, as on AWS);
-* DynamoDB string comparisons made directly, in the same (code point) order.
-* ``RotateSecret`` without immediate rotation records the schedule and function only (moto
-  would crash on a secret without a value, or run the function in Docker and leave a stale
-  ``AWSPENDING`` version; the rotation steps are tested in process, tests/function);
-* CodeDeploy deployment groups keep their alarm configuration, and ``UpdateDeploymentGroup``,
-  ``DeleteDeploymentGroup`` and ``DeleteApplication`` exist (``workspace/codedeploy_mend.py``).
+in-process ``mock_aws`` user may call it too), once however often it runs. Why each mend is
+needed, and what it changes: docs/local.md, "The emulator's mends".
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -32,7 +17,6 @@ from typing import Any
 
 from moto.apigateway.models import RestAPI
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
-from moto.codedeploy.responses import CodeDeployResponse
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -54,36 +38,45 @@ S3_REQUEST_CONTEXT = {"aws:securetransport": "true"}
 #: Negated operators hold when the key is missing from the request context, as on AWS.
 _HOLD_WHEN_MISSING = frozenset({"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike"})
 
-#: Set on each mended class, so a second :func:`apply` leaves it alone.
-_MENDED = "_tap_mended"
 
-
+@functools.cache
 def apply() -> None:
     """Mend moto in this process: call before the first request is served."""
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     patch_transactions()  # first, so that the atomic DynamoDB operations below include it
     mend_point_in_time_recovery()  # likewise: a write and its journal entry are one step
-    for mend, target in (
-        (_mend_application_autoscaling_tags, ApplicationAutoScalingResponse),
-        (_mend_apigateway_policy, RestAPI),
-        (_mend_s3_bucket_policy_conditions, FakeBucket),
-        (_mend_s3_eventbridge_notification, S3Response),
-        (_mend_dynamodb_atomic_operations, DynamoDBBackend),
-        (mend_codedeploy, CodeDeployResponse),
-        (_mend_secret_rotation_schedule, SecretsManagerBackend),
-    ):
-        if not getattr(target, _MENDED, False):
-            mend()
-            setattr(target, _MENDED, True)
+    _mend_application_autoscaling_tags()
+    _mend_apigateway_policy()
+    _mend_s3_bucket_policy_conditions()
+    _mend_s3_eventbridge_notification()
+    _mend_dynamodb_atomic_operations()
+    mend_codedeploy()
+    _mend_secret_rotation_schedule()
     mend_dynamodb_comparisons()
 
 
+@functools.cache
 def mend_dynamodb_comparisons() -> None:
     """Only the string-comparison mend (same order, faster Queries): what an in-process
     ``mock_aws`` user with a table of thousands of items needs (``testkit.mixed_load.atomic_dynamodb``)."""
-    if not getattr(DynamoType, _MENDED, False):
-        _mend_dynamodb_string_comparisons()
-        setattr(DynamoType, _MENDED, True)
+    original_eq, original_ne, original_lt = DynamoType.__eq__, DynamoType.__ne__, DynamoType.__lt__
+
+    def equals(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value == other.value)
+        return original_eq(self, other)
+
+    def differs(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value != other.value)
+        return original_ne(self, other)
+
+    def less_than(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value < other.value)
+        return original_lt(self, other)
+
+    _replace(DynamoType, __eq__=equals, __ne__=differs, __lt__=less_than)
 
 
 def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
@@ -254,10 +247,9 @@ def _mend_s3_eventbridge_notification() -> None:
 
     def get_bucket_notification(self: S3Response) -> Any:
         config = self.backend.get_bucket_notification_configuration(self.bucket_name)
-        result = original(self)
+        status, headers, body = original(self)
         if not config or getattr(config, "event_bridge", None) is None:
-            return result
-        status, headers, body = result if isinstance(result, tuple) else (200, {}, result)
+            return status, headers, body
         text = body.decode() if isinstance(body, bytes) else str(body)
         if "<EventBridgeConfiguration" not in text:
             closing = "</NotificationConfiguration>"
@@ -283,24 +275,3 @@ def _mend_dynamodb_atomic_operations() -> None:
 
         methods[name] = atomic
     _replace(DynamoDBBackend, **methods)
-
-
-def _mend_dynamodb_string_comparisons() -> None:
-    original_eq, original_ne, original_lt = DynamoType.__eq__, DynamoType.__ne__, DynamoType.__lt__
-
-    def equals(self: DynamoType, other: DynamoType) -> bool:
-        if self.type == "S" and other.type == "S":
-            return bool(self.value == other.value)
-        return original_eq(self, other)
-
-    def differs(self: DynamoType, other: DynamoType) -> bool:
-        if self.type == "S" and other.type == "S":
-            return bool(self.value != other.value)
-        return original_ne(self, other)
-
-    def less_than(self: DynamoType, other: DynamoType) -> bool:
-        if self.type == "S" and other.type == "S":
-            return bool(self.value < other.value)
-        return original_lt(self, other)
-
-    _replace(DynamoType, __eq__=equals, __ne__=differs, __lt__=less_than)
