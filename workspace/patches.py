@@ -29,8 +29,8 @@ from workspace.codedeploy_mend import mend_codedeploy
 from workspace.dynamodb_mend import patch_transactions
 from workspace.dynamodb_pitr_mend import mend_point_in_time_recovery
 
-#: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
-_AAS_TAGS: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+#: Application Auto Scaling tags: {scalable target ARN: {key: value}}.
+_AAS_TAGS: dict[str, dict[str, str]] = {}
 
 #: Request context bucket policies are evaluated with: requests arrive over TLS.
 S3_REQUEST_CONTEXT = {"aws:securetransport": "true"}
@@ -148,16 +148,13 @@ def _mend_secret_rotation_schedule() -> None:
 def _mend_application_autoscaling_tags() -> None:
     response = ApplicationAutoScalingResponse
 
-    def tag_store(self: Any) -> dict[str, dict[str, str]]:
-        return _AAS_TAGS.setdefault((self.current_account, self.region), {})
-
     def known_tags(self: Any) -> dict[str, str]:
         """The tags of the request's ``ResourceARN``, which must name a scalable target."""
         arn = self._get_param("ResourceARN")
         targets = self.applicationautoscaling_backend.targets.values()
         if not any(target.arn == arn for by_id in targets for target in by_id.values()):
             raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for {arn}")
-        return tag_store(self).setdefault(arn, {})
+        return _AAS_TAGS.setdefault(arn, {})
 
     def list_tags_for_resource(self: Any) -> str:
         return json.dumps({"Tags": dict(known_tags(self))})
@@ -181,7 +178,7 @@ def _mend_application_autoscaling_tags() -> None:
         tags = self._get_param("Tags")
         if tags:
             arn = json.loads(result)["ScalableTargetARN"]
-            tag_store(self).setdefault(arn, {}).update(tags)
+            _AAS_TAGS.setdefault(arn, {}).update(tags)
         return result
 
     def deregister_scalable_target(self: Any) -> str:
@@ -192,7 +189,7 @@ def _mend_application_autoscaling_tags() -> None:
         before = {t.arn for t in backend.describe_scalable_targets(namespace, [resource_id], dimension)}
         result = original_deregister(self)
         for arn in before:
-            tag_store(self).pop(arn, None)
+            _AAS_TAGS.pop(arn, None)
         return result
 
     _replace(
