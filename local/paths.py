@@ -37,5 +37,4 @@ class LocalPaths(EmulatorPaths):
 
 def local_paths() -> LocalPaths:
     """The paths in use: ``.local/`` and ``cdktf.out/`` in the project, or under ``TAP_LOCAL_DIR``."""
-    root, outdir = local_dirs()
-    return LocalPaths(root=root, outdir=outdir)
+    return LocalPaths(*local_dirs())

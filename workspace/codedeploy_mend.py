@@ -1,19 +1,8 @@
 """CodeDeploy operations moto 5.2 lacks or answers wrongly, which the AWS provider needs to
-deploy, update and destroy ``aws_codedeploy_app`` and ``aws_codedeploy_deployment_group``.
-
-* ``GetDeploymentGroup`` answers ``alarmConfiguration: {}`` whatever was stored, so the
-  provider saw the group's alarms vanish and every plan wanted to set them again; the stored
-  configuration is returned. It also answers ``loadBalancerInfo: {}`` for a group that has
-  none, which the provider reads as an empty block and wants to remove at every apply; it is
-  left out, as AWS leaves it out.
-* ``UpdateDeploymentGroup``, ``DeleteDeploymentGroup`` and ``DeleteApplication`` do not exist
-  (an apply that changes the group, and ``terraform destroy``, failed); they are added, doing
-  what their names say to moto's own records.
-
-Deployments themselves stay as moto keeps them: ``CreateDeployment`` records one with status
-``Created`` and nothing more happens (no traffic shifting, no alias change, no alarm
-polling, no rollback; ``StopDeployment`` does not exist). docs/rollout.md says what only AWS
-can show.
+deploy, update and destroy ``aws_codedeploy_app`` and ``aws_codedeploy_deployment_group``:
+``GetDeploymentGroup`` with the stored alarms and no empty ``loadBalancerInfo``, and
+``UpdateDeploymentGroup``, ``DeleteDeploymentGroup`` and ``DeleteApplication`` (docs/local.md,
+"The emulator's mends"). Deployments stay as moto records them (docs/rollout.md).
 """
 
 from __future__ import annotations
@@ -39,6 +28,9 @@ _UPDATABLE = {
 }
 
 
+_ORIGINAL_GROUP_INFO = codedeploy_responses._deployment_group_info
+
+
 def _group_info_with_alarms(deployment_group: DeploymentGroup) -> dict[str, Any]:
     info = _ORIGINAL_GROUP_INFO(deployment_group)
     info["alarmConfiguration"] = deployment_group.alarm_configuration or {}
@@ -47,15 +39,8 @@ def _group_info_with_alarms(deployment_group: DeploymentGroup) -> dict[str, Any]
     return info
 
 
-_ORIGINAL_GROUP_INFO = codedeploy_responses._deployment_group_info
-
-
-def _backend(response: CodeDeployResponse) -> CodeDeployBackend:
-    return response.codedeploy_backend
-
-
 def _update_deployment_group(self: CodeDeployResponse) -> ActionResult:
-    backend = _backend(self)
+    backend: CodeDeployBackend = self.codedeploy_backend
     application = self._get_param("applicationName")
     current = self._get_param("currentDeploymentGroupName")
     group = backend.get_deployment_group(application, current)
@@ -72,7 +57,7 @@ def _update_deployment_group(self: CodeDeployResponse) -> ActionResult:
 
 
 def _delete_deployment_group(self: CodeDeployResponse) -> ActionResult:
-    backend = _backend(self)
+    backend: CodeDeployBackend = self.codedeploy_backend
     application = self._get_param("applicationName")
     name = self._get_param("deploymentGroupName")
     backend.get_deployment_group(application, name)  # raises the service's own errors
@@ -81,7 +66,7 @@ def _delete_deployment_group(self: CodeDeployResponse) -> ActionResult:
 
 
 def _delete_application(self: CodeDeployResponse) -> EmptyResult:
-    backend = _backend(self)
+    backend: CodeDeployBackend = self.codedeploy_backend
     name = self._get_param("applicationName")
     if name not in backend.applications:
         raise ApplicationDoesNotExistException(f"The application {name} does not exist with the user or AWS account.")

@@ -12,67 +12,61 @@ import copy
 import types
 from typing import Any
 
-#: (table, hash key value, range key value or None, the item before the transaction or None)
-_Snapshot = tuple[Any, Any, Any, Any]
+from moto.dynamodb import models
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+
+#: (table, hash key value, range key value or None, a copy of the item as it is, or None)
+Snapshot = tuple[Any, Any, Any, Any]
 
 
-def _snapshot(tables: dict[str, Any], transact_items: list[dict[str, Any]], key_type: Any) -> list[_Snapshot]:
-    saved: list[_Snapshot] = []
-    for entry in transact_items:
-        operation = next(iter(entry.values()), None)
-        if not isinstance(operation, dict):
-            continue
-        table = tables.get(operation.get("TableName", ""))
-        attributes = operation.get("Item") or operation.get("Key") or {}
-        if table is None or table.hash_key_attr not in attributes:
-            continue
-        hash_value = key_type(attributes[table.hash_key_attr])
-        range_value = None
-        if table.has_range_key:
-            if table.range_key_attr not in attributes:
-                continue  # moto rejects the operation itself; nothing changes
-            range_value = key_type(attributes[table.range_key_attr])
-        saved.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
-    return saved
+def snapshot(tables: dict[str, Any], table_name: str, attributes: dict[str, Any] | None) -> Snapshot | None:
+    """The item whose key ``attributes`` hold, as it is now; None when the table or a key is
+    missing (moto rejects such an operation itself; nothing changes)."""
+    table = tables.get(table_name)
+    attributes = attributes or {}
+    if table is None or table.hash_key_attr not in attributes:
+        return None
+    range_value = None
+    if table.has_range_key:
+        if table.range_key_attr not in attributes:
+            return None
+        range_value = DynamoType(attributes[table.range_key_attr])
+    hash_value = DynamoType(attributes[table.hash_key_attr])
+    return table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))
 
 
-def _restore(saved: list[_Snapshot]) -> None:
-    for table, hash_value, range_value, item in reversed(saved):
-        if range_value is None:
-            if item is None:
-                table.items.pop(hash_value, None)
-            else:
-                table.items[hash_value] = item
-        elif item is None:
-            table.items[hash_value].pop(range_value, None)
-        else:
-            table.items[hash_value][range_value] = item
+def put_back(items: dict[Any, Any], hash_value: Any, range_value: Any, item: Any) -> None:
+    """Make ``item`` (None: no item) the one under these keys in a table's ``items``."""
+    rows, key = (items, hash_value) if range_value is None else (items.setdefault(hash_value, {}), range_value)
+    if item is None:
+        rows.pop(key, None)
+    else:
+        rows[key] = item
 
 
 def patch_transactions() -> None:
-    from moto.dynamodb import models  # noqa: PLC0415 - only inside the emulator process
-    from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: PLC0415
-    from moto.dynamodb.models.table import Table  # noqa: PLC0415
-
-    backend = models.DynamoDBBackend
-    if getattr(backend, "_tap_transactions_patched", False):
-        return
-
     def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         # moto's own whole-table backup becomes the table itself (its "rollback" a no-op);
         # the snapshot below does the rolling back.
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
     models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment,attr-defined]
-    original = backend.transact_write_items
+    original = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = _snapshot(self.tables, transact_items, DynamoType)
+        saved = []
+        for entry in transact_items:
+            operation = next(iter(entry.values()), None)
+            if isinstance(operation, dict):
+                attributes = operation.get("Item") or operation.get("Key")
+                if found := snapshot(self.tables, operation.get("TableName", ""), attributes):
+                    saved.append(found)
         try:
             original(self, transact_items)
         except Exception:
-            _restore(saved)
+            for table, hash_value, range_value, item in reversed(saved):
+                put_back(table.items, hash_value, range_value, item)
             raise
 
-    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    backend._tap_transactions_patched = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

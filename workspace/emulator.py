@@ -106,20 +106,18 @@ def start(port: int, paths: EmulatorPaths, wait_seconds: float = 60.0) -> Runnin
         )
     paths.emulator_pid.write_text(json.dumps({"pid": process.pid, "port": port}) + "\n")
     ready = processes.wait_until(lambda: process.poll() is not None or answers(port, 1.0), wait_seconds, 0.2)
-    exited = process.poll() is not None
-    if ready and not exited:
-        return RunningEmulator(pid=process.pid, port=port)
-    if not exited:
-        processes.stop_process(process.pid)
-    paths.emulator_pid.unlink(missing_ok=True)
-    if exited:
+    if process.poll() is not None:
         why, todo = (
             f"exited at start (exit code {process.returncode})",
             "if the port is taken, pick another with --port",
         )
+    elif ready:
+        return RunningEmulator(pid=process.pid, port=port)
     else:
+        processes.stop_process(process.pid)
         why = f"did not answer on {endpoint_url(port)} within {wait_seconds:.0f} s"
         todo = "check that moto[server] is installed (pipenv sync --dev)"
+    paths.emulator_pid.unlink(missing_ok=True)
     raise EmulatorError(
         f"the emulator {why}.\n{processes.tail(paths.emulator_log, 15)}\n"
         f"what to do: read {shown(paths.emulator_log)}; {todo}"

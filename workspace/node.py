@@ -1,18 +1,9 @@
 """Whether the Node on PATH can run a CDK command line; if not, one line saying what to run instead.
 
-What each CLI runs on is read from what ``npm ci`` installed, not written down here:
-
-* ``cdktf`` (cdktf-cli 0.21): its terminal module ``@cdktf/node-pty-prebuilt-multiarch`` loads
-  a prebuilt binary for the Node's ABI (``process.versions.modules``) and ships them up to ABI 127
-  (Node 22); on Node 24 (ABI 137) ``npx cdktf synth`` crashes ("Cannot find module
-  '../build/Release/pty.node'").
-* ``cdktn`` (cdktn-cli 0.24): ``engines.node`` of its package.json, ``>=22.19.0``; on Node 20 it
-  crashes as it starts.
+What each CLI runs on is read from what ``npm ci`` installed (docs/cdk-terrain.md): cdktf-cli's
+terminal module's prebuilt binaries per Node ABI, cdktn-cli's ``engines.node``.
 
     python -m workspace.node cdktf|cdktn     exit 0 with one line, or 2 with the line saying what to run
-
-``make cli-synth|cli-diff|cli-deploy`` and ``make cdktn-bindings`` run it first. ``make node``
-installs the Node CI runs (``.ci/node/``) for those whose PATH has another.
 """
 
 from __future__ import annotations

@@ -1,29 +1,14 @@
 """Mends to moto 5.2 that the AWS provider and this stack need, applied in the process serving moto.
 
 :func:`apply` mends moto in the calling process (the emulator calls it before serving; an
-in-process ``mock_aws`` user may call it too), each mend once however often it runs. Why
-each is needed, and what it changes: docs/local.md, "The emulator's mends".
-
-* Application Auto Scaling tags (``TagResource``, ``UntagResource``, ``ListTagsForResource``,
-  and those passed to ``RegisterScalableTarget``), kept in this process by ARN;
-* a REST API's ``policy`` escaped once more, as API Gateway returns it;
-* AWS managed IAM policies (``MOTO_IAM_LOAD_MANAGED_POLICIES``);
-* bucket policy conditions evaluated with the common operators, requests counting as TLS;
-* a bucket's ``EventBridgeConfiguration`` in ``GetBucketNotificationConfiguration``;
-* DynamoDB transactions that snapshot only the items they touch (``workspace/dynamodb_mend.py``);
-* DynamoDB point-in-time restores that restore the moment asked for (``workspace/dynamodb_pitr_mend.py``);
-* DynamoDB operations served one at a time (each write atomic per item, as on AWS);
-* DynamoDB string comparisons made directly, in the same (code point) order.
-* ``RotateSecret`` without immediate rotation records the schedule and function only (moto
-  would crash on a secret without a value, or run the function in Docker and leave a stale
-  ``AWSPENDING`` version; the rotation steps are tested in process, tests/function);
-* CodeDeploy deployment groups keep their alarm configuration, and ``UpdateDeploymentGroup``,
-  ``DeleteDeploymentGroup`` and ``DeleteApplication`` exist (``workspace/codedeploy_mend.py``).
+in-process ``mock_aws`` user may call it too), once however often it runs. Why each mend is
+needed, and what it changes: docs/local.md, "The emulator's mends".
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -32,7 +17,6 @@ from typing import Any
 
 from moto.apigateway.models import RestAPI
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
-from moto.codedeploy.responses import CodeDeployResponse
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
@@ -45,8 +29,8 @@ from workspace.codedeploy_mend import mend_codedeploy
 from workspace.dynamodb_mend import patch_transactions
 from workspace.dynamodb_pitr_mend import mend_point_in_time_recovery
 
-#: Application Auto Scaling tags: {(account, region): {arn: {key: value}}}.
-_AAS_TAGS: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
+#: Application Auto Scaling tags: {scalable target ARN: {key: value}}.
+_AAS_TAGS: dict[str, dict[str, str]] = {}
 
 #: Request context bucket policies are evaluated with: requests arrive over TLS.
 S3_REQUEST_CONTEXT = {"aws:securetransport": "true"}
@@ -54,36 +38,45 @@ S3_REQUEST_CONTEXT = {"aws:securetransport": "true"}
 #: Negated operators hold when the key is missing from the request context, as on AWS.
 _HOLD_WHEN_MISSING = frozenset({"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike"})
 
-#: Set on each mended class, so a second :func:`apply` leaves it alone.
-_MENDED = "_tap_mended"
 
-
+@functools.cache
 def apply() -> None:
     """Mend moto in this process: call before the first request is served."""
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     patch_transactions()  # first, so that the atomic DynamoDB operations below include it
     mend_point_in_time_recovery()  # likewise: a write and its journal entry are one step
-    for mend, target in (
-        (_mend_application_autoscaling_tags, ApplicationAutoScalingResponse),
-        (_mend_apigateway_policy, RestAPI),
-        (_mend_s3_bucket_policy_conditions, FakeBucket),
-        (_mend_s3_eventbridge_notification, S3Response),
-        (_mend_dynamodb_atomic_operations, DynamoDBBackend),
-        (mend_codedeploy, CodeDeployResponse),
-        (_mend_secret_rotation_schedule, SecretsManagerBackend),
-    ):
-        if not getattr(target, _MENDED, False):
-            mend()
-            setattr(target, _MENDED, True)
+    _mend_application_autoscaling_tags()
+    _mend_apigateway_policy()
+    _mend_s3_bucket_policy_conditions()
+    _mend_s3_eventbridge_notification()
+    _mend_dynamodb_atomic_operations()
+    mend_codedeploy()
+    _mend_secret_rotation_schedule()
     mend_dynamodb_comparisons()
 
 
+@functools.cache
 def mend_dynamodb_comparisons() -> None:
     """Only the string-comparison mend (same order, faster Queries): what an in-process
     ``mock_aws`` user with a table of thousands of items needs (``testkit.mixed_load.atomic_dynamodb``)."""
-    if not getattr(DynamoType, _MENDED, False):
-        _mend_dynamodb_string_comparisons()
-        setattr(DynamoType, _MENDED, True)
+    original_eq, original_ne, original_lt = DynamoType.__eq__, DynamoType.__ne__, DynamoType.__lt__
+
+    def equals(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value == other.value)
+        return original_eq(self, other)
+
+    def differs(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value != other.value)
+        return original_ne(self, other)
+
+    def less_than(self: DynamoType, other: DynamoType) -> bool:
+        if self.type == "S" and other.type == "S":
+            return bool(self.value < other.value)
+        return original_lt(self, other)
+
+    _replace(DynamoType, __eq__=equals, __ne__=differs, __lt__=less_than)
 
 
 def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
@@ -155,16 +148,13 @@ def _mend_secret_rotation_schedule() -> None:
 def _mend_application_autoscaling_tags() -> None:
     response = ApplicationAutoScalingResponse
 
-    def tag_store(self: Any) -> dict[str, dict[str, str]]:
-        return _AAS_TAGS.setdefault((self.current_account, self.region), {})
-
     def known_tags(self: Any) -> dict[str, str]:
         """The tags of the request's ``ResourceARN``, which must name a scalable target."""
         arn = self._get_param("ResourceARN")
         targets = self.applicationautoscaling_backend.targets.values()
         if not any(target.arn == arn for by_id in targets for target in by_id.values()):
             raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for {arn}")
-        return tag_store(self).setdefault(arn, {})
+        return _AAS_TAGS.setdefault(arn, {})
 
     def list_tags_for_resource(self: Any) -> str:
         return json.dumps({"Tags": dict(known_tags(self))})
@@ -188,7 +178,7 @@ def _mend_application_autoscaling_tags() -> None:
         tags = self._get_param("Tags")
         if tags:
             arn = json.loads(result)["ScalableTargetARN"]
-            tag_store(self).setdefault(arn, {}).update(tags)
+            _AAS_TAGS.setdefault(arn, {}).update(tags)
         return result
 
     def deregister_scalable_target(self: Any) -> str:
@@ -199,7 +189,7 @@ def _mend_application_autoscaling_tags() -> None:
         before = {t.arn for t in backend.describe_scalable_targets(namespace, [resource_id], dimension)}
         result = original_deregister(self)
         for arn in before:
-            tag_store(self).pop(arn, None)
+            _AAS_TAGS.pop(arn, None)
         return result
 
     _replace(
@@ -254,10 +244,9 @@ def _mend_s3_eventbridge_notification() -> None:
 
     def get_bucket_notification(self: S3Response) -> Any:
         config = self.backend.get_bucket_notification_configuration(self.bucket_name)
-        result = original(self)
+        status, headers, body = original(self)
         if not config or getattr(config, "event_bridge", None) is None:
-            return result
-        status, headers, body = result if isinstance(result, tuple) else (200, {}, result)
+            return status, headers, body
         text = body.decode() if isinstance(body, bytes) else str(body)
         if "<EventBridgeConfiguration" not in text:
             closing = "</NotificationConfiguration>"
@@ -283,24 +272,3 @@ def _mend_dynamodb_atomic_operations() -> None:
 
         methods[name] = atomic
     _replace(DynamoDBBackend, **methods)
-
-
-def _mend_dynamodb_string_comparisons() -> None:
-    original_eq, original_ne, original_lt = DynamoType.__eq__, DynamoType.__ne__, DynamoType.__lt__
-
-    def equals(self: DynamoType, other: DynamoType) -> bool:
-        if self.type == "S" and other.type == "S":
-            return bool(self.value == other.value)
-        return original_eq(self, other)
-
-    def differs(self: DynamoType, other: DynamoType) -> bool:
-        if self.type == "S" and other.type == "S":
-            return bool(self.value != other.value)
-        return original_ne(self, other)
-
-    def less_than(self: DynamoType, other: DynamoType) -> bool:
-        if self.type == "S" and other.type == "S":
-            return bool(self.value < other.value)
-        return original_lt(self, other)
-
-    _replace(DynamoType, __eq__=equals, __ne__=differs, __lt__=less_than)

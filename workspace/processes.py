@@ -158,20 +158,19 @@ def run_logged(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path
         try:
             return process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _interrupt(process)
+            process.send_signal(signal.SIGINT)
+            _wait_or_kill(process)
             out.write(f"\n[tap-stack] stopped after the {timeout:.0f} s time limit\n")
             return -1
         except KeyboardInterrupt:
             # Ctrl-C reached the child too (same process group): give it time to stop cleanly,
             # so Terraform writes its state and releases its lock.
-            _interrupt(process, already_signalled=True)
+            _wait_or_kill(process)
             raise
 
 
-def _interrupt(process: subprocess.Popen[Any], already_signalled: bool = False) -> None:
+def _wait_or_kill(process: subprocess.Popen[Any]) -> None:
     try:
-        if not already_signalled:
-            process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
     except (subprocess.TimeoutExpired, KeyboardInterrupt):  # KeyboardInterrupt: a second Ctrl-C
         process.kill()
