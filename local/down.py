@@ -72,7 +72,10 @@ def down(paths: LocalPaths, force: bool) -> int:
             else:
                 notes.append(destroy(paths, running))
         with progress.step("stopping the emulator") as notes:
-            stopped = emulator.stop(paths)
+            try:
+                stopped = emulator.stop(paths)
+            except emulator.EmulatorError as exc:
+                raise StepFailed.from_report(str(exc)) from None
             notes.append(f"stopped pid {stopped.pid}" if stopped else "none running")
             if stopped and not processes.wait_port_free(stopped.port):
                 raise StepFailed(

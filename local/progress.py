@@ -20,6 +20,13 @@ class StepFailed(Exception):
         self.todo = todo
         self.details = details
 
+    @classmethod
+    def from_report(cls, report: str) -> StepFailed:
+        """From a ``why``, ``details`` lines and ``what to do: …`` report (workspace.emulator's errors)."""
+        why, _, rest = report.partition("\n")
+        details, _, todo = rest.rpartition("what to do: ")
+        return cls(why, todo or "see the emulator log", details.rstrip("\n"))
+
 
 class Progress:
     """``[3/8] terraform apply … done in 41.2 s (notes)``, one line per step."""

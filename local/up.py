@@ -81,18 +81,18 @@ def start_or_reuse_emulator(paths: LocalPaths, port: int, fresh: bool, notes: li
     if found and not fresh and found.port == port and emulator.answers(port):
         notes.append(f"reused pid {found.pid} on {found.endpoint}")
         return found
-    if found:
-        reason = "--fresh" if fresh else (f"it ran on port {found.port}" if found.port != port else "it did not answer")
-        emulator.stop(paths)
-        notes.append(f"stopped the previous emulator (pid {found.pid}: {reason})")
-    else:
-        paths.emulator_pid.unlink(missing_ok=True)  # stale: its process is gone
     try:
+        if found:
+            reason = (
+                "--fresh" if fresh else (f"it ran on port {found.port}" if found.port != port else "it did not answer")
+            )
+            emulator.stop(paths)
+            notes.append(f"stopped the previous emulator (pid {found.pid}: {reason})")
+        else:
+            paths.emulator_pid.unlink(missing_ok=True)  # stale: its process is gone
         started = emulator.start(port, paths)
     except emulator.EmulatorError as exc:
-        why, _, rest = str(exc).partition("\n")
-        details, _, todo = rest.rpartition("what to do: ")
-        raise StepFailed(why, todo or "see the emulator log", details.rstrip("\n")) from None
+        raise StepFailed.from_report(str(exc)) from None
     notes.append(f"pid {started.pid} on {started.endpoint}, log {shown(paths.emulator_log)}")
     return started
 
