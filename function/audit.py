@@ -8,11 +8,11 @@ its answer: auditing must not turn a served request into an error.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any, Final
 
+from function.auth import fingerprint
 from function.contract import AUDIT_PREFIX, LOG_BUCKET_ENV
 from function.logs import dumps, logger
 from function.proxy import Request
@@ -51,7 +51,7 @@ def record(
             "latency_ms": round(latency_ms, 3),
             "caller": {
                 "source_ip": request.identity.get("sourceIp"),
-                "api_key_fingerprint": _fingerprint(presented),
+                "api_key_fingerprint": fingerprint(presented) if presented else None,
                 "identity": identity,
             },
             "request": {
@@ -94,7 +94,3 @@ def store(client: Any, bucket: str, key: str, record: dict[str, Any]) -> bool:
             extra={"audit_fallback": True, "audit_key": key, "error": f"{type(exc).__name__}: {exc}", "record": record},
         )
         return False
-
-
-def _fingerprint(key: str | None) -> str | None:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12] if key else None
