@@ -152,7 +152,12 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
     started = time.perf_counter()
     metrics.begin()
     received_at = model.now()
-    request, outcome = _parse(event, context)
+    outcome: Outcome | None = None
+    try:
+        request = proxy.parse_event(event, context)
+    except Exception as exc:  # an event we cannot read is still answered and audited
+        request = proxy.bare_request(context)
+        outcome = Outcome.crash(exc, request.request_id)
     container: Runtime | None = None
     try:
         container = container_of()
@@ -200,14 +205,6 @@ def _lambda_fields(context: Any) -> dict[str, Any]:
         "function_name": getattr(context, "function_name", None),
         "function_request_id": getattr(context, "aws_request_id", None),
     }
-
-
-def _parse(event: Any, context: Any) -> tuple[proxy.Request, Outcome | None]:
-    try:
-        return proxy.parse_event(event, context), None
-    except Exception as exc:  # an event we cannot read is still answered and audited
-        request = proxy.bare_request(context)
-        return request, Outcome.crash(exc, request.request_id)
 
 
 def _respond(request: proxy.Request, outcome: Outcome) -> tuple[dict[str, Any], Outcome]:

@@ -94,11 +94,6 @@ def _list_tasks(p: Body) -> ListTasks:
     return ListTasks(status, limit, None if token is None else paging.decode(token, status))
 
 
-def _claim_task(p: Body) -> ClaimTask:
-    annotator = _annotator(p)
-    return ClaimTask(annotator, _task_id(p) if _get(p, "task_id") is not _MISSING else None)
-
-
 def _submit_feedback(p: Body) -> SubmitFeedback:
     task_id = _task_id(p)
     annotator = _annotator(p)
@@ -139,7 +134,10 @@ ACTIONS: Final[dict[str, tuple[set[str], Callable[[Body], Command]]]] = {
     "create_task": ({"task", "client_token"}, _create_task),
     "get_task": ({"task_id"}, lambda p: GetTask(_task_id(p))),
     "list_tasks": ({"status", "limit", "next_token"}, _list_tasks),
-    "claim_task": ({"annotator_id", "task_id"}, _claim_task),
+    "claim_task": (
+        {"annotator_id", "task_id"},
+        lambda p: ClaimTask(_annotator(p), None if _get(p, "task_id") is _MISSING else _task_id(p)),
+    ),
     "submit_feedback": ({"task_id", "annotator_id", "feedback"}, _submit_feedback),
     "release_task": ({"task_id", "annotator_id"}, lambda p: ReleaseTask(_task_id(p), _annotator(p))),
 }
