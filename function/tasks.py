@@ -1,11 +1,6 @@
-"""Task persistence: every state change is one conditional DynamoDB write.
-
-The conditions, not a read-then-write, decide who wins a race. On failure the item's
-current state comes back with the error (``ReturnValuesOnConditionCheckFailure=ALL_OLD``),
-so telling the caller why (404 vs which 409) costs no extra read, and telling a resent
-write's own first attempt (botocore resends a write whose answer was lost) from another
-request's costs none either (docs/api.md, "Resent writes"). Calls per action: docs/api.md,
-"Runtime behaviour".
+"""Task persistence: every state change is one conditional DynamoDB write. Its condition
+decides races, and the item returned when it fails (``ALL_OLD``) tells the caller why (404 or
+which 409) and a resent write its own first attempt, at no extra read (docs/api.md, "Decisions").
 """
 
 from __future__ import annotations
@@ -308,17 +303,15 @@ class TaskRepository:
         shards existed); returns (given, left alone: already in a shard or claimed since).
         Safe to repeat, and to run while the API serves: each write is conditional."""
         given = left = 0
-        start: dict[str, Any] | None = None
-        while True:
-            page = self._db.query(
-                TableName=self._table,
-                IndexName=contract.QUEUE_INDEX.name,
-                KeyConditionExpression="#status = :status",
-                ProjectionExpression="#id",
-                ExpressionAttributeNames={"#status": "status", "#id": "id"},
-                ExpressionAttributeValues={":status": {"S": model.PENDING}},
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=contract.QUEUE_INDEX.name,
+            KeyConditionExpression="#status = :status",
+            ProjectionExpression="#id",
+            ExpressionAttributeNames={"#status": "status", "#id": "id"},
+            ExpressionAttributeValues={":status": {"S": model.PENDING}},
+        )
+        for page in pages:
             for item in page.get("Items", []):
                 task_id = item["id"]["S"]
                 result = self._update(
@@ -328,9 +321,7 @@ class TaskRepository:
                     {":shard": model.queue_shard(task_id), ":pending": model.PENDING},
                 )
                 given, left = (given, left + 1) if isinstance(result, Rejected) else (given + 1, left)
-            start = page.get("LastEvaluatedKey")
-            if start is None:
-                return given, left
+        return given, left
 
     # -- the one write primitive -------------------------------------------
 
@@ -340,10 +331,9 @@ class TaskRepository:
         """``SET assignments`` (a REMOVE clause may follow them) on an existing task if
         ``condition`` holds: the task as written, or Rejected with the task as it is.
 
-        The write also stores a token new to it (``write_id``, the one it replaces moving to
-        ``prior_write_id``) and requires that the task holds neither. When its first attempt
-        was applied but the answer lost (a read timeout), botocore resends it; the resend fails
-        on its own token and is answered as the success it was, with the task as it is now."""
+        The write stores a token new to it (``write_id``, the previous one moving to
+        ``prior_write_id``), so botocore's resend of a write that was applied fails on its own
+        token and is answered as the success it was (docs/api.md, "Resent writes")."""
         write_id = secrets.token_hex(8)  # 64 random bits: unique among one task's writes
         last, prior = f"#{model.WRITE_ID}", f"#{model.PRIOR_WRITE_ID}"
         update = f"SET {prior} = if_not_exists({last}, :write_id), {last} = :write_id, {assignments}"
