@@ -129,12 +129,9 @@ def _body(event: Mapping[str, Any]) -> tuple[bytes, str | None]:
     raw = event.get("body")
     if raw is None:
         return b"", None
-    if isinstance(raw, (bytes, bytearray)):
-        text = bytes(raw).decode("utf-8", "surrogateescape")
-    elif isinstance(raw, str):
-        text = raw
-    else:
-        return _text(raw).encode("utf-8", "surrogatepass"), "request body must be a string in the event"
+    text = _text(raw)
+    if not isinstance(raw, (str, bytes, bytearray)):
+        return text.encode("utf-8", "surrogatepass"), "request body must be a string in the event"
     if not event.get("isBase64Encoded"):
         return text.encode("utf-8", "surrogatepass"), None
     try:
