@@ -1,9 +1,6 @@
-"""Audit trail: one JSON object per request in S3, written before we return.
-
-The API key is redacted from headers and identity; a short SHA-256 fingerprint of the
-presented key tells which key was used without storing it. If the S3 write fails the
-whole record is logged as one line marked ``audit_fallback`` and the client still gets
-its answer: auditing must not turn a served request into an error.
+"""Audit trail: one JSON object per request in S3, written before we return (docs/api.md,
+"Audit"), the API key redacted. If the S3 write fails the record is logged as one line marked
+``audit_fallback`` and the client still gets its answer.
 """
 
 from __future__ import annotations

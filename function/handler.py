@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final, assert_never
 
 import botocore.session
@@ -33,7 +34,6 @@ _CLIENT_CONFIG: Final = Config(
 )
 # What the client gets when even building the response failed: no request data in it.
 _LAST_RESORT_BODY: Final = '{"error":{"code":"internal_error","message":"internal error","request_id":"%s"}}'
-_SERVER_ERROR: Final = 500
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
     record = audit.record(request, received_at, response, latency_ms, (outcome.action, outcome.payload))
     s3, bucket = (container.s3, container.settings.log_bucket) if container else (None, "")
     audited = audit.store(s3, bucket, audit.object_key(received_at, request.request_id), record)
-    write = logger.error if outcome.status >= _SERVER_ERROR else logger.info
+    write = logger.error if outcome.status >= HTTPStatus.INTERNAL_SERVER_ERROR else logger.info
     write(
         "request",
         extra={
