@@ -31,11 +31,6 @@ class Read:
     candidates: list[dict[str, Any]]
     lost: int = 0
 
-    @property
-    def expected(self) -> str:
-        """The status a write to one of them expects."""
-        return model.ASSIGNED if self.source == EXPIRED else model.PENDING
-
     def stale(self) -> bool:
         """Nothing left to try, or lost often enough that others are taking these."""
         return not self.candidates or self.lost >= LOSSES_PER_READ

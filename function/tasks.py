@@ -205,10 +205,9 @@ class TaskRepository:
             if not read.candidates:
                 break
             candidate = read.pick()
-            condition = "#status = :expected"
-            if read.source == claiming.EXPIRED:
-                condition += " AND #lease_expires_at < :now"
-            attempt = dict(values, **{":expected": read.expected})
+            expired = read.source == claiming.EXPIRED
+            condition = "#status = :expected" + (" AND #lease_expires_at < :now" if expired else "")
+            attempt = dict(values, **{":expected": model.ASSIGNED if expired else model.PENDING})
             attempt[":queue_key"] = model.timed_queue_key(values[":lease"], candidate["id"])
             result = self._update(candidate["id"], update, condition, attempt)
             calls += 1
