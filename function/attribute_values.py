@@ -1,9 +1,6 @@
-"""DynamoDB attribute values <-> plain Python values, for the types the handler stores
-(strings, integers, booleans, None, lists and string-keyed maps; numbers come back as
-``int`` when integral, else ``float``).
-
-The subset of boto3's ``TypeSerializer``/``TypeDeserializer`` the task table needs, written
-out so the package imports botocore alone: ``boto3.dynamodb.types`` loads boto3 and
+"""DynamoDB attribute values <-> plain Python values, for the types the handler stores (strings,
+integers, booleans, None, lists and string-keyed maps; numbers come back as ``int`` when
+integral, else ``float``). Written out because boto3's ``TypeSerializer`` loads boto3 and
 s3transfer, most of a cold start's import time (docs/benchmarks.md, "Task API handler").
 """
 

@@ -1,18 +1,15 @@
-"""Audit trail: one JSON object per request in S3, written before we return.
-
-The API key is redacted from headers and identity; a short SHA-256 fingerprint of the
-presented key tells which key was used without storing it. If the S3 write fails the
-whole record is logged as one line marked ``audit_fallback`` and the client still gets
-its answer: auditing must not turn a served request into an error.
+"""Audit trail: one JSON object per request in S3, written before we return (docs/api.md,
+"Audit"), the API key redacted. If the S3 write fails the record is logged as one line marked
+``audit_fallback`` and the client still gets its answer.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any, Final
 
+from function.auth import fingerprint
 from function.contract import AUDIT_PREFIX, LOG_BUCKET_ENV
 from function.logs import dumps, logger
 from function.proxy import Request
@@ -51,7 +48,7 @@ def record(
             "latency_ms": round(latency_ms, 3),
             "caller": {
                 "source_ip": request.identity.get("sourceIp"),
-                "api_key_fingerprint": _fingerprint(presented),
+                "api_key_fingerprint": fingerprint(presented) if presented else None,
                 "identity": identity,
             },
             "request": {
@@ -94,7 +91,3 @@ def store(client: Any, bucket: str, key: str, record: dict[str, Any]) -> bool:
             extra={"audit_fallback": True, "audit_key": key, "error": f"{type(exc).__name__}: {exc}", "record": record},
         )
         return False
-
-
-def _fingerprint(key: str | None) -> str | None:
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12] if key else None

@@ -1,17 +1,6 @@
-"""API key check against a Secrets Manager secret, cached per container.
-
-The secret (``{"api_keys": ["<key>", ...]}``) is read at most once per
-``KEY_CACHE_TTL_SECONDS``. When a key we do not know arrives, the secret is
-re-read early -- at most once per ``KEY_REFRESH_MIN_INTERVAL_SECONDS`` -- so a
-newly added key starts working within seconds while a flood of wrong keys
-still costs at most one read per interval. Removed keys stop working at the
-next refresh (<= 5 minutes). Comparisons use ``hmac.compare_digest`` against
-every known key, so timing reveals neither which key nor how much of it matched.
-
-During a rotation (rotation/, docs/security.md) the secret also says when each superseded
-key retires (``retire_at``: fingerprint -> ISO 8601 time); such a key is accepted until that
-moment, on the clock, whatever the cache holds. Only ``AWSCURRENT`` is read: a rotation's
-new version lists the previous keys as well, so no other version is needed.
+"""API key check against the ``AWSCURRENT`` version of a Secrets Manager secret, cached per
+container. The cache, early re-read and retirement rules are docs/api.md's ("Runtime
+behaviour", API keys); the secret's format is function/contract.py's.
 """
 
 from __future__ import annotations
@@ -27,19 +16,13 @@ from typing import Any
 
 from function import errors
 from function import settings as s
-from function.contract import API_KEYS_FIELD, RETIRE_AT_FIELD
+from function.contract import API_KEYS_FIELD, KEY_CACHE_TTL_SECONDS, RETIRE_AT_FIELD
 from function.logs import logger
-
-CURRENT_STAGE = "AWSCURRENT"
 
 
 class ApiKeyStore:
-    """Per-container cache of the valid API keys.
-
-    ``clock`` is a monotonic seconds source and ``wall`` the epoch seconds that retirement
-    times are compared with; they are parameters so the TTL, refresh and retirement rules
-    can be exercised without waiting minutes or days.
-    """
+    """Per-container cache of the valid API keys. ``clock`` (monotonic seconds) and ``wall`` (epoch
+    seconds, which retirement times are compared with) are parameters so tests need not wait."""
 
     def __init__(
         self,
@@ -53,7 +36,6 @@ class ApiKeyStore:
         self._clock = clock
         self._wall = wall
         self._stored: tuple[tuple[bytes, float], ...] = ()  # (key, retires at: epoch s, inf = never)
-        self._keys: tuple[bytes, ...] = ()
         self._malformed = False
         self._read_at: float | None = None  # last successful read: drives the TTL
         self._tried_at: float | None = None  # last attempt: rate-limits early refreshes
@@ -72,23 +54,23 @@ class ApiKeyStore:
         except UnicodeEncodeError:
             raise errors.invalid_api_key() from None
         with self._lock:
-            self._keys = self._accepted()
-            if _since(self._read_at, self._clock) >= s.KEY_CACHE_TTL_SECONDS or (
-                not _matches(candidate, self._keys)
+            keys = self._accepted()
+            if _since(self._read_at, self._clock) >= KEY_CACHE_TTL_SECONDS or (
+                not _matches(candidate, keys)
                 and _since(self._tried_at, self._clock) >= s.KEY_REFRESH_MIN_INTERVAL_SECONDS
             ):
                 self._read()
-                self._keys = self._accepted()
+                keys = self._accepted()
             if self._malformed:
                 raise RuntimeError("api key secret is malformed")
-            if _matches(candidate, self._keys):
+            if _matches(candidate, keys):
                 return
         raise errors.invalid_api_key()
 
     def _read(self) -> None:
         self._tried_at = self._clock()
         # AWSCURRENT named, not implied: moto serves the version it last wrote otherwise.
-        secret = self._client.get_secret_value(SecretId=self._secret_id, VersionStage=CURRENT_STAGE)
+        secret = self._client.get_secret_value(SecretId=self._secret_id, VersionStage="AWSCURRENT")
         self._read_at = self._clock()
         try:
             stored = _parse(secret["SecretString"])
@@ -116,7 +98,7 @@ def _parse(text: str) -> tuple[tuple[bytes, float], ...]:
         raise TypeError("retire_at must be an object of fingerprint: time")
     retires = {str(fp): _epoch(value) for fp, value in retire_at.items()}
     never = float("inf")
-    return tuple((k.encode("utf-8"), retires.get(_fingerprint(k), never) if retires else never) for k in keys)
+    return tuple((k.encode("utf-8"), retires.get(fingerprint(k), never) if retires else never) for k in keys)
 
 
 def _epoch(value: object) -> float:
@@ -126,7 +108,7 @@ def _epoch(value: object) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def _fingerprint(key: str) -> str:
+def fingerprint(key: str) -> str:
     """The key's fingerprint as audit records and the secret's times name it."""
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
@@ -136,8 +118,5 @@ def _since(moment: float | None, clock: Callable[[], float]) -> float:
 
 
 def _matches(candidate: bytes, keys: tuple[bytes, ...]) -> bool:
-    """Constant time per key, and every key is compared (no early exit)."""
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(candidate, key)
-    return found
+    """Constant time per key, and every key is compared: the list is built before ``any``."""
+    return any([hmac.compare_digest(candidate, key) for key in keys])

@@ -1,12 +1,6 @@
-"""Which queue candidates a claim of the next task reads and writes to, with no memory
-between claims.
-
-Pending tasks are spread over ``model.QUEUE_SHARDS`` shards of the queue by a hash of their
-id. A claim reads the first ``CLAIM_CANDIDATES`` of one random shard and writes to a random
-one of them, so N simultaneous claimers spread over QUEUE_SHARDS × CLAIM_CANDIDATES tasks
-and a first write collides with probability about N / that; an empty shard sends the claim
-to the head of the whole queue, then to expired leases. The rules, the numbers and the
-ordering bound they keep are in docs/api.md ("Races").
+"""Which queue candidates a claim of the next task reads and writes to, with no memory between
+claims: the first ``CLAIM_CANDIDATES`` of one random shard of the queue, else its head, else
+expired leases. The rules, the numbers and the ordering bound they keep are docs/api.md's ("Races").
 """
 
 from __future__ import annotations
@@ -36,11 +30,6 @@ class Read:
     source: str
     candidates: list[dict[str, Any]]
     lost: int = 0
-
-    @property
-    def expected(self) -> str:
-        """The status a write to one of them expects."""
-        return model.ASSIGNED if self.source == EXPIRED else model.PENDING
 
     def stale(self) -> bool:
         """Nothing left to try, or lost often enough that others are taking these."""

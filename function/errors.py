@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final
 
 from botocore.exceptions import ClientError, HTTPClientError
@@ -60,7 +61,6 @@ _UNAVAILABLE_CODES: Final = frozenset(
     }
 )
 _MAX_QUOTED_CHARS: Final = 64  # client text quoted back in a message is cut to this
-_SERVER_ERROR: Final = 500
 
 
 @dataclass(eq=False)  # not frozen: raising assigns __traceback__
@@ -191,6 +191,6 @@ def from_aws_error(exc: BaseException) -> ApiError | None:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if error.get("Code") in _UNAVAILABLE_CODES or status >= _SERVER_ERROR:
+        if error.get("Code") in _UNAVAILABLE_CODES or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             return dependency_unavailable()
     return None

@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final, assert_never
 
 import botocore.session
@@ -33,7 +34,6 @@ _CLIENT_CONFIG: Final = Config(
 )
 # What the client gets when even building the response failed: no request data in it.
 _LAST_RESORT_BODY: Final = '{"error":{"code":"internal_error","message":"internal error","request_id":"%s"}}'
-_SERVER_ERROR: Final = 500
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,12 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
     started = time.perf_counter()
     metrics.begin()
     received_at = model.now()
-    request, outcome = _parse(event, context)
+    outcome: Outcome | None = None
+    try:
+        request = proxy.parse_event(event, context)
+    except Exception as exc:  # an event we cannot read is still answered and audited
+        request = proxy.bare_request(context)
+        outcome = Outcome.crash(exc, request.request_id)
     container: Runtime | None = None
     try:
         container = container_of()
@@ -165,7 +170,7 @@ def _serve(event: Any, context: Any, container_of: Callable[[], Runtime]) -> dic
     record = audit.record(request, received_at, response, latency_ms, (outcome.action, outcome.payload))
     s3, bucket = (container.s3, container.settings.log_bucket) if container else (None, "")
     audited = audit.store(s3, bucket, audit.object_key(received_at, request.request_id), record)
-    write = logger.error if outcome.status >= _SERVER_ERROR else logger.info
+    write = logger.error if outcome.status >= HTTPStatus.INTERNAL_SERVER_ERROR else logger.info
     write(
         "request",
         extra={
@@ -200,14 +205,6 @@ def _lambda_fields(context: Any) -> dict[str, Any]:
         "function_name": getattr(context, "function_name", None),
         "function_request_id": getattr(context, "aws_request_id", None),
     }
-
-
-def _parse(event: Any, context: Any) -> tuple[proxy.Request, Outcome | None]:
-    try:
-        return proxy.parse_event(event, context), None
-    except Exception as exc:  # an event we cannot read is still answered and audited
-        request = proxy.bare_request(context)
-        return request, Outcome.crash(exc, request.request_id)
 
 
 def _respond(request: proxy.Request, outcome: Outcome) -> tuple[dict[str, Any], Outcome]:

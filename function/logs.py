@@ -1,12 +1,8 @@
 """The handler's structured log: Powertools ``Logger``, one JSON object per line on stdout
-(fields: docs/api.md, "Logs"). Two things are ours, because the request's guarantee
-needs them and Powertools leaves them to the caller:
-
-* ``dumps``: compact JSON that always encodes to UTF-8 (a lone surrogate from a client
-  would make Powertools' line unwritable); when even that fails (a value whose ``str``
-  raises, a recursion error), a line of the values' ASCII ``repr``\\s, marked ``log_error``;
-* the handler: ``sys.stdout`` looked up on every line (tests and the local server redirect
-  it), and stderr when stdout cannot be written. A log write never fails a request.
+(docs/api.md, "Logs"). Ours, because a log write must never fail a request: ``dumps`` (JSON
+that always encodes to UTF-8, where a client's lone surrogate would make Powertools' line
+unwritable), a line of ASCII ``repr``\\s marked ``log_error`` when even that fails, and a
+handler writing to the current ``sys.stdout`` (tests and the local server redirect it), else stderr.
 """
 
 from __future__ import annotations

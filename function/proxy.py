@@ -129,12 +129,9 @@ def _body(event: Mapping[str, Any]) -> tuple[bytes, str | None]:
     raw = event.get("body")
     if raw is None:
         return b"", None
-    if isinstance(raw, (bytes, bytearray)):
-        text = bytes(raw).decode("utf-8", "surrogateescape")
-    elif isinstance(raw, str):
-        text = raw
-    else:
-        return _text(raw).encode("utf-8", "surrogatepass"), "request body must be a string in the event"
+    text = _text(raw)
+    if not isinstance(raw, (str, bytes, bytearray)):
+        return text.encode("utf-8", "surrogatepass"), "request body must be a string in the event"
     if not event.get("isBase64Encoded"):
         return text.encode("utf-8", "surrogatepass"), None
     try:
@@ -149,8 +146,7 @@ def _too_deep(text: str) -> list[str | int] | None:
     found by a scan that needs no recursion (so it works at any depth)."""
     if text.count("[") + text.count("{") <= s.MAX_NESTING_DEPTH:
         return None
-    kinds: list[str] = []
-    path: list[str | int] = []  # per open container: the current key or index
+    path: list[str | int] = []  # per open container: the current key (object) or index (array)
     last = ""
     for match in _TOKEN.finditer(text):
         token = match.group()
@@ -158,18 +154,16 @@ def _too_deep(text: str) -> list[str | int] | None:
         if char == '"':
             last = token
         elif char in "[{":
-            if len(kinds) >= s.MAX_NESTING_DEPTH:
+            if len(path) >= s.MAX_NESTING_DEPTH:
                 return path
-            kinds.append(char)
             path.append(0 if char == "[" else "")
         elif char in "]}":
-            if kinds:
-                kinds.pop()
+            if path:
                 path.pop()
-        elif char == ":" and kinds and kinds[-1] == "{":
+        elif char == ":" and path and isinstance(path[-1], str):
             path[-1] = _key_text(last)
-        elif char == "," and kinds and kinds[-1] == "[":
-            path[-1] = int(path[-1]) + 1
+        elif char == "," and path and isinstance(path[-1], int):
+            path[-1] += 1
     return None
 
 

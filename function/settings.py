@@ -7,7 +7,6 @@ from dataclasses import astuple, dataclass
 from datetime import timedelta
 
 from function.contract import ENVIRONMENT
-from function.contract import KEY_CACHE_TTL_SECONDS as KEY_CACHE_TTL_SECONDS  # noqa: PLC0414 (re-export)
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_PROMPT_CHARS = 20_000
@@ -37,8 +36,7 @@ TOKEN_REPLAY_WINDOW = timedelta(hours=24)
 CLAIM_CANDIDATES = 32
 CLAIM_MAX_CALLS = 5
 
-# API keys: re-read every KEY_CACHE_TTL_SECONDS (function/contract.py: the stack checks the
-# rotation window against it), early (at most every 30 s) for an unknown key.
+# API keys: re-read every KEY_CACHE_TTL_SECONDS (function/contract.py), early for an unknown key.
 KEY_REFRESH_MIN_INTERVAL_SECONDS = 30.0
 
 # Short timeouts and a bounded number of attempts keep a sick dependency from

@@ -1,11 +1,6 @@
-"""Task persistence: every state change is one conditional DynamoDB write.
-
-The conditions, not a read-then-write, decide who wins a race. On failure the item's
-current state comes back with the error (``ReturnValuesOnConditionCheckFailure=ALL_OLD``),
-so telling the caller why (404 vs which 409) costs no extra read, and telling a resent
-write's own first attempt (botocore resends a write whose answer was lost) from another
-request's costs none either (docs/api.md, "Resent writes"). Calls per action: docs/api.md,
-"Runtime behaviour".
+"""Task persistence: every state change is one conditional DynamoDB write. Its condition
+decides races, and the item returned when it fails (``ALL_OLD``) tells the caller why (404 or
+which 409) and a resent write its own first attempt, at no extra read (docs/api.md, "Decisions").
 """
 
 from __future__ import annotations
@@ -17,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from function import claiming, contract, errors, metrics, model, paging, refusals
+from function import claiming, contract, errors, metrics, model, paging
 from function import settings as s
 from function.commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 
@@ -30,6 +25,20 @@ class Rejected:
     (plain values), or None when there is no such task."""
 
     current: dict[str, Any] | None
+
+    def refusal(self, task_id: str, annotator: str, verb: str) -> errors.ApiError | None:
+        """Why the task's current state refuses the change; None when the state itself
+        was fine (the task changed in between, or the feedback does not fit the task)."""
+        if self.current is None:
+            return errors.task_not_found(task_id)
+        status = self.current["status"]
+        if status == model.COMPLETED:
+            return errors.task_completed(task_id, verb)
+        if status == model.ASSIGNED and self.current.get("assignee") != annotator:
+            return errors.task_assigned(task_id, verb, self.current.get("lease_expires_at"))
+        if status == model.PENDING and verb != "claim":
+            return errors.task_not_claimed(task_id, verb)
+        return None
 
 
 class TaskRepository:
@@ -179,7 +188,7 @@ class TaskRepository:
             values,
         )
         if isinstance(result, Rejected):
-            raise refusals.why(task_id, result.current, annotator, "claim") or refusals.changed(task_id)
+            raise result.refusal(task_id, annotator, "claim") or _changed(task_id)
         return result
 
     def _claim_next(self, annotator: str) -> dict[str, Any]:
@@ -196,10 +205,9 @@ class TaskRepository:
             if not read.candidates:
                 break
             candidate = read.pick()
-            condition = "#status = :expected"
-            if read.source == claiming.EXPIRED:
-                condition += " AND #lease_expires_at < :now"
-            attempt = dict(values, **{":expected": read.expected})
+            expired = read.source == claiming.EXPIRED
+            condition = "#status = :expected" + (" AND #lease_expires_at < :now" if expired else "")
+            attempt = dict(values, **{":expected": model.ASSIGNED if expired else model.PENDING})
             attempt[":queue_key"] = model.timed_queue_key(values[":lease"], candidate["id"])
             result = self._update(candidate["id"], update, condition, attempt)
             calls += 1
@@ -275,8 +283,8 @@ class TaskRepository:
             },
         )
         if isinstance(result, Rejected):
-            refusal = refusals.why(cmd.task_id, result.current, cmd.annotator_id, "submit feedback for")
-            raise refusal or refusals.feedback_misfit(cmd, result.current or {})
+            refusal = result.refusal(cmd.task_id, cmd.annotator_id, "submit feedback for")
+            raise refusal or _feedback_misfit(cmd, result.current or {})
         return result
 
     def release(self, cmd: ReleaseTask) -> dict[str, Any]:
@@ -297,8 +305,7 @@ class TaskRepository:
             },
         )
         if isinstance(result, Rejected):
-            refusal = refusals.why(cmd.task_id, result.current, cmd.annotator_id, "release")
-            raise refusal or refusals.changed(cmd.task_id)
+            raise result.refusal(cmd.task_id, cmd.annotator_id, "release") or _changed(cmd.task_id)
         return result
 
     # -- tasks stored before the shards ------------------------------------
@@ -308,17 +315,15 @@ class TaskRepository:
         shards existed); returns (given, left alone: already in a shard or claimed since).
         Safe to repeat, and to run while the API serves: each write is conditional."""
         given = left = 0
-        start: dict[str, Any] | None = None
-        while True:
-            page = self._db.query(
-                TableName=self._table,
-                IndexName=contract.QUEUE_INDEX.name,
-                KeyConditionExpression="#status = :status",
-                ProjectionExpression="#id",
-                ExpressionAttributeNames={"#status": "status", "#id": "id"},
-                ExpressionAttributeValues={":status": {"S": model.PENDING}},
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=contract.QUEUE_INDEX.name,
+            KeyConditionExpression="#status = :status",
+            ProjectionExpression="#id",
+            ExpressionAttributeNames={"#status": "status", "#id": "id"},
+            ExpressionAttributeValues={":status": {"S": model.PENDING}},
+        )
+        for page in pages:
             for item in page.get("Items", []):
                 task_id = item["id"]["S"]
                 result = self._update(
@@ -328,9 +333,7 @@ class TaskRepository:
                     {":shard": model.queue_shard(task_id), ":pending": model.PENDING},
                 )
                 given, left = (given, left + 1) if isinstance(result, Rejected) else (given + 1, left)
-            start = page.get("LastEvaluatedKey")
-            if start is None:
-                return given, left
+        return given, left
 
     # -- the one write primitive -------------------------------------------
 
@@ -340,10 +343,9 @@ class TaskRepository:
         """``SET assignments`` (a REMOVE clause may follow them) on an existing task if
         ``condition`` holds: the task as written, or Rejected with the task as it is.
 
-        The write also stores a token new to it (``write_id``, the one it replaces moving to
-        ``prior_write_id``) and requires that the task holds neither. When its first attempt
-        was applied but the answer lost (a read timeout), botocore resends it; the resend fails
-        on its own token and is answered as the success it was, with the task as it is now."""
+        The write stores a token new to it (``write_id``, the previous one moving to
+        ``prior_write_id``), so botocore's resend of a write that was applied fails on its own
+        token and is answered as the success it was (docs/api.md, "Resent writes")."""
         write_id = secrets.token_hex(8)  # 64 random bits: unique among one task's writes
         last, prior = f"#{model.WRITE_ID}", f"#{model.PRIOR_WRITE_ID}"
         update = f"SET {prior} = if_not_exists({last}, :write_id), {last} = :write_id, {assignments}"
@@ -375,3 +377,27 @@ def _names(expression: str) -> dict[str, str]:
     """Alias every ``#attr`` token: ``status`` is a reserved word, and
     aliasing all names keeps the expressions uniform."""
     return {f"#{name}": name for name in _NAME_TOKEN.findall(expression)}
+
+
+def _changed(task_id: str) -> errors.ApiError:
+    """The condition failed yet the returned state would have passed it: retrying is safe."""
+    return errors.write_conflict(f"task {task_id} changed during the request")
+
+
+def _feedback_misfit(cmd: SubmitFeedback, current: dict[str, Any]) -> errors.ApiError:
+    """The task's state accepted the feedback but its shape does not fit the task."""
+    fb = cmd.feedback
+    kind = current["kind"]
+    count = len(current["responses"])
+    expected_field = {k: name for name, k in model.FEEDBACK_FIELDS.items()}[kind]
+    if kind != fb.kind:
+        return errors.invalid_field(
+            f"feedback.{fb.field}",
+            f"does not fit task {cmd.task_id}: it is a {kind} task; send feedback.{expected_field}",
+        )
+    if fb.field == "preferred":
+        return errors.invalid_field("feedback.preferred", f"must be a response index 0..{count - 1} (got {fb.value})")
+    return errors.invalid_field(
+        f"feedback.{fb.field}",
+        f"must have exactly {count} entries, one per response of task {cmd.task_id} (got {fb.min_responses()})",
+    )

@@ -3,7 +3,7 @@
 Everything a client can get wrong without looking at the table is checked here, before
 any AWS call, as a 400 naming the field and the limit; checks that need the stored task
 are conditions on the DynamoDB write instead (tasks.py). ``null`` means absent (docs/api.md,
-"Input rules"): ``_get`` is that one rule for every field.
+"Input rules"): ``dict.get`` gives None for both, the one rule for every field.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from function.commands import (
 from function.contract import MAX_PRIORITY, MIN_PRIORITY
 
 Body = dict[str, Any]
-_MISSING: Final = object()
 _MAX_ACTION_CHARS: Final = 64
 _JSON_TYPES: Final = {type(None): "null", bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
 
@@ -43,8 +42,8 @@ def action_name(payload: Any) -> str | None:
 def parse_command(payload: Any) -> Command:
     if not isinstance(payload, dict):
         raise errors.invalid_request("request body must be a JSON object")
-    action = _get(payload, "action")
-    if action is _MISSING:
+    action = payload.get("action")
+    if action is None:
         raise errors.missing_field("action", "; expected one of " + ", ".join(ACTIONS))
     if not isinstance(action, str) or action not in ACTIONS:
         raise errors.unknown_action(action, ACTIONS)
@@ -94,11 +93,6 @@ def _list_tasks(p: Body) -> ListTasks:
     return ListTasks(status, limit, None if token is None else paging.decode(token, status))
 
 
-def _claim_task(p: Body) -> ClaimTask:
-    annotator = _annotator(p)
-    return ClaimTask(annotator, _task_id(p) if _get(p, "task_id") is not _MISSING else None)
-
-
 def _submit_feedback(p: Body) -> SubmitFeedback:
     task_id = _task_id(p)
     annotator = _annotator(p)
@@ -106,7 +100,7 @@ def _submit_feedback(p: Body) -> SubmitFeedback:
     if not isinstance(raw, dict):
         raise errors.invalid_field("feedback", "must be an object")
     _only(raw, "feedback", {*model.FEEDBACK_FIELDS, "rationale"})
-    given = [name for name in model.FEEDBACK_FIELDS if _get(raw, name) is not _MISSING]
+    given = [name for name in model.FEEDBACK_FIELDS if raw.get(name) is not None]
     if len(given) != 1:
         raise errors.invalid_field(
             "feedback",
@@ -139,16 +133,13 @@ ACTIONS: Final[dict[str, tuple[set[str], Callable[[Body], Command]]]] = {
     "create_task": ({"task", "client_token"}, _create_task),
     "get_task": ({"task_id"}, lambda p: GetTask(_task_id(p))),
     "list_tasks": ({"status", "limit", "next_token"}, _list_tasks),
-    "claim_task": ({"annotator_id", "task_id"}, _claim_task),
+    "claim_task": (
+        {"annotator_id", "task_id"},
+        lambda p: ClaimTask(_annotator(p), None if p.get("task_id") is None else _task_id(p)),
+    ),
     "submit_feedback": ({"task_id", "annotator_id", "feedback"}, _submit_feedback),
     "release_task": ({"task_id", "annotator_id"}, lambda p: ReleaseTask(_task_id(p), _annotator(p))),
 }
-
-
-def _get(obj: Body, key: str) -> Any:
-    """The field's value, or ``_MISSING`` when it is absent or null."""
-    value = obj.get(key)
-    return _MISSING if value is None else value
 
 
 def _only(obj: Body, where: str, allowed: set[str]) -> None:
@@ -158,15 +149,15 @@ def _only(obj: Body, where: str, allowed: set[str]) -> None:
 
 
 def _required(obj: Body, key: str, name: str) -> Any:
-    value = _get(obj, key)
-    if value is _MISSING:
+    value = obj.get(key)
+    if value is None:
         raise errors.missing_field(name)
     return value
 
 
 def _optional(obj: Body, key: str, default: Any) -> Any:
-    value = _get(obj, key)
-    return default if value is _MISSING else value
+    value = obj.get(key)
+    return default if value is None else value
 
 
 def _text(obj: Body, key: str, name: str, low: int, high: int) -> str:
@@ -176,7 +167,7 @@ def _text(obj: Body, key: str, name: str, low: int, high: int) -> str:
 
 
 def _optional_text(obj: Body, key: str, name: str, low: int, high: int) -> str | None:
-    return None if _get(obj, key) is _MISSING else _text(obj, key, name, low, high)
+    return None if obj.get(key) is None else _text(obj, key, name, low, high)
 
 
 def _check_text(value: Any, name: str, low: int, high: int) -> None:
