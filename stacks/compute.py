@@ -23,17 +23,6 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
-AssetType = core.AssetType
-TerraformAsset = core.TerraformAsset
-TerraformResourceLifecycle = core.TerraformResourceLifecycle
-IamPolicy = bindings.iam_policy.IamPolicy
-IamRole = bindings.iam_role.IamRole
-IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
-LambdaAlias = bindings.lambda_alias.LambdaAlias
-LambdaFunction = bindings.lambda_function.LambdaFunction
-LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
-LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
-
 #: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table;
 #: its one transaction, TransactWriteItems, is authorised as the PutItems it holds).
 TABLE_ACTIONS = [
@@ -76,7 +65,7 @@ class TaskFunction(Construct):
         encryption, network, bucket = uses.encryption, uses.network, uses.bucket
         function_name = f"{config.name_prefix}_lambda"
         self.log_group = encryption.log_group(self, "aws_cloudwatch_log_group.lambda", f"/aws/lambda/{function_name}")
-        self.role = IamRole(
+        self.role = bindings.iam_role.IamRole(
             self,
             "aws_iam_role.lambda_exec",
             name=f"{config.name_prefix}_lambda_exec_role",
@@ -84,7 +73,7 @@ class TaskFunction(Construct):
             tags=aws.tags,
         )
         table_arn = uses.table.table.arn
-        policy = IamPolicy(
+        policy = bindings.iam_policy.IamPolicy(
             self,
             "aws_iam_policy.lambda_policy",
             name=f"{config.name_prefix}_lambda_policy",
@@ -98,7 +87,7 @@ class TaskFunction(Construct):
             ),
         )
         attachments = [
-            IamRolePolicyAttachment(
+            bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
                 self, "aws_iam_role_policy_attachment.lambda_policy_attach", role=self.role.name, policy_arn=policy.arn
             )
         ]
@@ -107,15 +96,15 @@ class TaskFunction(Construct):
             managed.append(("lambda_vpc_access", VPC_ACCESS_POLICY))
         for address, managed_name in managed:
             attachments.append(
-                IamRolePolicyAttachment(
+                bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
                     self,
                     f"aws_iam_role_policy_attachment.{address}",
                     role=self.role.name,
                     policy_arn=aws.managed_policy_arn(managed_name),
                 )
             )
-        asset = TerraformAsset(self, "lambda_package", path=str(package.path), type=AssetType.FILE)
-        self.function = LambdaFunction(
+        asset = core.TerraformAsset(self, "lambda_package", path=str(package.path), type=core.AssetType.FILE)
+        self.function = bindings.lambda_function.LambdaFunction(
             self,
             "aws_lambda_function.main",
             function_name=function_name,
@@ -130,20 +119,20 @@ class TaskFunction(Construct):
             timeout=config.lambda_timeout_seconds,
             reserved_concurrent_executions=config.reserved_concurrency,
             kms_key_arn=encryption.key.arn,
-            environment=LambdaFunctionEnvironment(
+            environment=bindings.lambda_function.LambdaFunctionEnvironment(
                 variables={
                     TABLE_ENV: uses.table.table.name,
                     LOG_BUCKET_ENV: bucket.bucket.bucket,
                     API_KEY_SECRET_ENV: uses.secret_name,
                 }
             ),
-            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            tracing_config=bindings.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             vpc_config=network.placement,
             tags=aws.tags,
             # The log group must exist (with its retention) before the first invocation writes to it.
             depends_on=[self.log_group, *attachments],
         )
-        self.alias = LambdaAlias(
+        self.alias = bindings.lambda_alias.LambdaAlias(
             self,
             "aws_lambda_alias.live",
             name=LIVE_ALIAS,
@@ -151,5 +140,5 @@ class TaskFunction(Construct):
             function_name=self.function.function_name,
             # Created on the version published with it; from then on CodeDeploy owns both fields.
             function_version=self.function.version,
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"]),
+            lifecycle=core.TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"]),
         )

@@ -21,8 +21,6 @@ from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import json_document
 
-CloudwatchDashboard = bindings.cloudwatch_dashboard.CloudwatchDashboard
-
 HANDLER_NAMESPACE: Final = METRICS_NAMESPACE
 PERIOD: Final = 60
 _WIDTH: Final = 8
@@ -152,7 +150,7 @@ class Dashboard(Construct):
         super().__init__(scope, "dashboard")
         thresholds = Thresholds(config.pending_task_age_alarm_seconds, config.latency_alarm_p95_ms, tuple(alarm_arns))
         body = dashboard_body(aws.region, watched.api_name, watched.function_name, watched.table_name, thresholds)
-        self.dashboard = CloudwatchDashboard(
+        self.dashboard = bindings.cloudwatch_dashboard.CloudwatchDashboard(
             self,
             "aws_cloudwatch_dashboard.main",
             dashboard_name=f"{config.name_prefix}_overview",

@@ -20,22 +20,7 @@ from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
 
-TerraformResourceLifecycle = core.TerraformResourceLifecycle
 scaling_policy = bindings.appautoscaling_policy
-AppautoscalingPolicy = scaling_policy.AppautoscalingPolicy
-AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration = (
-    scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
-)
-AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification = (
-    scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
-)
-AppautoscalingTarget = bindings.appautoscaling_target.AppautoscalingTarget
-DynamodbTable = bindings.dynamodb_table.DynamodbTable
-DynamodbTableAttribute = bindings.dynamodb_table.DynamodbTableAttribute
-DynamodbTableGlobalSecondaryIndex = bindings.dynamodb_table.DynamodbTableGlobalSecondaryIndex
-DynamodbTablePointInTimeRecovery = bindings.dynamodb_table.DynamodbTablePointInTimeRecovery
-DynamodbTableServerSideEncryption = bindings.dynamodb_table.DynamodbTableServerSideEncryption
-DynamodbTableTtl = bindings.dynamodb_table.DynamodbTableTtl
 
 MIN_CAPACITY = 5
 MAX_CAPACITY = 100
@@ -54,17 +39,20 @@ class TaskTable(Construct):
         super().__init__(scope, "database")
         # On demand, DynamoDB takes no capacity figures and Application Auto Scaling refuses the table.
         units = None if config.table_on_demand else MIN_CAPACITY
-        self.table = DynamodbTable(
+        self.table = bindings.dynamodb_table.DynamodbTable(
             self,
             "aws_dynamodb_table.data",
             name=table_name,
             billing_mode="PAY_PER_REQUEST" if config.table_on_demand else "PROVISIONED",
             hash_key=HASH_KEY,
-            attribute=[DynamodbTableAttribute(name=name, type=KEY_ATTRIBUTE_TYPE) for name in key_attributes()],
+            attribute=[
+                bindings.dynamodb_table.DynamodbTableAttribute(name=name, type=KEY_ATTRIBUTE_TYPE)
+                for name in key_attributes()
+            ],
             read_capacity=units,
             write_capacity=units,
             global_secondary_index=[
-                DynamodbTableGlobalSecondaryIndex(
+                bindings.dynamodb_table.DynamodbTableGlobalSecondaryIndex(
                     name=index.name,
                     hash_key=index.hash_key,
                     range_key=index.range_key,
@@ -75,12 +63,14 @@ class TaskTable(Construct):
                 )
                 for index in INDEXES
             ],
-            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=encryption.key.arn),
+            point_in_time_recovery=bindings.dynamodb_table.DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=bindings.dynamodb_table.DynamodbTableServerSideEncryption(
+                enabled=True, kms_key_arn=encryption.key.arn
+            ),
             deletion_protection_enabled=config.deletion_protection,
-            ttl=DynamodbTableTtl(attribute_name=TTL_ATTRIBUTE, enabled=True),
+            ttl=bindings.dynamodb_table.DynamodbTableTtl(attribute_name=TTL_ATTRIBUTE, enabled=True),
             tags=aws.tags,
-            lifecycle=TerraformResourceLifecycle(
+            lifecycle=core.TerraformResourceLifecycle(
                 ignore_changes=CAPACITY if config.table_index_changes else CAPACITY + INDEX_BLOCKS
             ),
         )
@@ -97,7 +87,7 @@ class TaskTable(Construct):
         for unit in ("Read", "Write"):
             for stem, policy_suffix, resource_id, dimension in scaled:
                 address = f"{stem}_{unit.lower()}"
-                target = AppautoscalingTarget(
+                target = bindings.appautoscaling_target.AppautoscalingTarget(
                     self,
                     f"aws_appautoscaling_target.{address}",
                     max_capacity=MAX_CAPACITY,
@@ -106,7 +96,7 @@ class TaskTable(Construct):
                     scalable_dimension=f"dynamodb:{dimension}:{unit}CapacityUnits",
                     service_namespace="dynamodb",
                 )
-                AppautoscalingPolicy(
+                scaling_policy.AppautoscalingPolicy(
                     self,
                     f"aws_appautoscaling_policy.{address}_policy",
                     name=f"DynamoDB{unit}AutoScalingPolicy{policy_suffix}",
@@ -114,8 +104,8 @@ class TaskTable(Construct):
                     resource_id=target.resource_id,
                     scalable_dimension=target.scalable_dimension,
                     service_namespace=target.service_namespace,
-                    target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                        predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                    target_tracking_scaling_policy_configuration=scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                        predefined_metric_specification=scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
                             predefined_metric_type=f"DynamoDB{unit}CapacityUtilization"
                         ),
                         target_value=TARGET_UTILIZATION,

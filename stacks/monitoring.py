@@ -20,14 +20,6 @@ from stacks.context import AwsContext
 from stacks.dashboard import Watched
 from stacks.secrets import Encryption
 
-TerraformIterator = core.TerraformIterator
-Token = core.Token
-CloudwatchMetricAlarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm
-CloudwatchMetricAlarmMetricQuery = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery
-CloudwatchMetricAlarmMetricQueryMetric = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric
-SnsTopic = bindings.sns_topic.SnsTopic
-SnsTopicSubscription = bindings.sns_topic_subscription.SnsTopicSubscription
-
 #: Where each alarm's description points (a section anchor is appended).
 RUNBOOK: Final = "docs/runbooks.md"
 #: The latency alarm counts a minute only when it saw at least this many requests: with
@@ -74,7 +66,7 @@ class Alarms(Construct):
     ) -> None:
         super().__init__(scope, "monitoring")
         api_name, function_name, table_name = watched.api_name, watched.function_name, watched.table_name
-        self.topic = SnsTopic(
+        self.topic = bindings.sns_topic.SnsTopic(
             self, "aws_sns_topic.alarms", name=f"{config.name_prefix}_alarms", kms_master_key_id=encryption.key.arn
         )
         self._subscribe(config.alarm_destinations.emails)
@@ -100,7 +92,9 @@ class Alarms(Construct):
             Alarm("dynamodb_write_throttles", "dynamodb_write_throttles", "AWS/DynamoDB", "WriteThrottleEvents",
                   "Writes to the task table were throttled", "dynamodb-write-throttles", {"TableName": table_name}),
         ]  # fmt: skip
-        self.by_address: dict[str, CloudwatchMetricAlarm] = {alarm.address: self._sum_alarm(alarm) for alarm in alarms}
+        self.by_address: dict[str, bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm] = {
+            alarm.address: self._sum_alarm(alarm) for alarm in alarms
+        }
         self.api_4xx = self.by_address["apigw_4xx"]
         self.api_5xx = self.by_address["apigw_5xx"]
         self.lambda_errors = self.by_address["lambda_errors"]
@@ -113,7 +107,7 @@ class Alarms(Construct):
         self.by_address["api_latency_p95"] = self.latency
 
     @property
-    def all(self) -> list[CloudwatchMetricAlarm]:
+    def all(self) -> list[bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm]:
         """Every alarm of the stack, in the order they were made."""
         return list(self.by_address.values())
 
@@ -122,23 +116,23 @@ class Alarms(Construct):
         if not emails:
             return
         first, *others = emails
-        SnsTopicSubscription(
+        bindings.sns_topic_subscription.SnsTopicSubscription(
             self, "aws_sns_topic_subscription.alarm_email", topic_arn=self.topic.arn, protocol="email", endpoint=first
         )
         if others:
             # for_each keyed by the address: adding or removing one leaves the others alone.
-            each = TerraformIterator.from_list(others)
-            SnsTopicSubscription(
+            each = core.TerraformIterator.from_list(others)
+            bindings.sns_topic_subscription.SnsTopicSubscription(
                 self,
                 "aws_sns_topic_subscription.alarm_email_others",
                 for_each=each,
                 topic_arn=self.topic.arn,
                 protocol="email",
-                endpoint=Token.as_string(each.value),
+                endpoint=core.Token.as_string(each.value),
             )
 
-    def _sum_alarm(self, alarm: Alarm) -> CloudwatchMetricAlarm:
-        return CloudwatchMetricAlarm(
+    def _sum_alarm(self, alarm: Alarm) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
+        return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
             self,
             f"aws_cloudwatch_metric_alarm.{alarm.address}",
             alarm_name=f"{self._config.name_prefix}_{alarm.name_suffix}",
@@ -156,9 +150,9 @@ class Alarms(Construct):
             tags=self._aws.tags,
         )
 
-    def _oldest_pending(self, function_name: str) -> CloudwatchMetricAlarm:
+    def _oldest_pending(self, function_name: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
         seconds = self._config.pending_task_age_alarm_seconds
-        return CloudwatchMetricAlarm(
+        return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
             self,
             "aws_cloudwatch_metric_alarm.oldest_pending_task_age",
             alarm_name=f"{self._config.name_prefix}_oldest_pending_task_age",
@@ -181,28 +175,30 @@ class Alarms(Construct):
             tags=self._aws.tags,
         )
 
-    def _latency(self, api_name: str) -> CloudwatchMetricAlarm:
+    def _latency(self, api_name: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
         """API Gateway's p95 ``Latency`` above the threshold in 3 of 5 minutes that saw at
         least ``LATENCY_MIN_REQUESTS`` requests (quieter minutes count as fine)."""
         threshold = self._config.latency_alarm_p95_ms
 
-        def latency(ident: str, stat: str) -> CloudwatchMetricAlarmMetricQuery:
-            metric = CloudwatchMetricAlarmMetricQueryMetric(
+        def latency(ident: str, stat: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery:
+            metric = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric(
                 namespace="AWS/ApiGateway",
                 metric_name="Latency",
                 dimensions={"ApiName": api_name},
                 period=60,
                 stat=stat,
             )
-            return CloudwatchMetricAlarmMetricQuery(id=ident, metric=metric, return_data=False)
+            return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
+                id=ident, metric=metric, return_data=False
+            )
 
-        guarded = CloudwatchMetricAlarmMetricQuery(
+        guarded = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
             id="p95_busy",
             expression=f"IF(requests >= {LATENCY_MIN_REQUESTS}, p95, 0)",
             label=f"API p95 latency (ms), minutes with at least {LATENCY_MIN_REQUESTS} requests",
             return_data=True,
         )
-        return CloudwatchMetricAlarm(
+        return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
             self,
             "aws_cloudwatch_metric_alarm.api_latency_p95",
             alarm_name=f"{self._config.name_prefix}_api_latency_p95",

@@ -14,7 +14,6 @@ from typing import Any
 
 from stacks.cdk import core
 
-Fn = core.Fn
 Statement = dict[str, Any]
 
 
@@ -48,7 +47,7 @@ def _literal(value: Any) -> Any:
 
 def json_document(value: dict[str, Any]) -> str:
     """``value`` as a Terraform ``jsonencode`` expression (its strings may hold references)."""
-    return Fn.jsonencode(_literal(value))
+    return core.Fn.jsonencode(_literal(value))
 
 
 def policy_document(*statements: Statement) -> str:

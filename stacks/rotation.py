@@ -20,20 +20,6 @@ from stacks.package import LambdaPackage
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
 
-AssetType = core.AssetType
-TerraformAsset = core.TerraformAsset
-IamPolicy = bindings.iam_policy.IamPolicy
-IamRole = bindings.iam_role.IamRole
-IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
-LambdaFunction = bindings.lambda_function.LambdaFunction
-LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
-LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
-LambdaPermission = bindings.lambda_permission.LambdaPermission
-SecretsmanagerSecretRotation = bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotation
-SecretsmanagerSecretRotationRotationRules = (
-    bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules
-)
-
 #: The rotation function's entry point (a module of the rotation package, at the zip's root).
 ROTATION_HANDLER = "rotation.handler.lambda_handler"
 #: What rotating the secret takes: reading it, writing the pending version and moving labels.
@@ -66,14 +52,14 @@ class KeyRotation(Construct):
         name = f"{config.name_prefix}_key_rotation"
         secret_arn = api_keys.secret.arn
         log_group = encryption.log_group(self, "aws_cloudwatch_log_group.rotation", f"/aws/lambda/{name}")
-        role = IamRole(
+        role = bindings.iam_role.IamRole(
             self,
             "aws_iam_role.rotation",
             name=f"{name}_role",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             tags=aws.tags,
         )
-        policy = IamPolicy(
+        policy = bindings.iam_policy.IamPolicy(
             self,
             "aws_iam_policy.rotation",
             name=f"{name}_policy",
@@ -85,10 +71,10 @@ class KeyRotation(Construct):
             ),
         )
         attachments = [
-            IamRolePolicyAttachment(
+            bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
                 self, "aws_iam_role_policy_attachment.rotation_policy_attach", role=role.name, policy_arn=policy.arn
             ),
-            IamRolePolicyAttachment(
+            bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
                 self,
                 "aws_iam_role_policy_attachment.rotation_xray",
                 role=role.name,
@@ -98,15 +84,15 @@ class KeyRotation(Construct):
         placement = network.placement
         if placement:
             attachments.append(
-                IamRolePolicyAttachment(
+                bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
                     self,
                     "aws_iam_role_policy_attachment.rotation_vpc_access",
                     role=role.name,
                     policy_arn=aws.managed_policy_arn("service-role/AWSLambdaENIManagementAccess"),
                 )
             )
-        asset = TerraformAsset(self, "rotation_package", path=str(package.path), type=AssetType.FILE)
-        self.function = LambdaFunction(
+        asset = core.TerraformAsset(self, "rotation_package", path=str(package.path), type=core.AssetType.FILE)
+        self.function = bindings.lambda_function.LambdaFunction(
             self,
             "aws_lambda_function.rotation",
             function_name=name,
@@ -119,15 +105,15 @@ class KeyRotation(Construct):
             memory_size=ROTATION_MEMORY_MB,
             timeout=ROTATION_TIMEOUT_SECONDS,
             kms_key_arn=encryption.key.arn,
-            environment=LambdaFunctionEnvironment(
+            environment=bindings.lambda_function.LambdaFunctionEnvironment(
                 variables={RETIRE_AFTER_ENV: str(config.key_rotation.retire_after_seconds)}
             ),
-            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            tracing_config=bindings.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             vpc_config=placement,
             tags=aws.tags,
             depends_on=[log_group, *attachments],
         )
-        permission = LambdaPermission(
+        permission = bindings.lambda_permission.LambdaPermission(
             self,
             "aws_lambda_permission.rotation_secretsmanager",
             statement_id="AllowSecretsManagerRotation",
@@ -136,12 +122,14 @@ class KeyRotation(Construct):
             principal="secretsmanager.amazonaws.com",
             source_arn=secret_arn,
         )
-        self.schedule = SecretsmanagerSecretRotation(
+        self.schedule = bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotation(
             self,
             "aws_secretsmanager_secret_rotation.api_keys",
             secret_id=secret_arn,
             rotation_lambda_arn=self.function.arn,
-            rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=config.key_rotation.days),
+            rotation_rules=bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules(
+                automatically_after_days=config.key_rotation.days
+            ),
             # Turning rotation on must not start retiring the keys callers hold on deploy day:
             # the first rotation comes after the interval (or with make rotate-keys).
             rotate_immediately=False,

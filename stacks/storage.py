@@ -16,32 +16,7 @@ from stacks.context import AwsContext
 from stacks.policies import policy_document, statement
 from stacks.secrets import Encryption
 
-S3Bucket = bindings.s3_bucket.S3Bucket
-S3BucketLifecycleConfiguration = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration
-S3BucketLifecycleConfigurationRule = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule
-S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload
-)
-S3BucketLifecycleConfigurationRuleFilter = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter
-)
-S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration
-)
-S3BucketLifecycleConfigurationRuleTransition = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition
-)
-S3BucketNotification = bindings.s3_bucket_notification.S3BucketNotification
-S3BucketPolicy = bindings.s3_bucket_policy.S3BucketPolicy
-S3BucketPublicAccessBlock = bindings.s3_bucket_public_access_block.S3BucketPublicAccessBlock
 encryption_configuration = bindings.s3_bucket_server_side_encryption_configuration
-S3BucketServerSideEncryptionConfigurationA = encryption_configuration.S3BucketServerSideEncryptionConfigurationA
-S3BucketServerSideEncryptionConfigurationRuleA = encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA
-S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA = (
-    encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
-)
-S3BucketVersioningA = bindings.s3_bucket_versioning.S3BucketVersioningA
-S3BucketVersioningVersioningConfiguration = bindings.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration
 
 
 class AuditBucket(Construct):
@@ -51,7 +26,7 @@ class AuditBucket(Construct):
         self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption, bucket_name: str
     ) -> None:
         super().__init__(scope, "storage")
-        self.bucket = S3Bucket(
+        self.bucket = bindings.s3_bucket.S3Bucket(
             self,
             "aws_s3_bucket.lambda_logs",
             bucket=bucket_name,
@@ -63,27 +38,35 @@ class AuditBucket(Construct):
 
 
 def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the one difference)
-    scope: Construct, name: str, bucket: S3Bucket, key_arn: str, provider: Any = None, *, ordered: bool = False
-) -> S3BucketVersioningA:
+    scope: Construct,
+    name: str,
+    bucket: bindings.s3_bucket.S3Bucket,
+    key_arn: str,
+    provider: Any = None,
+    *,
+    ordered: bool = False,
+) -> bindings.s3_bucket_versioning.S3BucketVersioningA:
     """What makes ``aws_s3_bucket.<name>`` an audit bucket: versioning, encryption with ``key_arn``,
     object events to EventBridge, no public access, TLS only, the lifecycle (after versioning
     where ``ordered``); the same addresses with ``<name>`` for the audit bucket and its replica."""
     bucket_id = bucket.id
-    versioning = S3BucketVersioningA(
+    versioning = bindings.s3_bucket_versioning.S3BucketVersioningA(
         scope,
         f"aws_s3_bucket_versioning.{name}",
         provider=provider,
         bucket=bucket_id,
-        versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        versioning_configuration=bindings.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
+            status="Enabled"
+        ),
     )
-    S3BucketServerSideEncryptionConfigurationA(
+    encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
         scope,
         f"aws_s3_bucket_server_side_encryption_configuration.{name}",
         provider=provider,
         bucket=bucket_id,
         rule=[
-            S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+            encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
                     sse_algorithm="aws:kms", kms_master_key_id=key_arn
                 ),
                 bucket_key_enabled=True,
@@ -92,14 +75,14 @@ def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the
     )
     # Object events go to the account's default EventBridge bus: free without rules, and
     # a security team can alert on audit records being overwritten or deleted.
-    S3BucketNotification(
+    bindings.s3_bucket_notification.S3BucketNotification(
         scope, f"aws_s3_bucket_notification.{name}", provider=provider, bucket=bucket_id, eventbridge=True
     )
     block_public_access(scope, f"aws_s3_bucket_public_access_block.{name}", bucket_id, provider)
-    S3BucketPolicy(
+    bindings.s3_bucket_policy.S3BucketPolicy(
         scope, f"aws_s3_bucket_policy.{name}", provider=provider, bucket=bucket_id, policy=tls_only_policy(bucket.arn)
     )
-    S3BucketLifecycleConfiguration(
+    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
         scope,
         f"aws_s3_bucket_lifecycle_configuration.{name}",
         provider=provider,
@@ -112,7 +95,7 @@ def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the
 
 def block_public_access(scope: Construct, address: str, bucket_id: str, provider: Any = None) -> None:
     """Every public-access setting of a bucket blocked (the audit bucket and its replica)."""
-    S3BucketPublicAccessBlock(
+    bindings.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
         scope,
         address,
         provider=provider,
@@ -138,30 +121,40 @@ def tls_only_policy(bucket_arn: str) -> str:
     )
 
 
-def lifecycle_rules() -> list[S3BucketLifecycleConfigurationRule]:
+def lifecycle_rules() -> list[bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule]:
     """Audit records to cheaper storage classes; superseded versions and stale uploads expire.
 
     The audit bucket and its replica (stacks/replication.py) share these rules.
     """
     return [
-        S3BucketLifecycleConfigurationRule(
+        bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule(
             id="audit-to-cheaper-storage",
             status="Enabled",
-            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
+            filter=[
+                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)
+            ],
             transition=[
-                S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
-                S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
+                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition(
+                    days=30, storage_class="STANDARD_IA"
+                ),
+                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition(
+                    days=180, storage_class="GLACIER"
+                ),
             ],
         ),
-        S3BucketLifecycleConfigurationRule(
+        bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule(
             id="expire-old-versions",
             status="Enabled",
-            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+            filter=[bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
             noncurrent_version_expiration=[
-                S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
+                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                    noncurrent_days=30
+                )
             ],
             abort_incomplete_multipart_upload=[
-                S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                    days_after_initiation=7
+                )
             ],
         ),
     ]

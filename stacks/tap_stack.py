@@ -40,22 +40,6 @@ from stacks.rotation import KeyRotation
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
-LocalBackend = core.LocalBackend
-S3Backend = core.S3Backend
-S3BackendEndpointConfig = core.S3BackendEndpointConfig
-TerraformDataSource = core.TerraformDataSource
-TerraformOutput = core.TerraformOutput
-TerraformResource = core.TerraformResource
-TerraformStack = core.TerraformStack
-TerraformVariable = core.TerraformVariable
-TerraformVariableValidationConfig = core.TerraformVariableValidationConfig
-Token = core.Token
-DataAwsCallerIdentity = bindings.data_aws_caller_identity.DataAwsCallerIdentity
-DataAwsPartition = bindings.data_aws_partition.DataAwsPartition
-AwsProvider = bindings.provider.AwsProvider
-AwsProviderDefaultTags = bindings.provider.AwsProviderDefaultTags
-AwsProviderEndpoints = bindings.provider.AwsProviderEndpoints
-
 #: Services the stack talks to (Python names: `lambda_` is Terraform's `lambda`);
 #: on an emulator each one is pointed at it.
 EMULATED_SERVICES = (
@@ -80,7 +64,9 @@ def provider_settings(config: StackConfig) -> dict[str, Any]:
         "skip_metadata_api_check": "true",
         "skip_region_validation": True,
         "s3_use_path_style": True,
-        "endpoints": [AwsProviderEndpoints(**{s: config.emulator_endpoint for s in EMULATED_SERVICES})],
+        "endpoints": [
+            bindings.provider.AwsProviderEndpoints(**{s: config.emulator_endpoint for s in EMULATED_SERVICES})
+        ],
     }
 
 
@@ -89,7 +75,7 @@ def hcl_string(text: str) -> str:
     return json.dumps(text)
 
 
-class TapStack(TerraformStack):
+class TapStack(core.TerraformStack):
     """The whole TAP platform for one environment (``prod`` reproduces the original)."""
 
     def __init__(
@@ -105,16 +91,18 @@ class TapStack(TerraformStack):
         self._addresses = AddressRegistry()
         v = self._variables(config)
         region = v["aws_region"].string_value
-        tags = Token.as_string_map(v["tags"].value)
+        tags = core.Token.as_string_map(v["tags"].value)
         self._provider(config, region, tags)
         self._backend(config)
         aws = AwsContext(
             region=region,
-            account_id=DataAwsCallerIdentity(self, "data.aws_caller_identity.current").account_id,
-            partition=DataAwsPartition(self, "data.aws_partition.current").partition,
+            account_id=bindings.data_aws_caller_identity.DataAwsCallerIdentity(
+                self, "data.aws_caller_identity.current"
+            ).account_id,
+            partition=bindings.data_aws_partition.DataAwsPartition(self, "data.aws_partition.current").partition,
             tags=tags,
         )
-        allowed_ips = Token.as_list(v["lambda_allowed_ips"].value)
+        allowed_ips = core.Token.as_list(v["lambda_allowed_ips"].value)
         encryption = Encryption(self, config, aws)
         network = Network(self, config, aws, encryption)
         bucket = AuditBucket(self, config, aws, encryption, v["lambda_log_bucket_name"].string_value)
@@ -156,36 +144,36 @@ class TapStack(TerraformStack):
         if not hasattr(tf_element, "node"):
             return self._addresses.allocate(tf_element.id, None, tf_element.path)
         kind: str | None = None
-        if isinstance(tf_element, TerraformDataSource):
+        if isinstance(tf_element, core.TerraformDataSource):
             kind = f"data.{tf_element.terraform_resource_type}"
-        elif isinstance(tf_element, TerraformResource):
+        elif isinstance(tf_element, core.TerraformResource):
             kind = tf_element.terraform_resource_type
-        elif isinstance(tf_element, TerraformVariable):
+        elif isinstance(tf_element, core.TerraformVariable):
             kind = "var"
-        elif isinstance(tf_element, TerraformOutput):
+        elif isinstance(tf_element, core.TerraformOutput):
             kind = "output"
         return self._addresses.allocate(tf_element.node.id, kind, tf_element.node.path)
 
     def _provider(self, config: StackConfig, region: str, tags: Mapping[str, str]) -> None:
-        AwsProvider(
+        bindings.provider.AwsProvider(
             self,
             "aws",
             region=region,
-            default_tags=[AwsProviderDefaultTags(tags=tags)],
+            default_tags=[bindings.provider.AwsProviderDefaultTags(tags=tags)],
             **provider_settings(config),
         )
 
     def _backend(self, config: StackConfig) -> None:
         backend = config.backend
         if backend.kind == "local":
-            LocalBackend(self, path=f"terraform.{config.environment}.tfstate")
+            core.LocalBackend(self, path=f"terraform.{config.environment}.tfstate")
             return
         assert backend.bucket, "config.load_config guarantees a bucket for the S3 backend"
         emulator: dict[str, Any] = {}
         if backend.endpoint:
             emulator = {
                 **EMULATOR_CREDENTIALS,
-                "endpoints": S3BackendEndpointConfig(s3=backend.endpoint, sts=backend.endpoint),
+                "endpoints": core.S3BackendEndpointConfig(s3=backend.endpoint, sts=backend.endpoint),
                 "use_path_style": True,
                 "skip_credentials_validation": True,
                 "skip_region_validation": True,
@@ -193,7 +181,7 @@ class TapStack(TerraformStack):
                 "skip_metadata_api_check": True,
                 "skip_s3_checksum": True,
             }
-        S3Backend(
+        core.S3Backend(
             self,
             bucket=backend.bucket,
             key=backend.key,
@@ -205,11 +193,11 @@ class TapStack(TerraformStack):
         # predates the argument, so it is written as an override.
         self.add_override("terraform.backend.s3.use_lockfile", True)
 
-    def _variables(self, config: StackConfig) -> dict[str, TerraformVariable]:
+    def _variables(self, config: StackConfig) -> dict[str, core.TerraformVariable]:
         """The HCL's six variables: same names, types, defaults and descriptions, now validated."""
 
         def variable(name: str, type_: str, default: Any, description: str, *checks: tuple[str, str]) -> None:
-            made[name] = TerraformVariable(
+            made[name] = core.TerraformVariable(
                 self,
                 f"var.{name}",
                 type=type_,
@@ -217,11 +205,11 @@ class TapStack(TerraformStack):
                 description=description,
                 # Terraform JSON takes a condition as a template: "${expression}".
                 validation=[
-                    TerraformVariableValidationConfig(condition=f"${{{c}}}", error_message=m) for c, m in checks
+                    core.TerraformVariableValidationConfig(condition=f"${{{c}}}", error_message=m) for c, m in checks
                 ],
             )
 
-        made: dict[str, TerraformVariable] = {}
+        made: dict[str, core.TerraformVariable] = {}
         variable(
             "aws_region", "string", config.aws_region, "AWS region for all resources",
             (f"can(regex({hcl_string(REGION_PATTERN)}, var.aws_region))",
@@ -293,7 +281,7 @@ class TapStack(TerraformStack):
             "dynamodb_table_arn": (table.table.arn, "ARN of the task table"),
         }
         for name, (value, description) in outputs.items():
-            TerraformOutput(self, f"output.{name}", value=value, description=description)
+            core.TerraformOutput(self, f"output.{name}", value=value, description=description)
 
     def _rollout_outputs(self, function: TaskFunction, rollout: Rollout) -> None:
         """What ``python -m rollout`` reads to start a deployment (docs/rollout.md)."""
@@ -307,4 +295,4 @@ class TapStack(TerraformStack):
             ),
         }
         for name, (value, description) in outputs.items():
-            TerraformOutput(self, f"output.{name}", value=value, description=description)
+            core.TerraformOutput(self, f"output.{name}", value=value, description=description)
