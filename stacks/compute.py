@@ -38,6 +38,27 @@ XRAY_POLICY = "AWSXRayDaemonWriteAccess"
 LIVE_ALIAS = "live"
 
 
+def attach_policies(  # noqa: PLR0913, PLR0917 (scope, context and the role, its policy and where it runs)
+    scope: Construct,
+    aws: AwsContext,
+    stem: str,
+    role: bindings.iam_role.IamRole,
+    policy: bindings.iam_policy.IamPolicy,
+    network: Network,
+) -> list[bindings.iam_role_policy_attachment.IamRolePolicyAttachment]:
+    """A function role's attachments: ``<stem>_policy_attach`` (its own policy), ``<stem>_xray``
+    and, in the VPC, ``<stem>_vpc_access``."""
+    arns = {"policy_attach": policy.arn, "xray": aws.managed_policy_arn(XRAY_POLICY)}
+    if network.placement:
+        arns["vpc_access"] = aws.managed_policy_arn(VPC_ACCESS_POLICY)
+    return [
+        bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
+            scope, f"aws_iam_role_policy_attachment.{stem}_{suffix}", role=role.name, policy_arn=arn
+        )
+        for suffix, arn in arns.items()
+    ]
+
+
 @dataclass(frozen=True)
 class FunctionResources:
     """What the function uses: its key, its subnets, its table, bucket and secret."""
@@ -86,23 +107,7 @@ class TaskFunction(Construct):
                 statement(["kms:Decrypt", "kms:GenerateDataKey"], encryption.key.arn),
             ),
         )
-        attachments = [
-            bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, "aws_iam_role_policy_attachment.lambda_policy_attach", role=self.role.name, policy_arn=policy.arn
-            )
-        ]
-        managed = [("lambda_xray", XRAY_POLICY)]
-        if network.placement:
-            managed.append(("lambda_vpc_access", VPC_ACCESS_POLICY))
-        for address, managed_name in managed:
-            attachments.append(
-                bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
-                    self,
-                    f"aws_iam_role_policy_attachment.{address}",
-                    role=self.role.name,
-                    policy_arn=aws.managed_policy_arn(managed_name),
-                )
-            )
+        attachments = attach_policies(self, aws, "lambda", self.role, policy, network)
         asset = core.TerraformAsset(self, "lambda_package", path=str(package.path), type=core.AssetType.FILE)
         self.function = bindings.lambda_function.LambdaFunction(
             self,

@@ -9,7 +9,7 @@ section of docs/runbooks.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from constructs import Construct
 
@@ -50,9 +50,8 @@ class Alarm:
 class Alarms(Construct):
     """SNS topic for alarm notifications, its subscriptions and every alarm of the stack.
 
-    Each alarm is an attribute (``api_4xx``, ``api_5xx``, ``latency``, ``lambda_errors``,
-    ``lambda_throttles``, ``dynamodb_read_throttles``, ``dynamodb_write_throttles``,
-    ``oldest_pending_task_age``); ``all`` lists them, ``by_address`` maps address names.
+    ``by_address`` maps each alarm's address name to it; ``api_5xx``, ``lambda_errors`` and
+    ``latency`` are the alarms a rollout watches.
     """
 
     def __init__(
@@ -74,6 +73,7 @@ class Alarms(Construct):
         #: What every alarm notifies, on ALARM and on OK.
         self.actions: list[str] = [self.topic.arn, *([external] if external else [])]
         self._config, self._aws = config, aws
+        self.by_address: dict[str, bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm] = {}
         # 4XX answers grow with the load (404 no task, 409 contention, 429); a preset for
         # heavy load counts them as a share of requests (stacks/preset.py).
         rate_4xx = config.api_4xx_alarm_rate
@@ -92,19 +92,37 @@ class Alarms(Construct):
             Alarm("dynamodb_write_throttles", "dynamodb_write_throttles", "AWS/DynamoDB", "WriteThrottleEvents",
                   "Writes to the task table were throttled", "dynamodb-write-throttles", {"TableName": table_name}),
         ]  # fmt: skip
-        self.by_address: dict[str, bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm] = {
-            alarm.address: self._sum_alarm(alarm) for alarm in alarms
-        }
-        self.api_4xx = self.by_address["apigw_4xx"]
+        for alarm in alarms:
+            self._alarm(
+                alarm.address,
+                alarm.name_suffix,
+                f"{alarm.description}. {runbook(alarm.anchor)}",
+                evaluation_periods=1,
+                metric_name=alarm.metric_name,
+                namespace=alarm.namespace,
+                period=60,
+                statistic="Average" if alarm.rate else "Sum",
+                threshold=alarm.rate or 1,
+                dimensions=alarm.dimensions,
+            )
+        seconds = config.pending_task_age_alarm_seconds
+        self._alarm(
+            "oldest_pending_task_age",
+            "oldest_pending_task_age",
+            f"A claim saw a pending task older than {seconds} s: work is piling up. {runbook('oldest-pending-task')}",
+            evaluation_periods=1,
+            metric_name=OLDEST_PENDING_METRIC,
+            namespace=METRICS_NAMESPACE,
+            period=300,
+            statistic="Maximum",
+            threshold=seconds,
+            # The age is reported by claims; with no claim there is no data, which is not a breach.
+            treat_missing_data="notBreaching",
+            dimensions={METRICS_SERVICE_DIMENSION: function_name},
+        )
+        self.latency = self._latency(api_name)
         self.api_5xx = self.by_address["apigw_5xx"]
         self.lambda_errors = self.by_address["lambda_errors"]
-        self.lambda_throttles = self.by_address["lambda_throttles"]
-        self.dynamodb_read_throttles = self.by_address["dynamodb_read_throttles"]
-        self.dynamodb_write_throttles = self.by_address["dynamodb_write_throttles"]
-        self.oldest_pending_task_age = self._oldest_pending(function_name)
-        self.by_address["oldest_pending_task_age"] = self.oldest_pending_task_age
-        self.latency = self._latency(api_name)
-        self.by_address["api_latency_p95"] = self.latency
 
     @property
     def all(self) -> list[bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm]:
@@ -131,49 +149,23 @@ class Alarms(Construct):
                 endpoint=core.Token.as_string(each.value),
             )
 
-    def _sum_alarm(self, alarm: Alarm) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
-        return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+    def _alarm(
+        self, address: str, name_suffix: str, description: str, **settings: Any
+    ) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
+        """``aws_cloudwatch_metric_alarm.<address>``, notifying ``actions``, entered in ``by_address``."""
+        alarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
             self,
-            f"aws_cloudwatch_metric_alarm.{alarm.address}",
-            alarm_name=f"{self._config.name_prefix}_{alarm.name_suffix}",
+            f"aws_cloudwatch_metric_alarm.{address}",
+            alarm_name=f"{self._config.name_prefix}_{name_suffix}",
             comparison_operator="GreaterThanThreshold",
-            evaluation_periods=1,
-            metric_name=alarm.metric_name,
-            namespace=alarm.namespace,
-            period=60,
-            statistic="Average" if alarm.rate else "Sum",
-            threshold=alarm.rate or 1,
-            alarm_description=f"{alarm.description}. {runbook(alarm.anchor)}",
-            dimensions=alarm.dimensions,
+            alarm_description=description,
             alarm_actions=self.actions,
             ok_actions=self.actions,
             tags=self._aws.tags,
+            **settings,
         )
-
-    def _oldest_pending(self, function_name: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
-        seconds = self._config.pending_task_age_alarm_seconds
-        return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-            self,
-            "aws_cloudwatch_metric_alarm.oldest_pending_task_age",
-            alarm_name=f"{self._config.name_prefix}_oldest_pending_task_age",
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=1,
-            metric_name=OLDEST_PENDING_METRIC,
-            namespace=METRICS_NAMESPACE,
-            period=300,
-            statistic="Maximum",
-            threshold=seconds,
-            # The age is reported by claims; with no claim there is no data, which is not a breach.
-            treat_missing_data="notBreaching",
-            alarm_description=(
-                f"A claim saw a pending task older than {seconds} s: work is piling up. "
-                f"{runbook('oldest-pending-task')}"
-            ),
-            dimensions={METRICS_SERVICE_DIMENSION: function_name},
-            alarm_actions=self.actions,
-            ok_actions=self.actions,
-            tags=self._aws.tags,
-        )
+        self.by_address[address] = alarm
+        return alarm
 
     def _latency(self, api_name: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
         """API Gateway's p95 ``Latency`` above the threshold in 3 of 5 minutes that saw at
@@ -198,21 +190,14 @@ class Alarms(Construct):
             label=f"API p95 latency (ms), minutes with at least {LATENCY_MIN_REQUESTS} requests",
             return_data=True,
         )
-        return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
-            self,
-            "aws_cloudwatch_metric_alarm.api_latency_p95",
-            alarm_name=f"{self._config.name_prefix}_api_latency_p95",
-            comparison_operator="GreaterThanThreshold",
+        return self._alarm(
+            "api_latency_p95",
+            "api_latency_p95",
+            f"API p95 latency above {threshold} ms in 3 of the last 5 busy minutes "
+            f"(at least {LATENCY_MIN_REQUESTS} requests each). {runbook('api-latency-p95')}",
             evaluation_periods=5,
             datapoints_to_alarm=3,
             threshold=threshold,
             treat_missing_data="notBreaching",
             metric_query=[latency("p95", "p95"), latency("requests", "SampleCount"), guarded],
-            alarm_description=(
-                f"API p95 latency above {threshold} ms in 3 of the last 5 busy minutes "
-                f"(at least {LATENCY_MIN_REQUESTS} requests each). {runbook('api-latency-p95')}"
-            ),
-            alarm_actions=self.actions,
-            ok_actions=self.actions,
-            tags=self._aws.tags,
         )

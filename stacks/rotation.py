@@ -13,6 +13,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from stacks.cdk import bindings, core
+from stacks.compute import attach_policies
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.network import Network
@@ -70,27 +71,7 @@ class KeyRotation(Construct):
                 statement(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group.arn}:*"),
             ),
         )
-        attachments = [
-            bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self, "aws_iam_role_policy_attachment.rotation_policy_attach", role=role.name, policy_arn=policy.arn
-            ),
-            bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self,
-                "aws_iam_role_policy_attachment.rotation_xray",
-                role=role.name,
-                policy_arn=aws.managed_policy_arn("AWSXRayDaemonWriteAccess"),
-            ),
-        ]
-        placement = network.placement
-        if placement:
-            attachments.append(
-                bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
-                    self,
-                    "aws_iam_role_policy_attachment.rotation_vpc_access",
-                    role=role.name,
-                    policy_arn=aws.managed_policy_arn("service-role/AWSLambdaENIManagementAccess"),
-                )
-            )
+        attachments = attach_policies(self, aws, "rotation", role, policy, network)
         asset = core.TerraformAsset(self, "rotation_package", path=str(package.path), type=core.AssetType.FILE)
         self.function = bindings.lambda_function.LambdaFunction(
             self,
@@ -109,7 +90,7 @@ class KeyRotation(Construct):
                 variables={RETIRE_AFTER_ENV: str(config.key_rotation.retire_after_seconds)}
             ),
             tracing_config=bindings.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
-            vpc_config=placement,
+            vpc_config=network.placement,
             tags=aws.tags,
             depends_on=[log_group, *attachments],
         )

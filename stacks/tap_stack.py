@@ -120,21 +120,14 @@ class TapStack(core.TerraformStack):
             api_keys=api_keys,
             secret_name=secret_name,
         )
-        function = TaskFunction(
-            self,
-            config,
-            aws,
-            package,
-            uses,
-        )
+        function = TaskFunction(self, config, aws, package, uses)
         api = TaskApi(self, config, aws, encryption, function=function, allowed_ips=allowed_ips)
         watched = Watched(api.rest_api.name, function.function.function_name, table.table.name)
         alarms = Alarms(self, config, aws, encryption, watched=watched)
         Dashboard(self, config, aws, watched=watched, alarm_arns=[alarm.arn for alarm in alarms.all])
         # A rollout stops and rolls back when one of these fires.
         rollout = Rollout(self, config, aws, rollback_alarms=(alarms.api_5xx, alarms.lambda_errors, alarms.latency))
-        self._outputs(api, function, uses, alarms)
-        self._rollout_outputs(function, rollout)
+        self._outputs(api, function, uses, alarms, rollout)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
         """Name every element by the address in its construct id: the HCL's own addresses.
@@ -264,8 +257,11 @@ class TapStack(core.TerraformStack):
         )  # fmt: skip
         return made
 
-    def _outputs(self, api: TaskApi, function: TaskFunction, uses: FunctionResources, alarms: Alarms) -> None:
-        """The HCL's seven outputs under their names, then what a caller of the API needs."""
+    def _outputs(
+        self, api: TaskApi, function: TaskFunction, uses: FunctionResources, alarms: Alarms, rollout: Rollout
+    ) -> None:
+        """The HCL's seven outputs under their names, then what a caller of the API needs, then
+        what ``python -m rollout`` reads to start a deployment (docs/rollout.md)."""
         table, bucket, api_keys = uses.table, uses.bucket, uses.api_keys
         outputs = {
             "lambda_function_name": (function.function.function_name, "Name of the task API function"),
@@ -279,13 +275,6 @@ class TapStack(core.TerraformStack):
             "alarm_topic_arn": (alarms.topic.arn, "SNS topic every alarm notifies"),
             "lambda_function_arn": (function.function.arn, "ARN of the task API function"),
             "dynamodb_table_arn": (table.table.arn, "ARN of the task table"),
-        }
-        for name, (value, description) in outputs.items():
-            core.TerraformOutput(self, f"output.{name}", value=value, description=description)
-
-    def _rollout_outputs(self, function: TaskFunction, rollout: Rollout) -> None:
-        """What ``python -m rollout`` reads to start a deployment (docs/rollout.md)."""
-        outputs = {
             "lambda_alias_name": (function.alias.name, "Alias API Gateway invokes; CodeDeploy moves it"),
             "lambda_alias_arn": (function.alias.arn, "ARN of the live alias"),
             "codedeploy_app_name": (rollout.app.name, "CodeDeploy application of the function's rollouts"),
