@@ -27,7 +27,6 @@ from stacks.alerting import (
 from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
 from stacks.key_settings import KeyRotation, read_key_rotation
 from stacks.preset import DEFAULT_PRESET, PRESETS, read_sizing
-from stacks.replica_settings import read_replica_region
 from workspace.loopback import emulator_endpoint
 
 BackendKind = Literal["s3", "local"]
@@ -51,6 +50,10 @@ LATENCY_ALARM_MS_RANGE = (50, 29_000)
 DEFAULT_CORS_ORIGIN = "https://google.com"
 DEFAULT_REGION = "us-west-2"
 LOCAL_STATE_BUCKET = "tap-stack-local-tfstate"
+#: The audit replica bucket is ``<audit bucket>-replica-<region>`` (``TAP_AUDIT_REPLICA_REGION``,
+#: stacks/replication.py); S3 allows 63 characters.
+REPLICA_BUCKET_INFIX = "-replica-"
+MAX_BUCKET_NAME = 63
 
 #: Naming rules AWS enforces, checked here at synth time and by the Terraform variables'
 #: validation blocks at plan time (stacks/tap_stack.py), from these same patterns; they are
@@ -87,6 +90,11 @@ _FALSE = {"0", "false", "no", "off"}
 def is_bucket_name(name: str) -> bool:
     """Whether S3 accepts ``name`` for a new bucket (the rules the stack relies on)."""
     return bool(re.match(BUCKET_PATTERN, name)) and ".." not in name and not re.match(IP_LIKE_PATTERN, name)
+
+
+def replica_bucket_name(bucket: str, region: str) -> str:
+    """The replica bucket's name for an audit bucket ``bucket`` and a replica region."""
+    return f"{bucket}{REPLICA_BUCKET_INFIX}{region}"
 
 
 @dataclass(frozen=True)
@@ -253,7 +261,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
     if env not in ENVIRONMENTS:
         raise ConfigError(f"environment {env!r} is unknown; choose from {', '.join(ENVIRONMENTS)}")
     emulator = _emulator_endpoint(environ) if env == "local" else None
-    backend = load_backend(env, environ)
+    backend = _backend(env, environ, emulator)
     if env == "prod":
         config = _production(backend)
     elif env == "dev":
@@ -278,7 +286,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
         table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
         rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
-        audit_replica_region=read_replica_region(environ),
+        audit_replica_region=environ.get("TAP_AUDIT_REPLICA_REGION", "").strip() or None,
         key_rotation=read_key_rotation(environ),
         **asdict(read_sizing(environ)),
     )

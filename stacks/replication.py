@@ -24,10 +24,9 @@ from constructs import Construct
 
 from function.contract import AUDIT_PREFIX
 from stacks.cdk import bindings, core
-from stacks.config import StackConfig
+from stacks.config import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX, StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
-from stacks.replica_settings import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX
 from stacks.secrets import Encryption
 from stacks.storage import AuditBucket, lock_down
 
