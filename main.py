@@ -1,21 +1,14 @@
 #!/usr/bin/env python3
 """Synthesize one TapStack per environment into ``cdktf.out/stacks/<env>/``.
 
-Settings are read and checked before the CDKTF libraries load, so a bad one fails in
-well under a second with a single line naming it (exit status 2). Settings that work but
-deserve a look (prod alarms without a destination on a local-backend synth, or opted out
-with ``TAP_ALARM_DESTINATION=none``) print one warning line each on stderr.
+Settings are checked before the CDKTF libraries load: a bad one fails at once with one line
+naming it (exit status 2); settings that work but deserve a look print one warning line each.
+``--if-changed`` does nothing when no input changed (``stacks/synth_inputs.py``). ``TAP_CDK``
+chooses the CDK library (``stacks/cdk.py``); started by another Python, main.py hands itself
+over to cdktn's interpreter.
 
     TAP_ENVIRONMENTS=prod TAP_STATE_BUCKET=my-state python main.py
     TAP_BACKEND=local python main.py          # every stack, local state files
-    python main.py --if-changed               # skip when no input changed (make synth)
-
-``--if-changed`` compares a fingerprint of the inputs (see ``stacks/synth_inputs.py``)
-with the one stored beside the last synth and does nothing when they match.
-
-``TAP_CDK`` chooses the CDK library (``stacks/cdk.py``): ``cdktf`` (the default) or ``cdktn``,
-which runs in ``.venv-cdktn/``; started by another Python (``npx cdktn synth`` starts this file
-through pipenv), main.py hands itself over to that environment's interpreter.
 """
 
 from __future__ import annotations

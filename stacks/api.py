@@ -1,9 +1,7 @@
-"""The REST API in front of the function: ``POST /lambda`` as a Lambda proxy integration
-of the function's ``live`` alias, its deployment and stage (throttling, X-Ray, access and
-execution logs), the permissions for API Gateway to invoke the function and the alias, the
-account-level CloudWatch role stage logging needs, and the IP allowlist as a resource
-policy on the API. Why each differs from the
-original HCL: docs/deviations.md.
+"""The REST API in front of the function: ``POST /lambda`` proxied to the function's ``live``
+alias, its deployment and stage, the invoke permissions, the account's CloudWatch role for
+stage logging, and the IP allowlist as a resource policy (docs/deviations.md says why each
+differs from the original HCL).
 """
 
 from __future__ import annotations

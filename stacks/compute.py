@@ -1,9 +1,6 @@
-"""The task API function, its role and its log group: the package built from ``function/``
-(redeployed exactly when its hash changes), in the VPC's private subnets, traced with
-X-Ray, with a role that may touch only the table, the audit prefix, the secret and its
-own log group. Every deploy that changes the function publishes a new version; the ``live``
-alias carries the traffic and moves only through a CodeDeploy rollout (stacks/rollout.py,
-docs/rollout.md).
+"""The task API function (``function/``'s package) with its role, policy and log group. Every
+deploy that changes it publishes a version; the ``live`` alias moves only through a CodeDeploy
+rollout (docs/rollout.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""Typed, validated settings for each TAP environment.
-
-Everything that differs between environments lives here as plain data, so the stack code
-reads one object and never looks at the process environment itself. Settings come from
-the built-in defaults below, overridden by ``TAP_*`` environment variables; every value
-is checked here, before the (slow) CDKTF libraries load, and a bad one stops the run with
-a single line that names the setting.
-
-This module deliberately imports nothing from cdktf.
+"""Typed, validated settings for each TAP environment: built-in defaults overridden by ``TAP_*``
+environment variables, every value checked before the (slow) CDKTF libraries load. The stack
+code reads one ``StackConfig`` and never the process environment. Imports nothing from cdktf.
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""One CloudWatch dashboard for the whole request path.
-
-Rows, top to bottom: the state of every alarm, API Gateway (requests, latency
-p50/p95/p99 against the p95 alarm's threshold, 4XX/5XX), the function
-(duration percentiles, errors, throttles, concurrency), DynamoDB (consumed against
-provisioned capacity and throttles, for the table and each index) and the handler's own
-metrics, which it writes in Embedded Metric Format into its request log line
-(``function/metrics.py``; namespace and dimensions in docs/api.md, "Metrics").
+"""One CloudWatch dashboard for the whole request path: alarm states, API Gateway, the
+function, DynamoDB (table and each index) and the handler's own metrics (docs/api.md, "Metrics").
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""The API key rotation's settings: how often Secrets Manager rotates the key secret, and how
-long a superseded key keeps working (the retirement window).
+"""The API key rotation's settings, ``TAP_KEY_ROTATION_DAYS`` and ``TAP_KEY_RETIRE_AFTER_HOURS``.
 
-Read from ``TAP_KEY_ROTATION_DAYS`` and ``TAP_KEY_RETIRE_AFTER_HOURS`` by stacks/config.py and
-checked here before any CDKTF library loads. The window must be longer than the handler's
-key cache time (``function.contract.KEY_CACHE_TTL_SECONDS``): callers move to a new key only
-once every container has read it, and the old key must still work until then.
+The retirement window must be longer than the handler's key cache time
+(``function.contract.KEY_CACHE_TTL_SECONDS``): the old key must work until every container
+has read the new one.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Alarms and where they go: API Gateway 4XX and 5XX and p95 latency, function errors and
-throttles, table and index throttling, and the age of the oldest pending task (reported by
-claims, see function/metrics.py). Every alarm notifies one encrypted SNS topic, plus an
-existing topic when ``TAP_ALARM_TOPIC_ARN`` names one; each address of ``TAP_ALARM_EMAILS``
-is subscribed to the stack's topic (stacks/alerting.py). Each alarm's description names its
-section of docs/runbooks.md.
+"""Alarms and where they go: every alarm notifies the stack's encrypted SNS topic (plus
+``TAP_ALARM_TOPIC_ARN``'s, if set), which each ``TAP_ALARM_EMAILS`` address is subscribed to.
+Each alarm's description names its section of docs/runbooks.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""The VPC and what runs in it: two private subnets (no internet gateway, no NAT) for the
-function, gateway endpoints for DynamoDB and S3 and an interface endpoint for Secrets
-Manager, the function's security group (no ingress; HTTPS out to the endpoints only), a closed default
-group, and flow logs of what crosses the VPC.
+"""The VPC and what runs in it: two private subnets (no internet gateway, no NAT), gateway
+endpoints for DynamoDB and S3, an interface endpoint for Secrets Manager, the function's
+security group (HTTPS out to the endpoints only), a closed default group, and flow logs.
 """
 
 from __future__ import annotations

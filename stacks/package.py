@@ -1,25 +1,12 @@
-"""Build the Lambda deployment package deterministically.
+"""Build the Lambda deployment packages deterministically.
 
-The zip holds, at its root:
-
-* the handler package ``function/`` (every module under the one import name ``function``);
-* ``lambda_function.py``, two generated lines that import the entry point from
-  ``function.handler``, so the function's ``handler`` setting stays
-  ``lambda_function.lambda_handler`` (an attribute of an original resource);
-* the handler's runtime libraries (``RUNTIME_LIBRARIES``: Powertools and what it needs
-  beyond the Lambda runtime's own botocore and jmespath), copied from the installed distributions,
-  which Pipfile.lock pins by hash; every file is checked against its distribution's
-  ``RECORD`` hash first, so a locally edited library never ships.
-
-The key rotation function gets its own, smaller zip (``build_rotation_package``): the
-``rotation/`` package and the one handler module it imports, ``function/contract.py`` (with
-the package's ``__init__.py``); no libraries (botocore is the runtime's). Two zips keep the
-code that may write the key secret out of the task function and the reverse, and a change
-to one never redeploys the other.
-
-Terraform redeploys a function when ``source_code_hash`` changes, so the zip depends on
-those bytes alone: entries sorted, every timestamp 1980-01-01, fixed permissions, no
-caches (``__pycache__``, ``*.pyc``). Two builds are byte-identical on any machine.
+The task function's zip holds the handler package ``function/``, a generated
+``lambda_function.py`` (so the handler setting stays ``lambda_function.lambda_handler``) and
+the runtime libraries in ``RUNTIME_LIBRARIES``, each file checked against its distribution's
+``RECORD`` hash so a locally edited library never ships. The rotation function's zip holds
+``rotation/`` and ``function/contract.py``. Entries are sorted, dated 1980-01-01, with fixed
+permissions and no caches, so two builds are byte-identical and ``source_code_hash`` changes
+only with the code.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """JSON documents the stack hands AWS (IAM policies, the dashboard body) as Terraform
-``jsonencode`` expressions, the way the original HCL built its policies.
-
-Terraform and the AWS provider compare these documents as parsed JSON, so documents
-written here line up with the state of an HCL deployment whenever their content is the
-same. As expressions (rather than JSON text with references spliced in) they also render
-as HCL objects in ``make hcl``'s output.
+``jsonencode`` expressions, as the original HCL wrote its policies: Terraform compares them as
+parsed JSON, so they line up with an HCL deployment's state, and ``make hcl`` renders them as
+HCL objects.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
-"""Audit records in a second region, on demand (``TAP_AUDIT_REPLICA_REGION``).
-
-When the setting names a region, the stack adds: a second AWS provider for it (alias
-``audit_replica``); there, a KMS key of the replica's own (rotating) and a bucket locked down
-like the audit bucket (versioned, encrypted with that key, public access blocked, TLS only,
-the same lifecycle, object events to EventBridge); a role S3 assumes to replicate; and the
-audit bucket's replication configuration, which copies every new object under ``audit/`` to
-the replica, re-encrypted with the replica's key.
-
-Delete markers are **not** replicated: the replica is there for when the audit records in
-the stack's region are lost, whether to a regional outage or to someone deleting them. The
-function only ever writes records, so a delete marker in the audit bucket is a deletion by a
-person or a compromised credential, and exactly what the replica must not follow.
-Lifecycle actions are never replicated either way; the replica runs the same rules itself.
-
-Unset, nothing here is built and the synthesized stack is byte for byte what it was.
+"""Audit records replicated to a second region, on demand (``TAP_AUDIT_REPLICA_REGION``): a
+provider for that region, a replica bucket locked down like the audit bucket under a key of its
+own, and the audit bucket's replication of ``audit/`` to it. Delete markers are not replicated
+(docs/security.md says why). Unset, nothing here is built.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Gradual rollout with automatic rollback: a CodeDeploy application and deployment group
-(Lambda compute platform) that shift the function's ``live`` alias from the version it
-serves to a newly published one, by the configuration ``TAP_ROLLOUT`` names (canary,
-linear or all at once), and roll it back when a deployment fails or one of the watched
-alarms fires. Terraform only sets the stage; a rollout is started by ``python -m rollout``
-(docs/rollout.md). The pattern follows terraform-aws-modules/lambda's ``modules/deploy``.
+"""Gradual rollout with automatic rollback: a CodeDeploy application and deployment group that
+shift the function's ``live`` alias to a new version as ``TAP_ROLLOUT`` says and roll back on a
+failure or a watched alarm. ``python -m rollout`` starts one (docs/rollout.md).
 """
 
 from __future__ import annotations

@@ -1,11 +1,5 @@
-"""Scheduled rotation of the API key secret: its own small function, its role, its log group,
-Secrets Manager's permission to invoke it and the rotation schedule (docs/security.md).
-
-The function (rotation/, zipped by stacks/package.py) may read, write and relabel versions of
-this one secret and use the stack's key, nothing else; it runs in the VPC's private subnets
-with the task function's security group and reaches Secrets Manager through the existing
-interface endpoint. Its schedule and retirement window come from ``TAP_KEY_ROTATION_DAYS``
-and ``TAP_KEY_RETIRE_AFTER_HOURS`` (stacks/key_settings.py).
+"""Scheduled rotation of the API key secret: its own small function (``rotation/``), role, log
+group, Secrets Manager's permission to invoke it and the schedule (docs/security.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
-"""The audit bucket: every API request lands here as one JSON object. Versioned, encrypted
-with the stack's KMS key, public access blocked, plain-HTTP requests refused; old records
-move to cheaper storage classes and superseded versions expire.
+"""The audit bucket, one JSON object per API request: versioned, encrypted with the stack's
+key, public access blocked, TLS only, old records moved to cheaper storage classes.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""TapStack: one environment of the TAP platform as one Terraform stack.
-
-This file owns what belongs to the stack as a whole: the AWS provider, the state
-backend, the six input variables and the outputs of the original HCL. The resources
-themselves live in one module per concern (network, storage, database, secrets,
-compute, rotation, api, monitoring, rollout, and the audit replica when one is asked for), composed
-here in dependency order.
+"""TapStack: one environment of the TAP platform as one Terraform stack. This file owns the
+provider, the state backend, the original HCL's six variables and its outputs, and composes
+the modules of each concern in dependency order.
 """
 
 from __future__ import annotations
