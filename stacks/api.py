@@ -7,7 +7,6 @@ differs from the original HCL).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from constructs import Construct
 
@@ -19,15 +18,6 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
 
 STAGE_NAME = "prod"
-
-
-@dataclass(frozen=True)
-class Route:
-    """The original's resource, method and integration for ``POST /lambda``."""
-
-    resource: bindings.api_gateway_resource.ApiGatewayResource
-    method: bindings.api_gateway_method.ApiGatewayMethod
-    integration: bindings.api_gateway_integration.ApiGatewayIntegration
 
 
 #: One JSON line per request in the stage's access log.
@@ -71,7 +61,7 @@ class TaskApi(Construct):
             tags=aws.tags,
             lifecycle=core.TerraformResourceLifecycle(create_before_destroy=True),
         )
-        route = self._route(function)
+        route, integration = self._route(function)
         invoke_anything = f"{self.rest_api.execution_arn}/*"
         # Callers in this account attach this policy to their principals (SigV4 callers).
         bindings.iam_policy.IamPolicy(
@@ -84,7 +74,7 @@ class TaskApi(Construct):
             ),
         )
         policy = self._ip_allowlist(aws, allowed_ips) if config.enforce_ip_allowlist else None
-        deployment = self._deployment(route, policy)
+        deployment = self._deployment(route, integration, policy)
         self.stage = self._stage(config, aws, encryption, deployment)
         # Without status_code each 4XX keeps its own status (403 stays 403, 429 stays 429).
         bindings.api_gateway_gateway_response.ApiGatewayGatewayResponse(
@@ -101,8 +91,11 @@ class TaskApi(Construct):
             },
         )
 
-    def _route(self, function: TaskFunction) -> Route:
-        """``POST /lambda`` proxied to the function, which API Gateway may now invoke."""
+    def _route(
+        self, function: TaskFunction
+    ) -> tuple[dict[str, str], bindings.api_gateway_integration.ApiGatewayIntegration]:
+        """``POST /lambda`` proxied to the function, which API Gateway may now invoke; returns what
+        a new deployment must follow (resource, method, integration) and the integration."""
         api_id = self.rest_api.id
         resource = bindings.api_gateway_resource.ApiGatewayResource(
             self,
@@ -132,26 +125,23 @@ class TaskApi(Construct):
         )
         source_arn = f"{self.rest_api.execution_arn}/*/{method.http_method}{resource.path}"
         # The original permission (unqualified) stays as it was: a qualifier would replace it.
-        bindings.lambda_permission.LambdaPermission(
-            self,
-            "aws_lambda_permission.api_gateway",
-            statement_id="AllowApiGatewayInvoke",
-            action="lambda:InvokeFunction",
-            function_name=function.function.function_name,
-            principal="apigateway.amazonaws.com",
-            source_arn=source_arn,
-        )
-        bindings.lambda_permission.LambdaPermission(
-            self,
-            "aws_lambda_permission.api_gateway_live",
-            statement_id="AllowApiGatewayInvokeLive",
-            action="lambda:InvokeFunction",
-            function_name=function.function.function_name,
-            qualifier=function.alias.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=source_arn,
-        )
-        return Route(resource, method, integration)
+        for address, qualifier in (("api_gateway", None), ("api_gateway_live", function.alias.name)):
+            bindings.lambda_permission.LambdaPermission(
+                self,
+                f"aws_lambda_permission.{address}",
+                statement_id="AllowApiGatewayInvokeLive" if qualifier else "AllowApiGatewayInvoke",
+                action="lambda:InvokeFunction",
+                function_name=function.function.function_name,
+                qualifier=qualifier,
+                principal="apigateway.amazonaws.com",
+                source_arn=source_arn,
+            )
+        route = {
+            "resource": resource.id,
+            "method": core.Fn.jsonencode([method.id, method.authorization]),
+            "integration": core.Fn.jsonencode([integration.id, integration.uri, integration.type]),
+        }
+        return route, integration
 
     def _ip_allowlist(
         self, aws: AwsContext, allowed_ips: list[str]
@@ -181,18 +171,17 @@ class TaskApi(Construct):
         )
 
     def _deployment(
-        self, route: Route, policy: bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy | None
+        self,
+        route: dict[str, str],
+        integration: bindings.api_gateway_integration.ApiGatewayIntegration,
+        policy: bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy | None,
     ) -> bindings.api_gateway_deployment.ApiGatewayDeployment:
         """A deployment replaced whenever the route or the resource policy changes.
 
         API Gateway serves a frozen snapshot, so every such change needs a new one.
         """
-        revision_inputs: dict[str, str] = {
-            "resource": route.resource.id,
-            "method": core.Fn.jsonencode([route.method.id, route.method.authorization]),
-            "integration": core.Fn.jsonencode([route.integration.id, route.integration.uri, route.integration.type]),
-        }
-        depends_on: list[core.ITerraformDependable] = [route.integration]
+        revision_inputs = dict(route)
+        depends_on: list[core.ITerraformDependable] = [integration]
         if policy is not None:
             revision_inputs["policy"] = policy.policy
             depends_on.append(policy)
