@@ -77,26 +77,9 @@ def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the
     bindings.s3_bucket_notification.S3BucketNotification(
         scope, f"aws_s3_bucket_notification.{name}", provider=provider, bucket=bucket_id, eventbridge=True
     )
-    block_public_access(scope, f"aws_s3_bucket_public_access_block.{name}", bucket_id, provider)
-    bindings.s3_bucket_policy.S3BucketPolicy(
-        scope, f"aws_s3_bucket_policy.{name}", provider=provider, bucket=bucket_id, policy=tls_only_policy(bucket.arn)
-    )
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration(
-        scope,
-        f"aws_s3_bucket_lifecycle_configuration.{name}",
-        provider=provider,
-        bucket=bucket_id,
-        rule=lifecycle_rules(),
-        depends_on=[versioning] if ordered else None,
-    )
-    return versioning
-
-
-def block_public_access(scope: Construct, address: str, bucket_id: str, provider: Any = None) -> None:
-    """Every public-access setting of a bucket blocked (the audit bucket and its replica)."""
     bindings.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
         scope,
-        address,
+        f"aws_s3_bucket_public_access_block.{name}",
         provider=provider,
         bucket=bucket_id,
         block_public_acls=True,
@@ -104,56 +87,46 @@ def block_public_access(scope: Construct, address: str, bucket_id: str, provider
         ignore_public_acls=True,
         restrict_public_buckets=True,
     )
-
-
-def tls_only_policy(bucket_arn: str) -> str:
-    """A bucket policy refusing every request not made over TLS."""
-    return policy_document(
-        statement(
-            "s3:*",
-            [bucket_arn, f"{bucket_arn}/*"],
-            effect="Deny",
-            principal="*",
-            condition={"Bool": {"aws:SecureTransport": "false"}},
-            sid="DenyPlainHttp",
-        )
+    tls_only = statement(
+        "s3:*",
+        [bucket.arn, f"{bucket.arn}/*"],
+        effect="Deny",
+        principal="*",
+        condition={"Bool": {"aws:SecureTransport": "false"}},
+        sid="DenyPlainHttp",
     )
-
-
-def lifecycle_rules() -> list[bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule]:
-    """Audit records to cheaper storage classes; superseded versions and stale uploads expire.
-
-    The audit bucket and its replica (stacks/replication.py) share these rules.
-    """
-    return [
-        bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule(
-            id="audit-to-cheaper-storage",
-            status="Enabled",
-            filter=[
-                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)
-            ],
-            transition=[
-                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition(
-                    days=30, storage_class="STANDARD_IA"
-                ),
-                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition(
-                    days=180, storage_class="GLACIER"
-                ),
-            ],
-        ),
-        bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule(
-            id="expire-old-versions",
-            status="Enabled",
-            filter=[bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-            noncurrent_version_expiration=[
-                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                    noncurrent_days=30
-                )
-            ],
-            abort_incomplete_multipart_upload=[
-                bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                    days_after_initiation=7
-                )
-            ],
-        ),
-    ]
+    bindings.s3_bucket_policy.S3BucketPolicy(
+        scope, f"aws_s3_bucket_policy.{name}", provider=provider, bucket=bucket_id, policy=policy_document(tls_only)
+    )
+    # Audit records move to cheaper storage classes; superseded versions and stale uploads expire.
+    lifecycle = bindings.s3_bucket_lifecycle_configuration
+    lifecycle.S3BucketLifecycleConfiguration(
+        scope,
+        f"aws_s3_bucket_lifecycle_configuration.{name}",
+        provider=provider,
+        bucket=bucket_id,
+        rule=[
+            lifecycle.S3BucketLifecycleConfigurationRule(
+                id="audit-to-cheaper-storage",
+                status="Enabled",
+                filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
+                transition=[
+                    lifecycle.S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
+                    lifecycle.S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
+                ],
+            ),
+            lifecycle.S3BucketLifecycleConfigurationRule(
+                id="expire-old-versions",
+                status="Enabled",
+                filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
+                ],
+                abort_incomplete_multipart_upload=[
+                    lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                ],
+            ),
+        ],
+        depends_on=[versioning] if ordered else None,
+    )
+    return versioning

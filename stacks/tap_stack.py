@@ -6,7 +6,6 @@ the modules of each concern in dependency order.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +65,6 @@ def provider_settings(config: StackConfig) -> dict[str, Any]:
     }
 
 
-def hcl_string(text: str) -> str:
-    """``text`` as a quoted HCL string literal (HCL escapes like JSON)."""
-    return json.dumps(text)
-
-
 class TapStack(core.TerraformStack):
     """The whole TAP platform for one environment (``prod`` reproduces the original)."""
 
@@ -88,7 +82,13 @@ class TapStack(core.TerraformStack):
         v = self._variables(config)
         region = v["aws_region"].string_value
         tags = core.Token.as_string_map(v["tags"].value)
-        self._provider(config, region, tags)
+        bindings.provider.AwsProvider(
+            self,
+            "aws",
+            region=region,
+            default_tags=[bindings.provider.AwsProviderDefaultTags(tags=tags)],
+            **provider_settings(config),
+        )
         self._backend(config)
         aws = AwsContext(
             region=region,
@@ -143,15 +143,6 @@ class TapStack(core.TerraformStack):
             kind = "output"
         return self._addresses.allocate(tf_element.node.id, kind, tf_element.node.path)
 
-    def _provider(self, config: StackConfig, region: str, tags: Mapping[str, str]) -> None:
-        bindings.provider.AwsProvider(
-            self,
-            "aws",
-            region=region,
-            default_tags=[bindings.provider.AwsProviderDefaultTags(tags=tags)],
-            **provider_settings(config),
-        )
-
     def _backend(self, config: StackConfig) -> None:
         backend = config.backend
         if backend.kind == "local":
@@ -183,7 +174,8 @@ class TapStack(core.TerraformStack):
         self.add_override("terraform.backend.s3.use_lockfile", True)
 
     def _variables(self, config: StackConfig) -> dict[str, core.TerraformVariable]:
-        """The HCL's six variables: same names, types, defaults and descriptions, now validated."""
+        """The HCL's six variables: same names, types, defaults and descriptions, now validated
+        (``json.dumps`` quotes a pattern as an HCL string literal: HCL escapes like JSON)."""
 
         def variable(name: str, type_: str, default: Any, description: str, *checks: tuple[str, str]) -> None:
             made[name] = core.TerraformVariable(
@@ -201,7 +193,7 @@ class TapStack(core.TerraformStack):
         made: dict[str, core.TerraformVariable] = {}
         variable(
             "aws_region", "string", config.aws_region, "AWS region for all resources",
-            (f"can(regex({hcl_string(REGION_PATTERN)}, var.aws_region))",
+            (f"can(regex({json.dumps(REGION_PATTERN)}, var.aws_region))",
              "aws_region must be an AWS region name such as us-west-2."),
         )  # fmt: skip
         ip_checks = [
@@ -226,14 +218,14 @@ class TapStack(core.TerraformStack):
         )  # fmt: skip
         variable(
             "dynamodb_table_name", "string", config.dynamodb_table_name, "Name of the DynamoDB table",
-            (f"can(regex({hcl_string(TABLE_PATTERN)}, var.dynamodb_table_name))",
+            (f"can(regex({json.dumps(TABLE_PATTERN)}, var.dynamodb_table_name))",
              "dynamodb_table_name must be 3-255 characters of letters, digits, '_', '-' and '.'."),
         )  # fmt: skip
         variable(
             "lambda_log_bucket_name", "string", config.lambda_log_bucket_name, "Name of the S3 bucket for Lambda logs",
-            (f"can(regex({hcl_string(BUCKET_PATTERN)}, var.lambda_log_bucket_name)) && "
+            (f"can(regex({json.dumps(BUCKET_PATTERN)}, var.lambda_log_bucket_name)) && "
              '!strcontains(var.lambda_log_bucket_name, "..") && '
-             f"!can(regex({hcl_string(IP_LIKE_PATTERN)}, var.lambda_log_bucket_name))",
+             f"!can(regex({json.dumps(IP_LIKE_PATTERN)}, var.lambda_log_bucket_name))",
              "lambda_log_bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', "
              "starting and ending with a letter or digit, no '..', not an IP address."),
         )  # fmt: skip
@@ -248,7 +240,7 @@ class TapStack(core.TerraformStack):
         variable(
             "api_key_secret_name", "string", config.api_key_secret_name,
             "Name of the secret in AWS Secrets Manager for API keys",
-            (f"can(regex({hcl_string(SECRET_PATTERN)}, var.api_key_secret_name))",
+            (f"can(regex({json.dumps(SECRET_PATTERN)}, var.api_key_secret_name))",
              "api_key_secret_name must be 1-512 characters of letters, digits and /_+=.@-"),
         )  # fmt: skip
         return made
