@@ -19,6 +19,7 @@ from stacks.alerting import (
     read_destinations,
 )
 from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
+from stacks.errors import read_number
 from stacks.key_settings import KeyRotation, read_key_rotation
 from stacks.preset import DEFAULT_PRESET, PRESETS, read_sizing
 from workspace.loopback import emulator_endpoint
@@ -199,7 +200,7 @@ def _derived(env: str, label: str, backend: BackendSettings) -> StackConfig:
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = environ.get(name)
-    if raw is None or raw == "":
+    if not raw:
         return default
     value = raw.strip().lower()
     if value in _TRUE:
@@ -209,7 +210,12 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a switch: use true or false")
 
 
-def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> BackendSettings:
+def load_backend(env: str, environ: Mapping[str, str]) -> BackendSettings:
+    """Where ``env`` keeps its state with these settings (checks only the backend's own)."""
+    try:
+        emulator = emulator_endpoint(environ) if env == "local" else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     kind = environ.get("TAP_BACKEND", "s3").strip().lower() or "s3"
     if kind not in ("s3", "local"):
         raise ConfigError(f"TAP_BACKEND={kind!r} is not a backend: use s3 or local")
@@ -237,25 +243,12 @@ def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> Back
     return BackendSettings(kind="s3", bucket=bucket, key=key, region=region)
 
 
-def _emulator_endpoint(environ: Mapping[str, str]) -> str:
-    try:
-        return emulator_endpoint(environ)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def load_backend(env: str, environ: Mapping[str, str]) -> BackendSettings:
-    """Where ``env`` keeps its state with these settings (checks only the backend's own)."""
-    return _backend(env, environ, _emulator_endpoint(environ) if env == "local" else None)
-
-
 def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConfig:
     """The validated settings of one environment, with ``TAP_*`` overrides applied."""
     environ = os.environ if environ is None else environ
     if env not in ENVIRONMENTS:
         raise ConfigError(f"environment {env!r} is unknown; choose from {', '.join(ENVIRONMENTS)}")
-    emulator = _emulator_endpoint(environ) if env == "local" else None
-    backend = _backend(env, environ, emulator)
+    backend = load_backend(env, environ)
     if env == "prod":
         config = _production(backend)
     elif env == "dev":
@@ -263,7 +256,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
     else:
         config = replace(
             _derived("local", "Local", backend),
-            emulator_endpoint=emulator,
+            emulator_endpoint=backend.endpoint,
             # A fresh emulator has no account-level API Gateway role: the stack brings its own.
             manage_api_gateway_account=True,
             # moto stores the allowlist but never enforces it; the local server is loopback-only.
@@ -273,7 +266,9 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         config,
         alarm_destinations=read_destinations(environ),
         cors_allow_origin=environ.get("TAP_CORS_ORIGIN", "").strip() or config.cors_allow_origin,
-        latency_alarm_p95_ms=_integer(environ, "TAP_LATENCY_ALARM_P95_MS", config.latency_alarm_p95_ms),
+        latency_alarm_p95_ms=read_number(
+            environ, "TAP_LATENCY_ALARM_P95_MS", config.latency_alarm_p95_ms, int, "a whole number"
+        ),
         lambda_in_vpc=_flag(environ, "TAP_LAMBDA_IN_VPC", config.lambda_in_vpc),
         enforce_ip_allowlist=_flag(environ, "TAP_ENFORCE_IP_ALLOWLIST", config.enforce_ip_allowlist),
         manage_api_gateway_account=_flag(environ, "TAP_MANAGE_APIGW_ACCOUNT", config.manage_api_gateway_account),
@@ -297,16 +292,6 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
 def config_warning(config: StackConfig) -> str | None:
     """One line main.py prints on stderr for settings that work but deserve a look."""
     return destination_warning(config.environment, config.alarm_destinations)
-
-
-def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
 
 
 def selected_environments(environ: Mapping[str, str] | None = None) -> list[str]:
