@@ -26,11 +26,6 @@ FUNCTION_DIR = ROOT / "function"
 PACKAGE_PATH = ROOT / "build" / "function.zip"
 
 
-def configs_from_environment() -> list[StackConfig]:
-    """Validated settings of every selected environment, or a one-line ConfigError."""
-    return [load_config(env) for env in selected_environments()]
-
-
 def synthesize(configs: list[StackConfig], outdir: str | None = None) -> None:
     """Build the Lambda packages once and synthesize a stack per config."""
     # Node 20 still runs jsii correctly; its end-of-life banner would drown the output.
@@ -47,11 +42,6 @@ def synthesize(configs: list[StackConfig], outdir: str | None = None) -> None:
     app.synth()
 
 
-def output_dir() -> Path:
-    """Where the App writes: ``CDKTF_OUTDIR`` (set by the cdktf CLI and local/) or ``cdktf.out``."""
-    return Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Synthesize the TAP stacks into cdktf.out/stacks/<env>/.")
     parser.add_argument(
@@ -63,13 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         if python := cdk.handover(library):
             os.execv(python, [str(python), str(Path(__file__).resolve()), *(sys.argv[1:] if argv is None else argv)])
         library.check()
-        configs = configs_from_environment()
+        configs = [load_config(env) for env in selected_environments()]
     except ConfigError as error:
         print(f"tap-stack: config error: {error}", file=sys.stderr)
         return 2
     for warning in filter(None, map(config_warning, configs)):
         print(f"tap-stack: warning: {warning}", file=sys.stderr)
-    outdir = output_dir()
+    # The cdktf CLI and local/ set CDKTF_OUTDIR.
+    outdir = Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
     digest = synth_inputs.fingerprint(ROOT, os.environ)
     if args.if_changed and synth_inputs.is_current(outdir, [c.environment for c in configs], digest):
         print(f"tap-stack: {outdir.name}/ is up to date (no input changed since the last synth); nothing to do")
