@@ -77,11 +77,6 @@ class Library:
             )
 
 
-def cdktn_cache(environ: Mapping[str, str]) -> Path:
-    """Where generated cdktn bindings are kept, one folder per provider version."""
-    return Path(environ.get(CACHE_SWITCH) or ROOT / ".gen" / "cdktn")
-
-
 def selected(environ: Mapping[str, str] | None = None) -> Library:
     """The library ``TAP_CDK`` names (``cdktf`` when unset); a ConfigError for any other value."""
     environ = os.environ if environ is None else environ
@@ -89,7 +84,7 @@ def selected(environ: Mapping[str, str] | None = None) -> Library:
     if name == "cdktf":
         return Library("cdktf", "cdktf", "cdktf_cdktf_provider_aws", None, "make install")
     if name == "cdktn":
-        generated = cdktn_cache(environ) / f"aws-{AWS_PROVIDER_VERSION}"
+        generated = Path(environ.get(CACHE_SWITCH) or ROOT / ".gen" / "cdktn") / f"aws-{AWS_PROVIDER_VERSION}"
         return Library("cdktn", "cdktn", "imports.aws", generated, "make cdktn-install")
     raise ConfigError(
         f"{SWITCH}={name!r} is unknown: set {SWITCH}=cdktf (CDK for Terraform, the default) "

@@ -1,13 +1,10 @@
-"""The task table: its key, the sparse global secondary indexes the handler queries (listing
-by status, claiming the next task: the queue's head and its shards), point-in-time recovery,
-deletion protection, a TTL that expires idempotency-token items, and autoscaling of the table
-and of each index; or, with ``table_on_demand`` (the ``scale`` preset), on-demand capacity
-and no autoscaling.
+"""The task table, its sparse global secondary indexes (function/contract.py), point-in-time
+recovery, deletion protection, TTL, and autoscaling of the table and each index; or, with
+``table_on_demand`` (the ``scale`` preset), on-demand capacity.
 
-Capacity belongs to autoscaling, so an apply must never lower it. Terraform cannot ignore
-the capacity inside one index block without ignoring the block (the approach of
-terraform-aws-modules/dynamodb-table's ``ignore_changes_global_secondary_index``), so it
-ignores the index blocks too unless ``table_index_changes`` is on for the deploy.
+Capacity belongs to autoscaling, so an apply must never lower it. Terraform cannot ignore the
+capacity inside one index block without ignoring the block, so the index blocks are ignored
+too unless ``table_index_changes`` is on for the deploy.
 """
 
 from __future__ import annotations

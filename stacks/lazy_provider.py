@@ -118,13 +118,6 @@ def _eager(package: str, folder: Path | None) -> types.ModuleType:
     return module
 
 
-def _installed_folder(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise UnexpectedLayout("is not installed as a package")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def load(package: str, folder: Path | None = None) -> types.ModuleType:
     """The bindings ``package`` (installed, or generated into ``folder``), loading submodules on demand.
 
@@ -136,7 +129,12 @@ def load(package: str, folder: Path | None = None) -> types.ModuleType:
     if os.environ.get(EAGER_SWITCH, "").strip() == "1":
         return _eager(package, folder)
     try:
-        found = folder or _installed_folder(package)
+        found = folder
+        if found is None:
+            spec = importlib.util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                raise UnexpectedLayout("is not installed as a package")
+            found = Path(next(iter(spec.submodule_search_locations)))
         if not (found / "_jsii" / "__init__.py").is_file():
             raise UnexpectedLayout("has no _jsii assembly module")
         names = submodules((found / "__init__.py").read_text(encoding="utf-8"))
