@@ -135,9 +135,7 @@ class StackConfig:
     api_cache_enabled: bool = True
     api_throttle_rate_limit: float = ORIGINAL.api_throttle_rate_limit
     api_throttle_burst_limit: int = ORIGINAL.api_throttle_burst_limit
-    #: PAY_PER_REQUEST table and indexes (no autoscaling) instead of provisioned, autoscaled capacity.
     table_on_demand: bool = ORIGINAL.table_on_demand
-    #: The API 4XX alarm's threshold as a fraction of requests; None: more than one 4XX a minute.
     api_4xx_alarm_rate: float | None = ORIGINAL.api_4xx_alarm_rate
     #: API Gateway 4XX responses' ``Access-Control-Allow-Origin`` (``TAP_CORS_ORIGIN``).
     cors_allow_origin: str = DEFAULT_CORS_ORIGIN
