@@ -1,21 +1,14 @@
 #!/usr/bin/env python3
 """Synthesize one TapStack per environment into ``cdktf.out/stacks/<env>/``.
 
-Settings are read and checked before the CDKTF libraries load, so a bad one fails in
-well under a second with a single line naming it (exit status 2). Settings that work but
-deserve a look (prod alarms without a destination on a local-backend synth, or opted out
-with ``TAP_ALARM_DESTINATION=none``) print one warning line each on stderr.
+Settings are checked before the CDKTF libraries load: a bad one fails at once with one line
+naming it (exit status 2); settings that work but deserve a look print one warning line each.
+``--if-changed`` does nothing when no input changed (``stacks/synth_inputs.py``). ``TAP_CDK``
+chooses the CDK library (``stacks/cdk.py``); started by another Python, main.py hands itself
+over to cdktn's interpreter.
 
     TAP_ENVIRONMENTS=prod TAP_STATE_BUCKET=my-state python main.py
     TAP_BACKEND=local python main.py          # every stack, local state files
-    python main.py --if-changed               # skip when no input changed (make synth)
-
-``--if-changed`` compares a fingerprint of the inputs (see ``stacks/synth_inputs.py``)
-with the one stored beside the last synth and does nothing when they match.
-
-``TAP_CDK`` chooses the CDK library (``stacks/cdk.py``): ``cdktf`` (the default) or ``cdktn``,
-which runs in ``.venv-cdktn/``; started by another Python (``npx cdktn synth`` starts this file
-through pipenv), main.py hands itself over to that environment's interpreter.
 """
 
 from __future__ import annotations
@@ -31,11 +24,6 @@ from stacks.config import ConfigError, StackConfig, config_warning, load_config,
 ROOT = Path(__file__).resolve().parent
 FUNCTION_DIR = ROOT / "function"
 PACKAGE_PATH = ROOT / "build" / "function.zip"
-
-
-def configs_from_environment() -> list[StackConfig]:
-    """Validated settings of every selected environment, or a one-line ConfigError."""
-    return [load_config(env) for env in selected_environments()]
 
 
 def synthesize(configs: list[StackConfig], outdir: str | None = None) -> None:
@@ -54,11 +42,6 @@ def synthesize(configs: list[StackConfig], outdir: str | None = None) -> None:
     app.synth()
 
 
-def output_dir() -> Path:
-    """Where the App writes: ``CDKTF_OUTDIR`` (set by the cdktf CLI and local/) or ``cdktf.out``."""
-    return Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Synthesize the TAP stacks into cdktf.out/stacks/<env>/.")
     parser.add_argument(
@@ -70,13 +53,14 @@ def main(argv: list[str] | None = None) -> int:
         if python := cdk.handover(library):
             os.execv(python, [str(python), str(Path(__file__).resolve()), *(sys.argv[1:] if argv is None else argv)])
         library.check()
-        configs = configs_from_environment()
+        configs = [load_config(env) for env in selected_environments()]
     except ConfigError as error:
         print(f"tap-stack: config error: {error}", file=sys.stderr)
         return 2
     for warning in filter(None, map(config_warning, configs)):
         print(f"tap-stack: warning: {warning}", file=sys.stderr)
-    outdir = output_dir()
+    # The cdktf CLI and local/ set CDKTF_OUTDIR.
+    outdir = Path(os.environ.get("CDKTF_OUTDIR") or ROOT / "cdktf.out")
     digest = synth_inputs.fingerprint(ROOT, os.environ)
     if args.if_changed and synth_inputs.is_current(outdir, [c.environment for c in configs], digest):
         print(f"tap-stack: {outdir.name}/ is up to date (no input changed since the last synth); nothing to do")

@@ -1,12 +1,6 @@
-"""Where the alarms go: e-mail addresses, an existing SNS topic, or nowhere on purpose.
-
-Read from ``TAP_ALARM_EMAILS`` (or its one-address alias ``TAP_ALARM_EMAIL``),
-``TAP_ALARM_TOPIC_ARN`` and ``TAP_ALARM_DESTINATION=none``, and checked here before the
-CDKTF libraries load. A deployable production synth (S3 backend) without any of them is
-refused by ``stacks.config.load_config``; a local-backend synth (tests, ``make local``,
-the migration proof's copies) gets one warning line instead (README, "Settings").
-
-Like ``stacks/config.py``, this module imports nothing from cdktf.
+"""Where the alarms go: ``TAP_ALARM_EMAILS`` (or its one-address alias ``TAP_ALARM_EMAIL``),
+``TAP_ALARM_TOPIC_ARN``, or nowhere on purpose (``TAP_ALARM_DESTINATION=none``). A deployable
+production synth without any of them is refused; a local-backend one warns (README, "Settings").
 """
 
 from __future__ import annotations

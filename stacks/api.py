@@ -1,15 +1,12 @@
-"""The REST API in front of the function: ``POST /lambda`` as a Lambda proxy integration
-of the function's ``live`` alias, its deployment and stage (throttling, X-Ray, access and
-execution logs), the permissions for API Gateway to invoke the function and the alias, the
-account-level CloudWatch role stage logging needs, and the IP allowlist as a resource
-policy on the API. Why each differs from the
-original HCL: docs/deviations.md.
+"""The REST API in front of the function: ``POST /lambda`` proxied to the function's ``live``
+alias, its deployment and stage, the invoke permissions, the account's CloudWatch role for
+stage logging, and the IP allowlist as a resource policy (docs/deviations.md says why each
+differs from the original HCL).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from constructs import Construct
 
@@ -20,37 +17,7 @@ from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
 
-DataResource = core.DataResource
-Fn = core.Fn
-ITerraformDependable = core.ITerraformDependable
-TerraformResourceLifecycle = core.TerraformResourceLifecycle
-ApiGatewayAccount = bindings.api_gateway_account.ApiGatewayAccount
-ApiGatewayDeployment = bindings.api_gateway_deployment.ApiGatewayDeployment
-ApiGatewayGatewayResponse = bindings.api_gateway_gateway_response.ApiGatewayGatewayResponse
-ApiGatewayIntegration = bindings.api_gateway_integration.ApiGatewayIntegration
-ApiGatewayMethod = bindings.api_gateway_method.ApiGatewayMethod
-ApiGatewayMethodSettings = bindings.api_gateway_method_settings.ApiGatewayMethodSettings
-ApiGatewayMethodSettingsSettings = bindings.api_gateway_method_settings.ApiGatewayMethodSettingsSettings
-ApiGatewayResource = bindings.api_gateway_resource.ApiGatewayResource
-ApiGatewayRestApi = bindings.api_gateway_rest_api.ApiGatewayRestApi
-ApiGatewayRestApiPolicy = bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy
-ApiGatewayStage = bindings.api_gateway_stage.ApiGatewayStage
-ApiGatewayStageAccessLogSettings = bindings.api_gateway_stage.ApiGatewayStageAccessLogSettings
-IamPolicy = bindings.iam_policy.IamPolicy
-IamRole = bindings.iam_role.IamRole
-IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
-LambdaPermission = bindings.lambda_permission.LambdaPermission
-
 STAGE_NAME = "prod"
-
-
-@dataclass(frozen=True)
-class Route:
-    """The original's resource, method and integration for ``POST /lambda``."""
-
-    resource: ApiGatewayResource
-    method: ApiGatewayMethod
-    integration: ApiGatewayIntegration
 
 
 #: One JSON line per request in the stage's access log.
@@ -86,18 +53,18 @@ class TaskApi(Construct):
         allowed_ips: list[str],
     ) -> None:
         super().__init__(scope, "api")
-        self.rest_api = ApiGatewayRestApi(
+        self.rest_api = bindings.api_gateway_rest_api.ApiGatewayRestApi(
             self,
             "aws_api_gateway_rest_api.main",
             name=f"{config.name_prefix}_api",
             description="REST API for Lambda",
             tags=aws.tags,
-            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            lifecycle=core.TerraformResourceLifecycle(create_before_destroy=True),
         )
-        route = self._route(function)
+        route, integration = self._route(function)
         invoke_anything = f"{self.rest_api.execution_arn}/*"
         # Callers in this account attach this policy to their principals (SigV4 callers).
-        IamPolicy(
+        bindings.iam_policy.IamPolicy(
             self,
             "aws_iam_policy.api_gw_ip_restrict",
             name=f"{config.name_prefix}_api_gw_ip_restrict",
@@ -107,10 +74,10 @@ class TaskApi(Construct):
             ),
         )
         policy = self._ip_allowlist(aws, allowed_ips) if config.enforce_ip_allowlist else None
-        deployment = self._deployment(route, policy)
+        deployment = self._deployment(route, integration, policy)
         self.stage = self._stage(config, aws, encryption, deployment)
         # Without status_code each 4XX keeps its own status (403 stays 403, 429 stays 429).
-        ApiGatewayGatewayResponse(
+        bindings.api_gateway_gateway_response.ApiGatewayGatewayResponse(
             self,
             "aws_api_gateway_gateway_response.cors",
             rest_api_id=self.rest_api.id,
@@ -124,17 +91,20 @@ class TaskApi(Construct):
             },
         )
 
-    def _route(self, function: TaskFunction) -> Route:
-        """``POST /lambda`` proxied to the function, which API Gateway may now invoke."""
+    def _route(
+        self, function: TaskFunction
+    ) -> tuple[dict[str, str], bindings.api_gateway_integration.ApiGatewayIntegration]:
+        """``POST /lambda`` proxied to the function, which API Gateway may now invoke; returns what
+        a new deployment must follow (resource, method, integration) and the integration."""
         api_id = self.rest_api.id
-        resource = ApiGatewayResource(
+        resource = bindings.api_gateway_resource.ApiGatewayResource(
             self,
             "aws_api_gateway_resource.lambda_resource",
             rest_api_id=api_id,
             parent_id=self.rest_api.root_resource_id,
             path_part="lambda",
         )
-        method = ApiGatewayMethod(
+        method = bindings.api_gateway_method.ApiGatewayMethod(
             self,
             "aws_api_gateway_method.lambda_method",
             rest_api_id=api_id,
@@ -142,7 +112,7 @@ class TaskApi(Construct):
             http_method="POST",
             authorization="AWS_IAM",
         )
-        integration = ApiGatewayIntegration(
+        integration = bindings.api_gateway_integration.ApiGatewayIntegration(
             self,
             "aws_api_gateway_integration.lambda_integration",
             rest_api_id=api_id,
@@ -155,31 +125,30 @@ class TaskApi(Construct):
         )
         source_arn = f"{self.rest_api.execution_arn}/*/{method.http_method}{resource.path}"
         # The original permission (unqualified) stays as it was: a qualifier would replace it.
-        LambdaPermission(
-            self,
-            "aws_lambda_permission.api_gateway",
-            statement_id="AllowApiGatewayInvoke",
-            action="lambda:InvokeFunction",
-            function_name=function.function.function_name,
-            principal="apigateway.amazonaws.com",
-            source_arn=source_arn,
-        )
-        LambdaPermission(
-            self,
-            "aws_lambda_permission.api_gateway_live",
-            statement_id="AllowApiGatewayInvokeLive",
-            action="lambda:InvokeFunction",
-            function_name=function.function.function_name,
-            qualifier=function.alias.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=source_arn,
-        )
-        return Route(resource, method, integration)
+        for address, qualifier in (("api_gateway", None), ("api_gateway_live", function.alias.name)):
+            bindings.lambda_permission.LambdaPermission(
+                self,
+                f"aws_lambda_permission.{address}",
+                statement_id="AllowApiGatewayInvokeLive" if qualifier else "AllowApiGatewayInvoke",
+                action="lambda:InvokeFunction",
+                function_name=function.function.function_name,
+                qualifier=qualifier,
+                principal="apigateway.amazonaws.com",
+                source_arn=source_arn,
+            )
+        route = {
+            "resource": resource.id,
+            "method": core.Fn.jsonencode([method.id, method.authorization]),
+            "integration": core.Fn.jsonencode([integration.id, integration.uri, integration.type]),
+        }
+        return route, integration
 
-    def _ip_allowlist(self, aws: AwsContext, allowed_ips: list[str]) -> ApiGatewayRestApiPolicy:
+    def _ip_allowlist(
+        self, aws: AwsContext, allowed_ips: list[str]
+    ) -> bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy:
         """Deny every caller whose address is not listed; allow this account's IAM principals."""
         invoke_anything = f"{self.rest_api.execution_arn}/*"
-        return ApiGatewayRestApiPolicy(
+        return bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy(
             self,
             "aws_api_gateway_rest_api_policy.ip_allowlist",
             rest_api_id=self.rest_api.id,
@@ -201,40 +170,47 @@ class TaskApi(Construct):
             ),
         )
 
-    def _deployment(self, route: Route, policy: ApiGatewayRestApiPolicy | None) -> ApiGatewayDeployment:
+    def _deployment(
+        self,
+        route: dict[str, str],
+        integration: bindings.api_gateway_integration.ApiGatewayIntegration,
+        policy: bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy | None,
+    ) -> bindings.api_gateway_deployment.ApiGatewayDeployment:
         """A deployment replaced whenever the route or the resource policy changes.
 
         API Gateway serves a frozen snapshot, so every such change needs a new one.
         """
-        revision_inputs: dict[str, str] = {
-            "resource": route.resource.id,
-            "method": Fn.jsonencode([route.method.id, route.method.authorization]),
-            "integration": Fn.jsonencode([route.integration.id, route.integration.uri, route.integration.type]),
-        }
-        depends_on: list[ITerraformDependable] = [route.integration]
+        revision_inputs = dict(route)
+        depends_on: list[core.ITerraformDependable] = [integration]
         if policy is not None:
             revision_inputs["policy"] = policy.policy
             depends_on.append(policy)
-        revision = DataResource(
-            self, "terraform_data.api_revision", triggers_replace={"revision": Fn.sha1(Fn.jsonencode(revision_inputs))}
+        revision = core.DataResource(
+            self,
+            "terraform_data.api_revision",
+            triggers_replace={"revision": core.Fn.sha1(core.Fn.jsonencode(revision_inputs))},
         )
-        return ApiGatewayDeployment(
+        return bindings.api_gateway_deployment.ApiGatewayDeployment(
             self,
             "aws_api_gateway_deployment.main",
             rest_api_id=self.rest_api.id,
             depends_on=depends_on,
             # Terraform JSON wants the bare address here, not a "${...}" reference.
-            lifecycle=TerraformResourceLifecycle(
+            lifecycle=core.TerraformResourceLifecycle(
                 create_before_destroy=True, replace_triggered_by=[f"terraform_data.{revision.friendly_unique_id}"]
             ),
         )
 
     def _stage(
-        self, config: StackConfig, aws: AwsContext, encryption: Encryption, deployment: ApiGatewayDeployment
-    ) -> ApiGatewayStage:
+        self,
+        config: StackConfig,
+        aws: AwsContext,
+        encryption: Encryption,
+        deployment: bindings.api_gateway_deployment.ApiGatewayDeployment,
+    ) -> bindings.api_gateway_stage.ApiGatewayStage:
         """The ``prod`` stage with access logs, tracing, throttling and execution logging."""
         api_id = self.rest_api.id
-        logging_ready: list[ITerraformDependable] = []
+        logging_ready: list[core.ITerraformDependable] = []
         if config.manage_api_gateway_account:
             logging_ready.append(self._account_logging_role(config, aws))
         # API Gateway would create its execution log group itself, unencrypted and kept
@@ -247,7 +223,7 @@ class TaskApi(Construct):
         access_logs = encryption.log_group(
             self, "aws_cloudwatch_log_group.api_access", f"/aws/apigateway/{config.name_prefix}_api/{STAGE_NAME}/access"
         )
-        stage = ApiGatewayStage(
+        stage = bindings.api_gateway_stage.ApiGatewayStage(
             self,
             "aws_api_gateway_stage.prod",
             rest_api_id=api_id,
@@ -256,19 +232,19 @@ class TaskApi(Construct):
             cache_cluster_enabled=config.api_cache_enabled,
             cache_cluster_size="0.5" if config.api_cache_enabled else None,
             xray_tracing_enabled=True,
-            access_log_settings=ApiGatewayStageAccessLogSettings(
+            access_log_settings=bindings.api_gateway_stage.ApiGatewayStageAccessLogSettings(
                 destination_arn=access_logs.arn, format=ACCESS_LOG_FORMAT
             ),
             tags=aws.tags,
             depends_on=logging_ready,
         )
-        ApiGatewayMethodSettings(
+        bindings.api_gateway_method_settings.ApiGatewayMethodSettings(
             self,
             "aws_api_gateway_method_settings.prod_settings",
             rest_api_id=api_id,
             stage_name=stage.stage_name,
             method_path="*/*",
-            settings=ApiGatewayMethodSettingsSettings(
+            settings=bindings.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
                 metrics_enabled=True,
                 logging_level="INFO",
                 data_trace_enabled=False,
@@ -281,20 +257,22 @@ class TaskApi(Construct):
         )
         return stage
 
-    def _account_logging_role(self, config: StackConfig, aws: AwsContext) -> ApiGatewayAccount:
+    def _account_logging_role(
+        self, config: StackConfig, aws: AwsContext
+    ) -> bindings.api_gateway_account.ApiGatewayAccount:
         """The per-account, per-region role API Gateway writes execution logs with."""
-        role = IamRole(
+        role = bindings.iam_role.IamRole(
             self,
             "aws_iam_role.apigw_cloudwatch",
             name=f"{config.name_prefix}_apigw_cloudwatch_role",
             assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
         )
-        attachment = IamRolePolicyAttachment(
+        attachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
             "aws_iam_role_policy_attachment.apigw_cloudwatch",
             role=role.name,
             policy_arn=aws.managed_policy_arn("service-role/AmazonAPIGatewayPushToCloudWatchLogs"),
         )
-        return ApiGatewayAccount(
+        return bindings.api_gateway_account.ApiGatewayAccount(
             self, "aws_api_gateway_account.main", cloudwatch_role_arn=role.arn, depends_on=[attachment]
         )

@@ -1,24 +1,12 @@
 """The one module that names the CDK core library and the AWS provider bindings; ``TAP_CDK`` chooses.
 
-* ``TAP_CDK=cdktf`` (the default): CDK for Terraform 0.21 (``cdktf``) with the prebuilt bindings
-  ``cdktf_cdktf_provider_aws`` 20.1.0 (hashicorp/aws 5.100.0), both pinned by Pipfile.lock;
-* ``TAP_CDK=cdktn``: CDK Terrain 0.24 (``cdktn``) in ``.venv-cdktn/`` (``make cdktn-install``,
-  from ``terrain/requirements.txt``) with the bindings ``cdktn get`` generates for the same
-  provider version from the provider mirror (``make cdktn-bindings``), cached by version in
-  ``.gen/cdktn/aws-<version>/`` (``TAP_CDKTN_CACHE`` moves the ``.gen/cdktn`` part).
-
-The choice is always the setting, never what happens to be installed: a value that is
-neither, or ``cdktn`` without its library or bindings, is a :class:`ConfigError` naming what
-to run. Everything else takes the two modules from here, never by name::
-
-    from stacks.cdk import bindings, core
-
-    Fn = core.Fn
-    Vpc = bindings.vpc.Vpc
-
-Both load on first use (PEP 562), so importing this module loads neither; mypy checks against
-cdktf's (cdktn keeps its API). The bindings load one resource module at a time
-(``stacks/lazy_provider.py``).
+``cdktf`` (the default): CDK for Terraform with the prebuilt ``cdktf_cdktf_provider_aws``
+bindings, pinned by Pipfile.lock. ``cdktn``: CDK Terrain in ``.venv-cdktn/`` with the bindings
+``make cdktn-bindings`` generates into ``.gen/cdktn/aws-<version>/`` (``TAP_CDKTN_CACHE`` moves
+``.gen/cdktn``); docs/cdk-terrain.md. A value that is neither, or a library or bindings not
+there, is a :class:`ConfigError` naming what to run. Everything else uses
+``from stacks.cdk import bindings, core``; both load on first use (PEP 562), the bindings one
+resource module at a time (``stacks/lazy_provider.py``). mypy checks against cdktf.
 """
 
 from __future__ import annotations
@@ -89,11 +77,6 @@ class Library:
             )
 
 
-def cdktn_cache(environ: Mapping[str, str]) -> Path:
-    """Where generated cdktn bindings are kept, one folder per provider version."""
-    return Path(environ.get(CACHE_SWITCH) or ROOT / ".gen" / "cdktn")
-
-
 def selected(environ: Mapping[str, str] | None = None) -> Library:
     """The library ``TAP_CDK`` names (``cdktf`` when unset); a ConfigError for any other value."""
     environ = os.environ if environ is None else environ
@@ -101,7 +84,7 @@ def selected(environ: Mapping[str, str] | None = None) -> Library:
     if name == "cdktf":
         return Library("cdktf", "cdktf", "cdktf_cdktf_provider_aws", None, "make install")
     if name == "cdktn":
-        generated = cdktn_cache(environ) / f"aws-{AWS_PROVIDER_VERSION}"
+        generated = Path(environ.get(CACHE_SWITCH) or ROOT / ".gen" / "cdktn") / f"aws-{AWS_PROVIDER_VERSION}"
         return Library("cdktn", "cdktn", "imports.aws", generated, "make cdktn-install")
     raise ConfigError(
         f"{SWITCH}={name!r} is unknown: set {SWITCH}=cdktf (CDK for Terraform, the default) "

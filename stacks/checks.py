@@ -11,6 +11,7 @@ from stacks.config import (
     _ORIGIN_RE,
     LATENCY_ALARM_MS_RANGE,
     LOG_RETENTION_DAYS,
+    MAX_BUCKET_NAME,
     PENDING_AGE_ALARM_RANGE,
     REGION_PATTERN,
     ROLLOUT_CONFIGS,
@@ -20,9 +21,9 @@ from stacks.config import (
     ConfigError,
     StackConfig,
     is_bucket_name,
+    replica_bucket_name,
 )
 from stacks.key_settings import check_key_rotation
-from stacks.replica_settings import check_replica_region
 
 #: Inclusive ranges AWS accepts (secret recovery: 0 is also allowed, meaning "delete at once").
 SECRET_RECOVERY_DAYS = (7, 30)
@@ -30,6 +31,14 @@ LAMBDA_MEMORY_MB = (128, 10240)
 #: API Gateway waits at most 29 s for its integration.
 LAMBDA_TIMEOUT_SECONDS = (1, 29)
 VPC_PREFIX_LENGTHS = (16, 24)
+
+
+def _check_range(config: StackConfig, field: str, bounds: tuple[int, int], why: str = "", setting: str = "") -> None:
+    """Refuse a ``config.<field>`` outside the inclusive ``bounds``, naming ``setting`` (default: the field)."""
+    low, high = bounds
+    value = getattr(config, field)
+    if not low <= value <= high:
+        raise ConfigError(f"{config.environment}: {setting or field}={value} must be {low}-{high}{why}")
 
 
 def _check_names(config: StackConfig) -> None:
@@ -52,9 +61,26 @@ def _check_names(config: StackConfig) -> None:
             "use * or http(s)://host[:port] without a path"
         )
     check_destinations(env, config.aws_region, config.alarm_destinations)
-    check_replica_region(
-        env, config.aws_region, config.audit_replica_region, config.lambda_log_bucket_name, REGION_PATTERN
-    )
+    _check_replica_region(config)
+
+
+def _check_replica_region(config: StackConfig) -> None:
+    """Refuse a replica region that is not a region, is the stack's own, or makes too long a name."""
+    env, region = config.environment, config.audit_replica_region
+    if region is None:
+        return
+    if not re.match(REGION_PATTERN, region):
+        raise ConfigError(f"{env}: TAP_AUDIT_REPLICA_REGION={region!r} is not an AWS region name (e.g. us-east-1)")
+    if region == config.aws_region:
+        raise ConfigError(
+            f"{env}: TAP_AUDIT_REPLICA_REGION={region!r} is the stack's own region: a replica must be in another region"
+        )
+    name = replica_bucket_name(config.lambda_log_bucket_name, region)
+    if len(name) > MAX_BUCKET_NAME:
+        raise ConfigError(
+            f"{env}: TAP_AUDIT_REPLICA_REGION={region!r} makes the replica bucket name {name!r} longer than "
+            f"{MAX_BUCKET_NAME} characters: shorten lambda_log_bucket_name"
+        )
 
 
 def _check_function(config: StackConfig) -> None:
@@ -64,15 +90,10 @@ def _check_function(config: StackConfig) -> None:
             f"{env}: lambda_runtime={config.lambda_runtime!r} is not supported; "
             f"use one of {', '.join(SUPPORTED_RUNTIMES)}"
         )
-    low, high = LAMBDA_MEMORY_MB
-    if not low <= config.lambda_memory_mb <= high:
-        raise ConfigError(f"{env}: lambda_memory_mb={config.lambda_memory_mb} must be {low}-{high}")
-    low, high = LAMBDA_TIMEOUT_SECONDS
-    if not low <= config.lambda_timeout_seconds <= high:
-        raise ConfigError(
-            f"{env}: lambda_timeout_seconds={config.lambda_timeout_seconds} must be {low}-{high} "
-            f"(API Gateway waits {high} s)"
-        )
+    _check_range(config, "lambda_memory_mb", LAMBDA_MEMORY_MB)
+    _check_range(
+        config, "lambda_timeout_seconds", LAMBDA_TIMEOUT_SECONDS, f" (API Gateway waits {LAMBDA_TIMEOUT_SECONDS[1]} s)"
+    )
     if config.reserved_concurrency is not None and config.reserved_concurrency < 1:
         raise ConfigError(f"{env}: reserved_concurrency={config.reserved_concurrency} must be at least 1 or unset")
     if config.rollout not in ROLLOUT_CONFIGS:
@@ -91,18 +112,9 @@ def _check_operations(config: StackConfig) -> None:
     low, high = SECRET_RECOVERY_DAYS
     if window != 0 and not low <= window <= high:
         raise ConfigError(f"{env}: secret_recovery_window_days={window} must be 0 or {low}-{high}")
-    low, high = PENDING_AGE_ALARM_RANGE
-    if not low <= config.pending_task_age_alarm_seconds <= high:
-        raise ConfigError(
-            f"{env}: pending_task_age_alarm_seconds={config.pending_task_age_alarm_seconds} must be {low}-{high} "
-            "(one minute to two weeks)"
-        )
-    low, high = LATENCY_ALARM_MS_RANGE
-    if not low <= config.latency_alarm_p95_ms <= high:
-        raise ConfigError(
-            f"{env}: TAP_LATENCY_ALARM_P95_MS={config.latency_alarm_p95_ms} must be {low}-{high} "
-            "(API Gateway gives up after 29 s)"
-        )
+    _check_range(config, "pending_task_age_alarm_seconds", PENDING_AGE_ALARM_RANGE, " (one minute to two weeks)")
+    why = " (API Gateway gives up after 29 s)"
+    _check_range(config, "latency_alarm_p95_ms", LATENCY_ALARM_MS_RANGE, why, "TAP_LATENCY_ALARM_P95_MS")
 
 
 def _check_network(config: StackConfig) -> None:

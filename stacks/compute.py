@@ -1,9 +1,6 @@
-"""The task API function, its role and its log group: the package built from ``function/``
-(redeployed exactly when its hash changes), in the VPC's private subnets, traced with
-X-Ray, with a role that may touch only the table, the audit prefix, the secret and its
-own log group. Every deploy that changes the function publishes a new version; the ``live``
-alias carries the traffic and moves only through a CodeDeploy rollout (stacks/rollout.py,
-docs/rollout.md).
+"""The task API function (``function/``'s package) with its role, policy and log group. Every
+deploy that changes it publishes a version; the ``live`` alias moves only through a CodeDeploy
+rollout (docs/rollout.md).
 """
 
 from __future__ import annotations
@@ -23,17 +20,6 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
-AssetType = core.AssetType
-TerraformAsset = core.TerraformAsset
-TerraformResourceLifecycle = core.TerraformResourceLifecycle
-IamPolicy = bindings.iam_policy.IamPolicy
-IamRole = bindings.iam_role.IamRole
-IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
-LambdaAlias = bindings.lambda_alias.LambdaAlias
-LambdaFunction = bindings.lambda_function.LambdaFunction
-LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
-LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
-
 #: The only DynamoDB actions the task API performs (no Scan: it never reads the whole table;
 #: its one transaction, TransactWriteItems, is authorised as the PutItems it holds).
 TABLE_ACTIONS = [
@@ -47,6 +33,27 @@ VPC_ACCESS_POLICY = "service-role/AWSLambdaENIManagementAccess"
 XRAY_POLICY = "AWSXRayDaemonWriteAccess"
 #: The alias API Gateway invokes; CodeDeploy shifts it from one published version to the next.
 LIVE_ALIAS = "live"
+
+
+def attach_policies(  # noqa: PLR0913, PLR0917 (scope, context and the role, its policy and where it runs)
+    scope: Construct,
+    aws: AwsContext,
+    stem: str,
+    role: bindings.iam_role.IamRole,
+    policy: bindings.iam_policy.IamPolicy,
+    network: Network,
+) -> list[bindings.iam_role_policy_attachment.IamRolePolicyAttachment]:
+    """A function role's attachments: ``<stem>_policy_attach`` (its own policy), ``<stem>_xray``
+    and, in the VPC, ``<stem>_vpc_access``."""
+    arns = {"policy_attach": policy.arn, "xray": aws.managed_policy_arn(XRAY_POLICY)}
+    if network.placement:
+        arns["vpc_access"] = aws.managed_policy_arn(VPC_ACCESS_POLICY)
+    return [
+        bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
+            scope, f"aws_iam_role_policy_attachment.{stem}_{suffix}", role=role.name, policy_arn=arn
+        )
+        for suffix, arn in arns.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ class TaskFunction(Construct):
         encryption, network, bucket = uses.encryption, uses.network, uses.bucket
         function_name = f"{config.name_prefix}_lambda"
         self.log_group = encryption.log_group(self, "aws_cloudwatch_log_group.lambda", f"/aws/lambda/{function_name}")
-        self.role = IamRole(
+        self.role = bindings.iam_role.IamRole(
             self,
             "aws_iam_role.lambda_exec",
             name=f"{config.name_prefix}_lambda_exec_role",
@@ -84,7 +91,7 @@ class TaskFunction(Construct):
             tags=aws.tags,
         )
         table_arn = uses.table.table.arn
-        policy = IamPolicy(
+        policy = bindings.iam_policy.IamPolicy(
             self,
             "aws_iam_policy.lambda_policy",
             name=f"{config.name_prefix}_lambda_policy",
@@ -97,25 +104,9 @@ class TaskFunction(Construct):
                 statement(["kms:Decrypt", "kms:GenerateDataKey"], encryption.key.arn),
             ),
         )
-        attachments = [
-            IamRolePolicyAttachment(
-                self, "aws_iam_role_policy_attachment.lambda_policy_attach", role=self.role.name, policy_arn=policy.arn
-            )
-        ]
-        managed = [("lambda_xray", XRAY_POLICY)]
-        if network.placement:
-            managed.append(("lambda_vpc_access", VPC_ACCESS_POLICY))
-        for address, managed_name in managed:
-            attachments.append(
-                IamRolePolicyAttachment(
-                    self,
-                    f"aws_iam_role_policy_attachment.{address}",
-                    role=self.role.name,
-                    policy_arn=aws.managed_policy_arn(managed_name),
-                )
-            )
-        asset = TerraformAsset(self, "lambda_package", path=str(package.path), type=AssetType.FILE)
-        self.function = LambdaFunction(
+        attachments = attach_policies(self, aws, "lambda", self.role, policy, network)
+        asset = core.TerraformAsset(self, "lambda_package", path=str(package.path), type=core.AssetType.FILE)
+        self.function = bindings.lambda_function.LambdaFunction(
             self,
             "aws_lambda_function.main",
             function_name=function_name,
@@ -130,20 +121,20 @@ class TaskFunction(Construct):
             timeout=config.lambda_timeout_seconds,
             reserved_concurrent_executions=config.reserved_concurrency,
             kms_key_arn=encryption.key.arn,
-            environment=LambdaFunctionEnvironment(
+            environment=bindings.lambda_function.LambdaFunctionEnvironment(
                 variables={
                     TABLE_ENV: uses.table.table.name,
                     LOG_BUCKET_ENV: bucket.bucket.bucket,
                     API_KEY_SECRET_ENV: uses.secret_name,
                 }
             ),
-            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            tracing_config=bindings.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             vpc_config=network.placement,
             tags=aws.tags,
             # The log group must exist (with its retention) before the first invocation writes to it.
             depends_on=[self.log_group, *attachments],
         )
-        self.alias = LambdaAlias(
+        self.alias = bindings.lambda_alias.LambdaAlias(
             self,
             "aws_lambda_alias.live",
             name=LIVE_ALIAS,
@@ -151,5 +142,5 @@ class TaskFunction(Construct):
             function_name=self.function.function_name,
             # Created on the version published with it; from then on CodeDeploy owns both fields.
             function_version=self.function.version,
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"]),
+            lifecycle=core.TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"]),
         )

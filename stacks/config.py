@@ -1,12 +1,6 @@
-"""Typed, validated settings for each TAP environment.
-
-Everything that differs between environments lives here as plain data, so the stack code
-reads one object and never looks at the process environment itself. Settings come from
-the built-in defaults below, overridden by ``TAP_*`` environment variables; every value
-is checked here, before the (slow) CDKTF libraries load, and a bad one stops the run with
-a single line that names the setting.
-
-This module deliberately imports nothing from cdktf.
+"""Typed, validated settings for each TAP environment: built-in defaults overridden by ``TAP_*``
+environment variables, every value checked before the (slow) CDKTF libraries load. The stack
+code reads one ``StackConfig`` and never the process environment. Imports nothing from cdktf.
 """
 
 from __future__ import annotations
@@ -25,9 +19,9 @@ from stacks.alerting import (
     read_destinations,
 )
 from stacks.errors import ConfigError as ConfigError  # noqa: PLC0414 (explicit re-export for mypy --strict)
+from stacks.errors import read_number
 from stacks.key_settings import KeyRotation, read_key_rotation
 from stacks.preset import DEFAULT_PRESET, PRESETS, read_sizing
-from stacks.replica_settings import read_replica_region
 from workspace.loopback import emulator_endpoint
 
 BackendKind = Literal["s3", "local"]
@@ -51,6 +45,10 @@ LATENCY_ALARM_MS_RANGE = (50, 29_000)
 DEFAULT_CORS_ORIGIN = "https://google.com"
 DEFAULT_REGION = "us-west-2"
 LOCAL_STATE_BUCKET = "tap-stack-local-tfstate"
+#: The audit replica bucket is ``<audit bucket>-replica-<region>`` (``TAP_AUDIT_REPLICA_REGION``,
+#: stacks/replication.py); S3 allows 63 characters.
+REPLICA_BUCKET_INFIX = "-replica-"
+MAX_BUCKET_NAME = 63
 
 #: Naming rules AWS enforces, checked here at synth time and by the Terraform variables'
 #: validation blocks at plan time (stacks/tap_stack.py), from these same patterns; they are
@@ -87,6 +85,11 @@ _FALSE = {"0", "false", "no", "off"}
 def is_bucket_name(name: str) -> bool:
     """Whether S3 accepts ``name`` for a new bucket (the rules the stack relies on)."""
     return bool(re.match(BUCKET_PATTERN, name)) and ".." not in name and not re.match(IP_LIKE_PATTERN, name)
+
+
+def replica_bucket_name(bucket: str, region: str) -> str:
+    """The replica bucket's name for an audit bucket ``bucket`` and a replica region."""
+    return f"{bucket}{REPLICA_BUCKET_INFIX}{region}"
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,7 @@ class StackConfig:
     api_cache_enabled: bool = True
     api_throttle_rate_limit: float = ORIGINAL.api_throttle_rate_limit
     api_throttle_burst_limit: int = ORIGINAL.api_throttle_burst_limit
-    #: PAY_PER_REQUEST table and indexes (no autoscaling) instead of provisioned, autoscaled capacity.
     table_on_demand: bool = ORIGINAL.table_on_demand
-    #: The API 4XX alarm's threshold as a fraction of requests; None: more than one 4XX a minute.
     api_4xx_alarm_rate: float | None = ORIGINAL.api_4xx_alarm_rate
     #: API Gateway 4XX responses' ``Access-Control-Allow-Origin`` (``TAP_CORS_ORIGIN``).
     cors_allow_origin: str = DEFAULT_CORS_ORIGIN
@@ -197,7 +198,7 @@ def _derived(env: str, label: str, backend: BackendSettings) -> StackConfig:
 
 def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = environ.get(name)
-    if raw is None or raw == "":
+    if not raw:
         return default
     value = raw.strip().lower()
     if value in _TRUE:
@@ -207,7 +208,12 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} is not a switch: use true or false")
 
 
-def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> BackendSettings:
+def load_backend(env: str, environ: Mapping[str, str]) -> BackendSettings:
+    """Where ``env`` keeps its state with these settings (checks only the backend's own)."""
+    try:
+        emulator = emulator_endpoint(environ) if env == "local" else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     kind = environ.get("TAP_BACKEND", "s3").strip().lower() or "s3"
     if kind not in ("s3", "local"):
         raise ConfigError(f"TAP_BACKEND={kind!r} is not a backend: use s3 or local")
@@ -235,24 +241,11 @@ def _backend(env: str, environ: Mapping[str, str], emulator: str | None) -> Back
     return BackendSettings(kind="s3", bucket=bucket, key=key, region=region)
 
 
-def _emulator_endpoint(environ: Mapping[str, str]) -> str:
-    try:
-        return emulator_endpoint(environ)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def load_backend(env: str, environ: Mapping[str, str]) -> BackendSettings:
-    """Where ``env`` keeps its state with these settings (checks only the backend's own)."""
-    return _backend(env, environ, _emulator_endpoint(environ) if env == "local" else None)
-
-
 def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConfig:
     """The validated settings of one environment, with ``TAP_*`` overrides applied."""
     environ = os.environ if environ is None else environ
     if env not in ENVIRONMENTS:
         raise ConfigError(f"environment {env!r} is unknown; choose from {', '.join(ENVIRONMENTS)}")
-    emulator = _emulator_endpoint(environ) if env == "local" else None
     backend = load_backend(env, environ)
     if env == "prod":
         config = _production(backend)
@@ -261,7 +254,7 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
     else:
         config = replace(
             _derived("local", "Local", backend),
-            emulator_endpoint=emulator,
+            emulator_endpoint=backend.endpoint,
             # A fresh emulator has no account-level API Gateway role: the stack brings its own.
             manage_api_gateway_account=True,
             # moto stores the allowlist but never enforces it; the local server is loopback-only.
@@ -271,14 +264,16 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
         config,
         alarm_destinations=read_destinations(environ),
         cors_allow_origin=environ.get("TAP_CORS_ORIGIN", "").strip() or config.cors_allow_origin,
-        latency_alarm_p95_ms=_integer(environ, "TAP_LATENCY_ALARM_P95_MS", config.latency_alarm_p95_ms),
+        latency_alarm_p95_ms=read_number(
+            environ, "TAP_LATENCY_ALARM_P95_MS", config.latency_alarm_p95_ms, int, "a whole number"
+        ),
         lambda_in_vpc=_flag(environ, "TAP_LAMBDA_IN_VPC", config.lambda_in_vpc),
         enforce_ip_allowlist=_flag(environ, "TAP_ENFORCE_IP_ALLOWLIST", config.enforce_ip_allowlist),
         manage_api_gateway_account=_flag(environ, "TAP_MANAGE_APIGW_ACCOUNT", config.manage_api_gateway_account),
         api_cache_enabled=_flag(environ, "TAP_API_CACHE", config.api_cache_enabled),
         table_index_changes=_flag(environ, "TAP_TABLE_INDEX_CHANGES", config.table_index_changes),
         rollout=environ.get("TAP_ROLLOUT", "").strip().lower() or config.rollout,
-        audit_replica_region=read_replica_region(environ),
+        audit_replica_region=environ.get("TAP_AUDIT_REPLICA_REGION", "").strip() or None,
         key_rotation=read_key_rotation(environ),
         **asdict(read_sizing(environ)),
     )
@@ -295,16 +290,6 @@ def load_config(env: str, environ: Mapping[str, str] | None = None) -> StackConf
 def config_warning(config: StackConfig) -> str | None:
     """One line main.py prints on stderr for settings that work but deserve a look."""
     return destination_warning(config.environment, config.alarm_destinations)
-
-
-def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
 
 
 def selected_environments(environ: Mapping[str, str] | None = None) -> list[str]:

@@ -1,16 +1,11 @@
-"""One CloudWatch dashboard for the whole request path.
-
-Rows, top to bottom: the state of every alarm, API Gateway (requests, latency
-p50/p95/p99 against the p95 alarm's threshold, 4XX/5XX), the function
-(duration percentiles, errors, throttles, concurrency), DynamoDB (consumed against
-provisioned capacity and throttles, for the table and each index) and the handler's own
-metrics, which it writes in Embedded Metric Format into its request log line
-(``function/metrics.py``; namespace and dimensions in docs/api.md, "Metrics").
+"""One CloudWatch dashboard for the whole request path: alarm states, API Gateway, the
+function, DynamoDB (table and each index) and the handler's own metrics (docs/api.md, "Metrics").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 from constructs import Construct
@@ -21,9 +16,6 @@ from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import json_document
 
-CloudwatchDashboard = bindings.cloudwatch_dashboard.CloudwatchDashboard
-
-HANDLER_NAMESPACE: Final = METRICS_NAMESPACE
 PERIOD: Final = 60
 _WIDTH: Final = 8
 _HEIGHT: Final = 6
@@ -32,7 +24,7 @@ _PERCENTILES: Final = ("p50", "p95", "p99")
 Metric = list[Any]
 
 
-def _widget(title: str, metrics: list[Metric], region: str, **extra: Any) -> dict[str, Any]:
+def _widget(title: str, metrics: list[Metric], *, region: str, **extra: Any) -> dict[str, Any]:
     properties = {"title": title, "region": region, "view": "timeSeries", "period": PERIOD, "metrics": metrics}
     return {"type": "metric", "width": _WIDTH, "height": _HEIGHT, "properties": properties | extra}
 
@@ -61,86 +53,71 @@ ALARMS_TITLE: Final = "Alarms"
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """Alarm thresholds the dashboard draws, and the alarms whose state it shows."""
-
-    pending_age_seconds: int
-    latency_p95_ms: int
-    alarm_arns: tuple[str, ...] = ()
-
-
-def dashboard_body(
-    region: str, api_name: str, function_name: str, table_name: str, thresholds: Thresholds
-) -> dict[str, Any]:
-    """The dashboard as CloudWatch's JSON body (names may be Terraform references)."""
-    api = ["ApiName", api_name]
-    fn = ["FunctionName", function_name]
-    service = [METRICS_SERVICE_DIMENSION, function_name]
-    parts = [("table", ["TableName", table_name])] + [
-        (index.name, ["TableName", table_name, "GlobalSecondaryIndexName", index.name]) for index in INDEXES
-    ]
-    dynamodb = [
-        _widget(f"DynamoDB {unit.lower()} capacity: {label}", _capacity(unit, dims, label, f"{unit[0].lower()}{n}"),
-                region)
-        for n, (label, dims) in enumerate(parts)
-        for unit in ("Read", "Write")
-    ]  # fmt: skip  # fmt: skip
-    throttles = [
-        ["AWS/DynamoDB", name, *dims, {"stat": "Sum", "label": f"{label} {name}"}]
-        for label, dims in parts
-        for name in ("ReadThrottleEvents", "WriteThrottleEvents")
-    ]
-    search = (
-        f"SEARCH('{{{HANDLER_NAMESPACE},{METRICS_SERVICE_DIMENSION},Action}} "
-        f'{METRICS_SERVICE_DIMENSION}="{function_name}" MetricName="Requests"\', '
-        f"'Sum', {PERIOD})"
-    )
-    status = {
-        "type": "alarm",
-        "width": 3 * _WIDTH,
-        "height": _HEIGHT // 2,
-        "properties": {"title": ALARMS_TITLE, "alarms": list(thresholds.alarm_arns)},
-    }
-    latency_alarm = {"horizontal": [{"label": "p95 alarm", "value": thresholds.latency_p95_ms}]}
-    widgets = [
-        *([status] if thresholds.alarm_arns else []),
-        _widget("API requests", [["AWS/ApiGateway", "Count", *api, {"stat": "Sum", "label": "requests"}]], region),
-        _widget("API latency (ms)", _percentiles("AWS/ApiGateway", "Latency", api), region, annotations=latency_alarm),
-        _widget("API 4XX / 5XX", _sums("AWS/ApiGateway", ("4XXError", "5XXError"), api), region),
-        _widget("Lambda duration (ms)", _percentiles("AWS/Lambda", "Duration", fn), region),
-        _widget("Lambda errors and throttles", _sums("AWS/Lambda", ("Errors", "Throttles"), fn), region),
-        _widget("Lambda concurrency", [["AWS/Lambda", "ConcurrentExecutions", *fn, {"stat": "Maximum"}]], region),
-        *dynamodb,
-        _widget("DynamoDB throttles: table and indexes", throttles, region),
-        _widget("Handler requests by action", [[{"expression": search, "id": "by_action"}]], region),
-        _widget(
-            "Handler responses by status class",
-            _sums(HANDLER_NAMESPACE, ("Status2xx", "Status4xx", "Status5xx"), service),
-            region,
-        ),
-        _widget("Handler latency (ms)", _percentiles(HANDLER_NAMESPACE, "Latency", service), region),
-        _widget(
-            "Claim contention and audit fallbacks",
-            _sums(HANDLER_NAMESPACE, ("ClaimContention", "ClaimLostRaces", "AuditFallbacks"), service),
-            region,
-        ),
-        _widget(
-            "Oldest pending task age (s), seen by claims",
-            [[HANDLER_NAMESPACE, OLDEST_PENDING_METRIC, *service, {"stat": "Maximum", "label": "age"}]],
-            region,
-            annotations={"horizontal": [{"label": "alarm", "value": thresholds.pending_age_seconds}]},
-        ),
-    ]
-    return {"widgets": widgets}
-
-
-@dataclass(frozen=True)
 class Watched:
     """Names of what the dashboard shows (Terraform references in the stack)."""
 
     api_name: str
     function_name: str
     table_name: str
+
+
+def dashboard_body(region: str, watched: Watched, config: StackConfig, alarm_arns: list[str]) -> dict[str, Any]:
+    """The dashboard as CloudWatch's JSON body (names may be Terraform references)."""
+    widget = partial(_widget, region=region)
+    api = ["ApiName", watched.api_name]
+    fn = ["FunctionName", watched.function_name]
+    service = [METRICS_SERVICE_DIMENSION, watched.function_name]
+    table_name = watched.table_name
+    parts = [("table", ["TableName", table_name])] + [
+        (index.name, ["TableName", table_name, "GlobalSecondaryIndexName", index.name]) for index in INDEXES
+    ]
+    dynamodb = [
+        widget(f"DynamoDB {unit.lower()} capacity: {label}", _capacity(unit, dims, label, f"{unit[0].lower()}{n}"))
+        for n, (label, dims) in enumerate(parts)
+        for unit in ("Read", "Write")
+    ]
+    throttles = [
+        ["AWS/DynamoDB", name, *dims, {"stat": "Sum", "label": f"{label} {name}"}]
+        for label, dims in parts
+        for name in ("ReadThrottleEvents", "WriteThrottleEvents")
+    ]
+    search = (
+        f"SEARCH('{{{METRICS_NAMESPACE},{METRICS_SERVICE_DIMENSION},Action}} "
+        f'{METRICS_SERVICE_DIMENSION}="{watched.function_name}" MetricName="Requests"\', '
+        f"'Sum', {PERIOD})"
+    )
+    status = {
+        "type": "alarm",
+        "width": 3 * _WIDTH,
+        "height": _HEIGHT // 2,
+        "properties": {"title": ALARMS_TITLE, "alarms": alarm_arns},
+    }
+    latency_alarm = {"horizontal": [{"label": "p95 alarm", "value": config.latency_alarm_p95_ms}]}
+    handler = METRICS_NAMESPACE
+    widgets = [
+        *([status] if alarm_arns else []),
+        widget("API requests", [["AWS/ApiGateway", "Count", *api, {"stat": "Sum", "label": "requests"}]]),
+        widget("API latency (ms)", _percentiles("AWS/ApiGateway", "Latency", api), annotations=latency_alarm),
+        widget("API 4XX / 5XX", _sums("AWS/ApiGateway", ("4XXError", "5XXError"), api)),
+        widget("Lambda duration (ms)", _percentiles("AWS/Lambda", "Duration", fn)),
+        widget("Lambda errors and throttles", _sums("AWS/Lambda", ("Errors", "Throttles"), fn)),
+        widget("Lambda concurrency", [["AWS/Lambda", "ConcurrentExecutions", *fn, {"stat": "Maximum"}]]),
+        *dynamodb,
+        widget("DynamoDB throttles: table and indexes", throttles),
+        widget("Handler requests by action", [[{"expression": search, "id": "by_action"}]]),
+        widget("Handler responses by status class", _sums(handler, ("Status2xx", "Status4xx", "Status5xx"), service)),
+        widget("Handler latency (ms)", _percentiles(handler, "Latency", service)),
+        widget(
+            "Claim contention and audit fallbacks",
+            _sums(handler, ("ClaimContention", "ClaimLostRaces", "AuditFallbacks"), service),
+        ),
+        widget(
+            "Oldest pending task age (s), seen by claims",
+            [[handler, OLDEST_PENDING_METRIC, *service, {"stat": "Maximum", "label": "age"}]],
+            annotations={"horizontal": [{"label": "alarm", "value": config.pending_task_age_alarm_seconds}]},
+        ),
+    ]
+    return {"widgets": widgets}
 
 
 class Dashboard(Construct):
@@ -150,11 +127,9 @@ class Dashboard(Construct):
         self, scope: Construct, config: StackConfig, aws: AwsContext, *, watched: Watched, alarm_arns: list[str]
     ) -> None:
         super().__init__(scope, "dashboard")
-        thresholds = Thresholds(config.pending_task_age_alarm_seconds, config.latency_alarm_p95_ms, tuple(alarm_arns))
-        body = dashboard_body(aws.region, watched.api_name, watched.function_name, watched.table_name, thresholds)
-        self.dashboard = CloudwatchDashboard(
+        self.dashboard = bindings.cloudwatch_dashboard.CloudwatchDashboard(
             self,
             "aws_cloudwatch_dashboard.main",
             dashboard_name=f"{config.name_prefix}_overview",
-            dashboard_body=json_document(body),
+            dashboard_body=json_document(dashboard_body(aws.region, watched, config, alarm_arns)),
         )

@@ -1,13 +1,10 @@
-"""The task table: its key, the sparse global secondary indexes the handler queries (listing
-by status, claiming the next task: the queue's head and its shards), point-in-time recovery,
-deletion protection, a TTL that expires idempotency-token items, and autoscaling of the table
-and of each index; or, with ``table_on_demand`` (the ``scale`` preset), on-demand capacity
-and no autoscaling.
+"""The task table, its sparse global secondary indexes (function/contract.py), point-in-time
+recovery, deletion protection, TTL, and autoscaling of the table and each index; or, with
+``table_on_demand`` (the ``scale`` preset), on-demand capacity.
 
-Capacity belongs to autoscaling, so an apply must never lower it. Terraform cannot ignore
-the capacity inside one index block without ignoring the block (the approach of
-terraform-aws-modules/dynamodb-table's ``ignore_changes_global_secondary_index``), so it
-ignores the index blocks too unless ``table_index_changes`` is on for the deploy.
+Capacity belongs to autoscaling, so an apply must never lower it. Terraform cannot ignore the
+capacity inside one index block without ignoring the block, so the index blocks are ignored
+too unless ``table_index_changes`` is on for the deploy.
 """
 
 from __future__ import annotations
@@ -20,22 +17,7 @@ from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.secrets import Encryption
 
-TerraformResourceLifecycle = core.TerraformResourceLifecycle
 scaling_policy = bindings.appautoscaling_policy
-AppautoscalingPolicy = scaling_policy.AppautoscalingPolicy
-AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration = (
-    scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
-)
-AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification = (
-    scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
-)
-AppautoscalingTarget = bindings.appautoscaling_target.AppautoscalingTarget
-DynamodbTable = bindings.dynamodb_table.DynamodbTable
-DynamodbTableAttribute = bindings.dynamodb_table.DynamodbTableAttribute
-DynamodbTableGlobalSecondaryIndex = bindings.dynamodb_table.DynamodbTableGlobalSecondaryIndex
-DynamodbTablePointInTimeRecovery = bindings.dynamodb_table.DynamodbTablePointInTimeRecovery
-DynamodbTableServerSideEncryption = bindings.dynamodb_table.DynamodbTableServerSideEncryption
-DynamodbTableTtl = bindings.dynamodb_table.DynamodbTableTtl
 
 MIN_CAPACITY = 5
 MAX_CAPACITY = 100
@@ -54,17 +36,20 @@ class TaskTable(Construct):
         super().__init__(scope, "database")
         # On demand, DynamoDB takes no capacity figures and Application Auto Scaling refuses the table.
         units = None if config.table_on_demand else MIN_CAPACITY
-        self.table = DynamodbTable(
+        self.table = bindings.dynamodb_table.DynamodbTable(
             self,
             "aws_dynamodb_table.data",
             name=table_name,
             billing_mode="PAY_PER_REQUEST" if config.table_on_demand else "PROVISIONED",
             hash_key=HASH_KEY,
-            attribute=[DynamodbTableAttribute(name=name, type=KEY_ATTRIBUTE_TYPE) for name in key_attributes()],
+            attribute=[
+                bindings.dynamodb_table.DynamodbTableAttribute(name=name, type=KEY_ATTRIBUTE_TYPE)
+                for name in key_attributes()
+            ],
             read_capacity=units,
             write_capacity=units,
             global_secondary_index=[
-                DynamodbTableGlobalSecondaryIndex(
+                bindings.dynamodb_table.DynamodbTableGlobalSecondaryIndex(
                     name=index.name,
                     hash_key=index.hash_key,
                     range_key=index.range_key,
@@ -75,12 +60,14 @@ class TaskTable(Construct):
                 )
                 for index in INDEXES
             ],
-            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=encryption.key.arn),
+            point_in_time_recovery=bindings.dynamodb_table.DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=bindings.dynamodb_table.DynamodbTableServerSideEncryption(
+                enabled=True, kms_key_arn=encryption.key.arn
+            ),
             deletion_protection_enabled=config.deletion_protection,
-            ttl=DynamodbTableTtl(attribute_name=TTL_ATTRIBUTE, enabled=True),
+            ttl=bindings.dynamodb_table.DynamodbTableTtl(attribute_name=TTL_ATTRIBUTE, enabled=True),
             tags=aws.tags,
-            lifecycle=TerraformResourceLifecycle(
+            lifecycle=core.TerraformResourceLifecycle(
                 ignore_changes=CAPACITY if config.table_index_changes else CAPACITY + INDEX_BLOCKS
             ),
         )
@@ -97,7 +84,7 @@ class TaskTable(Construct):
         for unit in ("Read", "Write"):
             for stem, policy_suffix, resource_id, dimension in scaled:
                 address = f"{stem}_{unit.lower()}"
-                target = AppautoscalingTarget(
+                target = bindings.appautoscaling_target.AppautoscalingTarget(
                     self,
                     f"aws_appautoscaling_target.{address}",
                     max_capacity=MAX_CAPACITY,
@@ -106,7 +93,7 @@ class TaskTable(Construct):
                     scalable_dimension=f"dynamodb:{dimension}:{unit}CapacityUnits",
                     service_namespace="dynamodb",
                 )
-                AppautoscalingPolicy(
+                scaling_policy.AppautoscalingPolicy(
                     self,
                     f"aws_appautoscaling_policy.{address}_policy",
                     name=f"DynamoDB{unit}AutoScalingPolicy{policy_suffix}",
@@ -114,8 +101,8 @@ class TaskTable(Construct):
                     resource_id=target.resource_id,
                     scalable_dimension=target.scalable_dimension,
                     service_namespace=target.service_namespace,
-                    target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
-                        predefined_metric_specification=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                    target_tracking_scaling_policy_configuration=scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                        predefined_metric_specification=scaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
                             predefined_metric_type=f"DynamoDB{unit}CapacityUtilization"
                         ),
                         target_value=TARGET_UTILIZATION,

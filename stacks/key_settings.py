@@ -1,10 +1,8 @@
-"""The API key rotation's settings: how often Secrets Manager rotates the key secret, and how
-long a superseded key keeps working (the retirement window).
+"""The API key rotation's settings, ``TAP_KEY_ROTATION_DAYS`` and ``TAP_KEY_RETIRE_AFTER_HOURS``.
 
-Read from ``TAP_KEY_ROTATION_DAYS`` and ``TAP_KEY_RETIRE_AFTER_HOURS`` by stacks/config.py and
-checked here before any CDKTF library loads. The window must be longer than the handler's
-key cache time (``function.contract.KEY_CACHE_TTL_SECONDS``): callers move to a new key only
-once every container has read it, and the old key must still work until then.
+The retirement window must be longer than the handler's key cache time
+(``function.contract.KEY_CACHE_TTL_SECONDS``): the old key must work until every container
+has read the new one.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from function.contract import KEY_CACHE_TTL_SECONDS
-from stacks.errors import ConfigError
+from stacks.errors import ConfigError, read_number
 
 #: ``automatically_after_days`` AWS accepts.
 ROTATION_DAYS_RANGE = (1, 1000)
@@ -41,17 +39,10 @@ class KeyRotation:
 
 def read_key_rotation(environ: Mapping[str, str]) -> KeyRotation:
     """The settings from the environment (defaults where unset); types only, see ``check_key_rotation``."""
-    days_raw = environ.get("TAP_KEY_ROTATION_DAYS", "").strip()
-    hours_raw = environ.get("TAP_KEY_RETIRE_AFTER_HOURS", "").strip()
-    try:
-        days = int(days_raw) if days_raw else DEFAULT_ROTATION_DAYS
-    except ValueError:
-        raise ConfigError(f"TAP_KEY_ROTATION_DAYS={days_raw!r} is not a whole number of days") from None
-    try:
-        hours = float(hours_raw) if hours_raw else DEFAULT_RETIRE_AFTER_HOURS
-    except ValueError:
-        raise ConfigError(f"TAP_KEY_RETIRE_AFTER_HOURS={hours_raw!r} is not a number of hours") from None
-    return KeyRotation(days, hours)
+    return KeyRotation(
+        read_number(environ, "TAP_KEY_ROTATION_DAYS", DEFAULT_ROTATION_DAYS, int, "a whole number of days"),
+        read_number(environ, "TAP_KEY_RETIRE_AFTER_HOURS", DEFAULT_RETIRE_AFTER_HOURS, float, "a number of hours"),
+    )
 
 
 def check_key_rotation(env: str, rotation: KeyRotation) -> None:

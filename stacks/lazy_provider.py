@@ -1,15 +1,11 @@
 """Load an AWS provider bindings package one resource module at a time.
 
-A jsii bindings package (``cdktf_cdktf_provider_aws``, or the ``imports.aws`` that ``cdktn get``
-generates) has ~2,100 submodules, one per resource type, and each imports only the package's
-``_jsii`` assembly and the core library. The prebuilt package's ``__init__.py`` imports them all,
-most of a synth's cost; the generated one imports none, so ``aws.vpc`` is not even an attribute
-until imported. :func:`load` (called by ``stacks/cdk.py``) therefore puts a package object with
-the real folder as ``__path__`` in ``sys.modules`` that imports a submodule when it is first used,
-for either package, but only if it has the layout this was checked against: a ``_jsii`` module
-and an ``__init__.py`` of generated boilerplate whose ``__all__`` lists the submodules (and
-whose submodule imports, if any, import exactly those). Anything else gets the normal import and
-one warning line; ``TAP_EAGER_PROVIDER_IMPORT=1`` turns it off (every submodule is imported).
+A jsii bindings package has ~2,100 submodules, one per resource type; importing them all is
+most of a synth's cost. :func:`load` puts a package object in ``sys.modules`` that imports a
+submodule on first use, but only for the layout this was checked against: a ``_jsii``
+module and an ``__init__.py`` of generated boilerplate whose ``__all__`` lists the submodules.
+Anything else gets the normal import and one warning line; ``TAP_EAGER_PROVIDER_IMPORT=1``
+imports every submodule.
 """
 
 from __future__ import annotations
@@ -122,13 +118,6 @@ def _eager(package: str, folder: Path | None) -> types.ModuleType:
     return module
 
 
-def _installed_folder(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise UnexpectedLayout("is not installed as a package")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def load(package: str, folder: Path | None = None) -> types.ModuleType:
     """The bindings ``package`` (installed, or generated into ``folder``), loading submodules on demand.
 
@@ -140,7 +129,12 @@ def load(package: str, folder: Path | None = None) -> types.ModuleType:
     if os.environ.get(EAGER_SWITCH, "").strip() == "1":
         return _eager(package, folder)
     try:
-        found = folder or _installed_folder(package)
+        found = folder
+        if found is None:
+            spec = importlib.util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                raise UnexpectedLayout("is not installed as a package")
+            found = Path(next(iter(spec.submodule_search_locations)))
         if not (found / "_jsii" / "__init__.py").is_file():
             raise UnexpectedLayout("has no _jsii assembly module")
         names = submodules((found / "__init__.py").read_text(encoding="utf-8"))

@@ -1,15 +1,12 @@
-"""Alarms and where they go: API Gateway 4XX and 5XX and p95 latency, function errors and
-throttles, table and index throttling, and the age of the oldest pending task (reported by
-claims, see function/metrics.py). Every alarm notifies one encrypted SNS topic, plus an
-existing topic when ``TAP_ALARM_TOPIC_ARN`` names one; each address of ``TAP_ALARM_EMAILS``
-is subscribed to the stack's topic (stacks/alerting.py). Each alarm's description names its
-section of docs/runbooks.md.
+"""Alarms and where they go: every alarm notifies the stack's encrypted SNS topic (plus
+``TAP_ALARM_TOPIC_ARN``'s, if set), which each ``TAP_ALARM_EMAILS`` address is subscribed to.
+Each alarm's description names its section of docs/runbooks.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from constructs import Construct
 
@@ -19,14 +16,6 @@ from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.dashboard import Watched
 from stacks.secrets import Encryption
-
-TerraformIterator = core.TerraformIterator
-Token = core.Token
-CloudwatchMetricAlarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm
-CloudwatchMetricAlarmMetricQuery = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery
-CloudwatchMetricAlarmMetricQueryMetric = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric
-SnsTopic = bindings.sns_topic.SnsTopic
-SnsTopicSubscription = bindings.sns_topic_subscription.SnsTopicSubscription
 
 #: Where each alarm's description points (a section anchor is appended).
 RUNBOOK: Final = "docs/runbooks.md"
@@ -58,9 +47,8 @@ class Alarm:
 class Alarms(Construct):
     """SNS topic for alarm notifications, its subscriptions and every alarm of the stack.
 
-    Each alarm is an attribute (``api_4xx``, ``api_5xx``, ``latency``, ``lambda_errors``,
-    ``lambda_throttles``, ``dynamodb_read_throttles``, ``dynamodb_write_throttles``,
-    ``oldest_pending_task_age``); ``all`` lists them, ``by_address`` maps address names.
+    ``by_address`` maps each alarm's address name to it; ``api_5xx``, ``lambda_errors`` and
+    ``latency`` are the alarms a rollout watches.
     """
 
     def __init__(
@@ -74,7 +62,7 @@ class Alarms(Construct):
     ) -> None:
         super().__init__(scope, "monitoring")
         api_name, function_name, table_name = watched.api_name, watched.function_name, watched.table_name
-        self.topic = SnsTopic(
+        self.topic = bindings.sns_topic.SnsTopic(
             self, "aws_sns_topic.alarms", name=f"{config.name_prefix}_alarms", kms_master_key_id=encryption.key.arn
         )
         self._subscribe(config.alarm_destinations.emails)
@@ -82,6 +70,7 @@ class Alarms(Construct):
         #: What every alarm notifies, on ALARM and on OK.
         self.actions: list[str] = [self.topic.arn, *([external] if external else [])]
         self._config, self._aws = config, aws
+        self.by_address: dict[str, bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm] = {}
         # 4XX answers grow with the load (404 no task, 409 contention, 429); a preset for
         # heavy load counts them as a share of requests (stacks/preset.py).
         rate_4xx = config.api_4xx_alarm_rate
@@ -100,69 +89,24 @@ class Alarms(Construct):
             Alarm("dynamodb_write_throttles", "dynamodb_write_throttles", "AWS/DynamoDB", "WriteThrottleEvents",
                   "Writes to the task table were throttled", "dynamodb-write-throttles", {"TableName": table_name}),
         ]  # fmt: skip
-        self.by_address: dict[str, CloudwatchMetricAlarm] = {alarm.address: self._sum_alarm(alarm) for alarm in alarms}
-        self.api_4xx = self.by_address["apigw_4xx"]
-        self.api_5xx = self.by_address["apigw_5xx"]
-        self.lambda_errors = self.by_address["lambda_errors"]
-        self.lambda_throttles = self.by_address["lambda_throttles"]
-        self.dynamodb_read_throttles = self.by_address["dynamodb_read_throttles"]
-        self.dynamodb_write_throttles = self.by_address["dynamodb_write_throttles"]
-        self.oldest_pending_task_age = self._oldest_pending(function_name)
-        self.by_address["oldest_pending_task_age"] = self.oldest_pending_task_age
-        self.latency = self._latency(api_name)
-        self.by_address["api_latency_p95"] = self.latency
-
-    @property
-    def all(self) -> list[CloudwatchMetricAlarm]:
-        """Every alarm of the stack, in the order they were made."""
-        return list(self.by_address.values())
-
-    def _subscribe(self, emails: tuple[str, ...]) -> None:
-        """The first address at the address deployments already have; the others keyed by address."""
-        if not emails:
-            return
-        first, *others = emails
-        SnsTopicSubscription(
-            self, "aws_sns_topic_subscription.alarm_email", topic_arn=self.topic.arn, protocol="email", endpoint=first
-        )
-        if others:
-            # for_each keyed by the address: adding or removing one leaves the others alone.
-            each = TerraformIterator.from_list(others)
-            SnsTopicSubscription(
-                self,
-                "aws_sns_topic_subscription.alarm_email_others",
-                for_each=each,
-                topic_arn=self.topic.arn,
-                protocol="email",
-                endpoint=Token.as_string(each.value),
+        for alarm in alarms:
+            self._alarm(
+                alarm.address,
+                alarm.name_suffix,
+                f"{alarm.description}. {runbook(alarm.anchor)}",
+                evaluation_periods=1,
+                metric_name=alarm.metric_name,
+                namespace=alarm.namespace,
+                period=60,
+                statistic="Average" if alarm.rate else "Sum",
+                threshold=alarm.rate or 1,
+                dimensions=alarm.dimensions,
             )
-
-    def _sum_alarm(self, alarm: Alarm) -> CloudwatchMetricAlarm:
-        return CloudwatchMetricAlarm(
-            self,
-            f"aws_cloudwatch_metric_alarm.{alarm.address}",
-            alarm_name=f"{self._config.name_prefix}_{alarm.name_suffix}",
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=1,
-            metric_name=alarm.metric_name,
-            namespace=alarm.namespace,
-            period=60,
-            statistic="Average" if alarm.rate else "Sum",
-            threshold=alarm.rate or 1,
-            alarm_description=f"{alarm.description}. {runbook(alarm.anchor)}",
-            dimensions=alarm.dimensions,
-            alarm_actions=self.actions,
-            ok_actions=self.actions,
-            tags=self._aws.tags,
-        )
-
-    def _oldest_pending(self, function_name: str) -> CloudwatchMetricAlarm:
-        seconds = self._config.pending_task_age_alarm_seconds
-        return CloudwatchMetricAlarm(
-            self,
-            "aws_cloudwatch_metric_alarm.oldest_pending_task_age",
-            alarm_name=f"{self._config.name_prefix}_oldest_pending_task_age",
-            comparison_operator="GreaterThanThreshold",
+        seconds = config.pending_task_age_alarm_seconds
+        self._alarm(
+            "oldest_pending_task_age",
+            "oldest_pending_task_age",
+            f"A claim saw a pending task older than {seconds} s: work is piling up. {runbook('oldest-pending-task')}",
             evaluation_periods=1,
             metric_name=OLDEST_PENDING_METRIC,
             namespace=METRICS_NAMESPACE,
@@ -171,52 +115,86 @@ class Alarms(Construct):
             threshold=seconds,
             # The age is reported by claims; with no claim there is no data, which is not a breach.
             treat_missing_data="notBreaching",
-            alarm_description=(
-                f"A claim saw a pending task older than {seconds} s: work is piling up. "
-                f"{runbook('oldest-pending-task')}"
-            ),
             dimensions={METRICS_SERVICE_DIMENSION: function_name},
+        )
+        self.latency = self._latency(api_name)
+        self.api_5xx = self.by_address["apigw_5xx"]
+        self.lambda_errors = self.by_address["lambda_errors"]
+
+    @property
+    def all(self) -> list[bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm]:
+        """Every alarm of the stack, in the order they were made."""
+        return list(self.by_address.values())
+
+    def _subscribe(self, emails: tuple[str, ...]) -> None:
+        """The first address at the address deployments already have; the others keyed by address."""
+        if not emails:
+            return
+        first, *others = emails
+        bindings.sns_topic_subscription.SnsTopicSubscription(
+            self, "aws_sns_topic_subscription.alarm_email", topic_arn=self.topic.arn, protocol="email", endpoint=first
+        )
+        if others:
+            # for_each keyed by the address: adding or removing one leaves the others alone.
+            each = core.TerraformIterator.from_list(others)
+            bindings.sns_topic_subscription.SnsTopicSubscription(
+                self,
+                "aws_sns_topic_subscription.alarm_email_others",
+                for_each=each,
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=core.Token.as_string(each.value),
+            )
+
+    def _alarm(
+        self, address: str, name_suffix: str, description: str, **settings: Any
+    ) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
+        """``aws_cloudwatch_metric_alarm.<address>``, notifying ``actions``, entered in ``by_address``."""
+        alarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+            self,
+            f"aws_cloudwatch_metric_alarm.{address}",
+            alarm_name=f"{self._config.name_prefix}_{name_suffix}",
+            comparison_operator="GreaterThanThreshold",
+            alarm_description=description,
             alarm_actions=self.actions,
             ok_actions=self.actions,
             tags=self._aws.tags,
+            **settings,
         )
+        self.by_address[address] = alarm
+        return alarm
 
-    def _latency(self, api_name: str) -> CloudwatchMetricAlarm:
+    def _latency(self, api_name: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
         """API Gateway's p95 ``Latency`` above the threshold in 3 of 5 minutes that saw at
         least ``LATENCY_MIN_REQUESTS`` requests (quieter minutes count as fine)."""
         threshold = self._config.latency_alarm_p95_ms
 
-        def latency(ident: str, stat: str) -> CloudwatchMetricAlarmMetricQuery:
-            metric = CloudwatchMetricAlarmMetricQueryMetric(
+        def latency(ident: str, stat: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery:
+            metric = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric(
                 namespace="AWS/ApiGateway",
                 metric_name="Latency",
                 dimensions={"ApiName": api_name},
                 period=60,
                 stat=stat,
             )
-            return CloudwatchMetricAlarmMetricQuery(id=ident, metric=metric, return_data=False)
+            return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
+                id=ident, metric=metric, return_data=False
+            )
 
-        guarded = CloudwatchMetricAlarmMetricQuery(
+        guarded = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
             id="p95_busy",
             expression=f"IF(requests >= {LATENCY_MIN_REQUESTS}, p95, 0)",
             label=f"API p95 latency (ms), minutes with at least {LATENCY_MIN_REQUESTS} requests",
             return_data=True,
         )
-        return CloudwatchMetricAlarm(
-            self,
-            "aws_cloudwatch_metric_alarm.api_latency_p95",
-            alarm_name=f"{self._config.name_prefix}_api_latency_p95",
-            comparison_operator="GreaterThanThreshold",
+        return self._alarm(
+            "api_latency_p95",
+            "api_latency_p95",
+            f"API p95 latency above {threshold} ms in 3 of the last 5 busy minutes "
+            f"(at least {LATENCY_MIN_REQUESTS} requests each). {runbook('api-latency-p95')}",
             evaluation_periods=5,
             datapoints_to_alarm=3,
             threshold=threshold,
             treat_missing_data="notBreaching",
             metric_query=[latency("p95", "p95"), latency("requests", "SampleCount"), guarded],
-            alarm_description=(
-                f"API p95 latency above {threshold} ms in 3 of the last 5 busy minutes "
-                f"(at least {LATENCY_MIN_REQUESTS} requests each). {runbook('api-latency-p95')}"
-            ),
-            alarm_actions=self.actions,
-            ok_actions=self.actions,
-            tags=self._aws.tags,
         )

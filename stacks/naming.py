@@ -1,11 +1,6 @@
-"""Terraform addresses: every resource keeps the address the original HCL gave it.
-
-CDKTF derives a resource's name from its construct path plus a hash
-(``aws_vpc.network_main_1A2B3C4D``), yet state moved over from the HCL deployment only
-lines up under the HCL's own names. So a construct id *is* the Terraform address
-(``"aws_vpc.main"``, ``"data.aws_partition.current"``, ``"var.tags"``, ``"output.api_gateway_id"``)
-and the part after the type is the logical id. A second element at one address would
-silently overwrite the first in the synthesized JSON, so it is refused.
+"""Terraform addresses: a construct id *is* the address the original HCL gave the element
+(``"aws_vpc.main"``, ``"var.tags"``, ``"output.api_gateway_id"``), so state moved over from the HCL
+deployment lines up (docs/migration.md). Two elements at one address are refused.
 """
 
 from __future__ import annotations

@@ -1,25 +1,12 @@
-"""Build the Lambda deployment package deterministically.
+"""Build the Lambda deployment packages deterministically.
 
-The zip holds, at its root:
-
-* the handler package ``function/`` (every module under the one import name ``function``);
-* ``lambda_function.py``, two generated lines that import the entry point from
-  ``function.handler``, so the function's ``handler`` setting stays
-  ``lambda_function.lambda_handler`` (an attribute of an original resource);
-* the handler's runtime libraries (``RUNTIME_LIBRARIES``: Powertools and what it needs
-  beyond the Lambda runtime's own botocore and jmespath), copied from the installed distributions,
-  which Pipfile.lock pins by hash; every file is checked against its distribution's
-  ``RECORD`` hash first, so a locally edited library never ships.
-
-The key rotation function gets its own, smaller zip (``build_rotation_package``): the
-``rotation/`` package and the one handler module it imports, ``function/contract.py`` (with
-the package's ``__init__.py``); no libraries (botocore is the runtime's). Two zips keep the
-code that may write the key secret out of the task function and the reverse, and a change
-to one never redeploys the other.
-
-Terraform redeploys a function when ``source_code_hash`` changes, so the zip depends on
-those bytes alone: entries sorted, every timestamp 1980-01-01, fixed permissions, no
-caches (``__pycache__``, ``*.pyc``). Two builds are byte-identical on any machine.
+The task function's zip holds the handler package ``function/``, a generated
+``lambda_function.py`` (so the handler setting stays ``lambda_function.lambda_handler``) and
+the runtime libraries in ``RUNTIME_LIBRARIES``, each file checked against its distribution's
+``RECORD`` hash so a locally edited library never ships. The rotation function's zip holds
+``rotation/`` and ``function/contract.py``. Entries are sorted, dated 1980-01-01, with fixed
+permissions and no caches, so two builds are byte-identical and ``source_code_hash`` changes
+only with the code.
 """
 
 from __future__ import annotations
@@ -66,9 +53,13 @@ def _kept(relative: Path) -> bool:
     return not _SKIPPED_PARTS.intersection(relative.parts) and relative.suffix not in _SKIPPED_SUFFIXES
 
 
-def _handler_files(source_dir: Path) -> Iterator[tuple[str, bytes]]:
-    for path in source_dir.rglob("*"):
-        relative = path.relative_to(source_dir.parent)
+def _package_files(folder: Path, what: str) -> Iterator[tuple[str, bytes]]:
+    """The files of the Python package ``folder`` (named ``<folder>/...`` in the zip)."""
+    folder = folder.resolve()
+    if not (folder / "__init__.py").is_file():
+        raise FileNotFoundError(f"{folder} is not the {what} package (no __init__.py)")
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder.parent)
         if path.is_file() and _kept(relative):
             yield relative.as_posix(), path.read_bytes()
 
@@ -94,49 +85,31 @@ def _library_files(name: str) -> Iterator[tuple[str, bytes]]:
         yield relative.as_posix(), data
 
 
-def package_entries(source_dir: Path) -> list[tuple[str, bytes]]:
-    """Every (name in the zip, bytes) of the package, sorted by name."""
+def build_lambda_package(source_dir: Path, out_path: Path) -> LambdaPackage:
+    """Zip the handler package ``source_dir``, its entry module and its libraries into ``out_path``."""
     entries = {f"{HANDLER_MODULE}.py": ENTRY_SOURCE.encode("utf-8")}
-    entries.update(_handler_files(source_dir))
+    entries.update(_package_files(source_dir, "handler"))
     for name in RUNTIME_LIBRARIES:
         entries.update(_library_files(name))
-    return sorted(entries.items())
-
-
-def rotation_package_entries(rotation_dir: Path) -> list[tuple[str, bytes]]:
-    """Every (name in the zip, bytes) of the rotation package, sorted by name."""
-    entries = dict(_handler_files(rotation_dir))
-    function_dir = rotation_dir.parent / "function"
-    for name in ROTATION_SHARED_MODULES:
-        entries[f"function/{name}"] = (function_dir / name).read_bytes()
-    return sorted(entries.items())
-
-
-def build_lambda_package(source_dir: Path, out_path: Path) -> LambdaPackage:
-    """Zip the handler package ``source_dir`` and its libraries into ``out_path``.
-
-    The file is rewritten only when its bytes would change, so repeated synths leave
-    its modification time alone as well.
-    """
-    source_dir = source_dir.resolve()
-    if not (source_dir / "__init__.py").is_file():
-        raise FileNotFoundError(f"{source_dir} is not the handler package (no __init__.py)")
-    return _write_zip(package_entries(source_dir), out_path)
+    return _write_zip(entries, out_path)
 
 
 def build_rotation_package(rotation_dir: Path, out_path: Path) -> LambdaPackage:
     """Zip the rotation package ``rotation_dir`` (and ``function/contract.py``) into ``out_path``."""
-    rotation_dir = rotation_dir.resolve()
-    if not (rotation_dir / "__init__.py").is_file():
-        raise FileNotFoundError(f"{rotation_dir} is not the rotation package (no __init__.py)")
-    return _write_zip(rotation_package_entries(rotation_dir), out_path)
+    entries = dict(_package_files(rotation_dir, "rotation"))
+    function_dir = rotation_dir.resolve().parent / "function"
+    for name in ROTATION_SHARED_MODULES:
+        entries[f"function/{name}"] = (function_dir / name).read_bytes()
+    return _write_zip(entries, out_path)
 
 
-def _write_zip(entries: list[tuple[str, bytes]], out_path: Path) -> LambdaPackage:
+def _write_zip(entries: dict[str, bytes], out_path: Path) -> LambdaPackage:
+    """Write the entries, sorted by name, to ``out_path``; the file is rewritten only when its bytes
+    change, so repeated synths leave its modification time alone as well."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = out_path.with_suffix(f".{os.getpid()}.tmp")  # two synths at once each write their own
     with zipfile.ZipFile(tmp_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for name, data in entries:
+        for name, data in sorted(entries.items()):
             info = zipfile.ZipInfo(name, _FIXED_DATE)
             info.external_attr = _FILE_MODE
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -1,10 +1,7 @@
 """JSON documents the stack hands AWS (IAM policies, the dashboard body) as Terraform
-``jsonencode`` expressions, the way the original HCL built its policies.
-
-Terraform and the AWS provider compare these documents as parsed JSON, so documents
-written here line up with the state of an HCL deployment whenever their content is the
-same. As expressions (rather than JSON text with references spliced in) they also render
-as HCL objects in ``make hcl``'s output.
+``jsonencode`` expressions, as the original HCL wrote its policies: Terraform compares them as
+parsed JSON, so they line up with an HCL deployment's state, and ``make hcl`` renders them as
+HCL objects.
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ from typing import Any
 
 from stacks.cdk import core
 
-Fn = core.Fn
 Statement = dict[str, Any]
 
 
@@ -48,7 +44,7 @@ def _literal(value: Any) -> Any:
 
 def json_document(value: dict[str, Any]) -> str:
     """``value`` as a Terraform ``jsonencode`` expression (its strings may hold references)."""
-    return Fn.jsonencode(_literal(value))
+    return core.Fn.jsonencode(_literal(value))
 
 
 def policy_document(*statements: Statement) -> str:

@@ -1,9 +1,6 @@
-"""Capacity presets (``TAP_PRESET``): one setting that sizes the stack for the load it must carry.
-
-``original`` keeps the original HCL's values; ``scale`` sizes stage throttling, the table's
-capacity, the function and the load-dependent alarm for 1,000+ concurrent requests
-(docs/capacity.md gives each value's arithmetic). A preset's values are floors: the explicit
-settings in ``EXPLICIT`` may raise them, never lower them. Imports nothing from cdktf.
+"""Capacity presets (``TAP_PRESET``): ``original`` keeps the original HCL's sizes, ``scale`` sizes
+the stack for 1,000+ concurrent requests (docs/capacity.md). A preset's values are floors: the
+explicit settings in ``EXPLICIT`` may raise them, never lower them.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
-"""Audit records in a second region, on demand (``TAP_AUDIT_REPLICA_REGION``).
-
-When the setting names a region, the stack adds: a second AWS provider for it (alias
-``audit_replica``); there, a KMS key of the replica's own (rotating) and a bucket locked down
-like the audit bucket (versioned, encrypted with that key, public access blocked, TLS only,
-the same lifecycle, object events to EventBridge); a role S3 assumes to replicate; and the
-audit bucket's replication configuration, which copies every new object under ``audit/`` to
-the replica, re-encrypted with the replica's key.
-
-Delete markers are **not** replicated: the replica is there for when the audit records in
-the stack's region are lost, whether to a regional outage or to someone deleting them. The
-function only ever writes records, so a delete marker in the audit bucket is a deletion by a
-person or a compromised credential, and exactly what the replica must not follow.
-Lifecycle actions are never replicated either way; the replica runs the same rules itself.
-
-Unset, nothing here is built and the synthesized stack is byte for byte what it was.
+"""Audit records replicated to a second region, on demand (``TAP_AUDIT_REPLICA_REGION``): a
+provider for that region, a replica bucket locked down like the audit bucket under a key of its
+own, and the audit bucket's replication of ``audit/`` to it. Delete markers are not replicated
+(docs/security.md says why). Unset, nothing here is built.
 """
 
 from __future__ import annotations
@@ -24,41 +12,13 @@ from constructs import Construct
 
 from function.contract import AUDIT_PREFIX
 from stacks.cdk import bindings, core
-from stacks.config import StackConfig
+from stacks.config import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX, StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy, policy_document, statement
-from stacks.replica_settings import MAX_BUCKET_NAME, REPLICA_BUCKET_INFIX
 from stacks.secrets import Encryption
 from stacks.storage import AuditBucket, lock_down
 
-Precondition = core.Precondition
-TerraformResourceLifecycle = core.TerraformResourceLifecycle
-IamRole = bindings.iam_role.IamRole
-IamRolePolicy = bindings.iam_role_policy.IamRolePolicy
-KmsAlias = bindings.kms_alias.KmsAlias
-KmsKey = bindings.kms_key.KmsKey
-AwsProvider = bindings.provider.AwsProvider
-AwsProviderDefaultTags = bindings.provider.AwsProviderDefaultTags
-S3Bucket = bindings.s3_bucket.S3Bucket
 replication_configuration = bindings.s3_bucket_replication_configuration
-S3BucketReplicationConfigurationA = replication_configuration.S3BucketReplicationConfigurationA
-S3BucketReplicationConfigurationRule = replication_configuration.S3BucketReplicationConfigurationRule
-S3BucketReplicationConfigurationRuleDeleteMarkerReplication = (
-    replication_configuration.S3BucketReplicationConfigurationRuleDeleteMarkerReplication
-)
-S3BucketReplicationConfigurationRuleDestination = (
-    replication_configuration.S3BucketReplicationConfigurationRuleDestination
-)
-S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration = (
-    replication_configuration.S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration
-)
-S3BucketReplicationConfigurationRuleFilter = replication_configuration.S3BucketReplicationConfigurationRuleFilter
-S3BucketReplicationConfigurationRuleSourceSelectionCriteria = (
-    replication_configuration.S3BucketReplicationConfigurationRuleSourceSelectionCriteria
-)
-S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects = (
-    replication_configuration.S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects
-)
 
 #: The alias of the replica region's provider.
 PROVIDER_ALIAS = "audit_replica"
@@ -99,15 +59,15 @@ class AuditReplica(Construct):
         super().__init__(scope, "replication")
         region = config.audit_replica_region
         assert region, "built only when TAP_AUDIT_REPLICA_REGION names a region"
-        provider = AwsProvider(
+        provider = bindings.provider.AwsProvider(
             self,
             "aws_audit_replica",
             alias=PROVIDER_ALIAS,
             region=region,
-            default_tags=[AwsProviderDefaultTags(tags=aws.tags)],
+            default_tags=[bindings.provider.AwsProviderDefaultTags(tags=aws.tags)],
             **provider_settings,
         )
-        self.key = KmsKey(
+        self.key = bindings.kms_key.KmsKey(
             self,
             "aws_kms_key.audit_replica",
             provider=provider,
@@ -116,7 +76,7 @@ class AuditReplica(Construct):
             deletion_window_in_days=30 if config.deletion_protection else 7,
             policy=policy_document(statement("kms:*", "*", principal=aws.account_root, sid="AccountAdministers")),
         )
-        KmsAlias(
+        bindings.kms_alias.KmsAlias(
             self,
             "aws_kms_alias.audit_replica",
             provider=provider,
@@ -124,16 +84,16 @@ class AuditReplica(Construct):
             target_key_id=self.key.key_id,
         )
         suffix = f"{REPLICA_BUCKET_INFIX}{region}"
-        self.bucket = S3Bucket(
+        self.bucket = bindings.s3_bucket.S3Bucket(
             self,
             "aws_s3_bucket.audit_replica",
             provider=provider,
             bucket=f"{source.bucket.bucket}{suffix}",
             tags=aws.tags,
             force_destroy=not config.deletion_protection,
-            lifecycle=TerraformResourceLifecycle(
+            lifecycle=core.TerraformResourceLifecycle(
                 precondition=[
-                    Precondition(
+                    core.Precondition(
                         condition=f"${{length(var.lambda_log_bucket_name) <= {MAX_BUCKET_NAME - len(suffix)}}}",
                         error_message=f"lambda_log_bucket_name plus {suffix!r} must fit in {MAX_BUCKET_NAME} "
                         "characters (the replica bucket's name).",
@@ -143,28 +103,28 @@ class AuditReplica(Construct):
         )
         replica_versioning = lock_down(self, "audit_replica", self.bucket, self.key.arn, provider, ordered=True)
         self.role = self._role(config, aws, encryption, source, region)
-        S3BucketReplicationConfigurationA(
+        replication_configuration.S3BucketReplicationConfigurationA(
             self,
             "aws_s3_bucket_replication_configuration.lambda_logs",
             bucket=source.bucket.id,
             role=self.role.arn,
             rule=[
-                S3BucketReplicationConfigurationRule(
+                replication_configuration.S3BucketReplicationConfigurationRule(
                     id=f"audit-to-{region}",
                     status="Enabled",
                     priority=1,
-                    filter=S3BucketReplicationConfigurationRuleFilter(prefix=AUDIT_PREFIX),
-                    delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
+                    filter=replication_configuration.S3BucketReplicationConfigurationRuleFilter(prefix=AUDIT_PREFIX),
+                    delete_marker_replication=replication_configuration.S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
                         status="Disabled"
                     ),
-                    source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
-                        sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
+                    source_selection_criteria=replication_configuration.S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
+                        sse_kms_encrypted_objects=replication_configuration.S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
                             status="Enabled"
                         )
                     ),
-                    destination=S3BucketReplicationConfigurationRuleDestination(
+                    destination=replication_configuration.S3BucketReplicationConfigurationRuleDestination(
                         bucket=self.bucket.arn,
-                        encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
+                        encryption_configuration=replication_configuration.S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
                             replica_kms_key_id=self.key.arn
                         ),
                     ),
@@ -172,9 +132,9 @@ class AuditReplica(Construct):
             ],
             # S3 refuses a replication configuration until both buckets are versioned.
             depends_on=[source.versioning, replica_versioning],
-            lifecycle=TerraformResourceLifecycle(
+            lifecycle=core.TerraformResourceLifecycle(
                 precondition=[
-                    Precondition(
+                    core.Precondition(
                         condition=f'${{var.aws_region != "{region}"}}',
                         error_message=f"aws_region must differ from the audit replica's region {region}.",
                     )
@@ -184,16 +144,16 @@ class AuditReplica(Construct):
 
     def _role(
         self, config: StackConfig, aws: AwsContext, encryption: Encryption, source: AuditBucket, region: str
-    ) -> IamRole:
+    ) -> bindings.iam_role.IamRole:
         """The role S3 replicates with: the source prefix's versions in, the replica prefix out."""
-        role = IamRole(
+        role = bindings.iam_role.IamRole(
             self,
             "aws_iam_role.audit_replication",
             name=f"{config.name_prefix}_audit_replication",
             assume_role_policy=assume_role_policy("s3.amazonaws.com"),
         )
         source_arn, replica_arn = source.bucket.arn, self.bucket.arn
-        IamRolePolicy(
+        bindings.iam_role_policy.IamRolePolicy(
             self,
             "aws_iam_role_policy.audit_replication",
             role=role.id,

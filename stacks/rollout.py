@@ -1,9 +1,6 @@
-"""Gradual rollout with automatic rollback: a CodeDeploy application and deployment group
-(Lambda compute platform) that shift the function's ``live`` alias from the version it
-serves to a newly published one, by the configuration ``TAP_ROLLOUT`` names (canary,
-linear or all at once), and roll it back when a deployment fails or one of the watched
-alarms fires. Terraform only sets the stage; a rollout is started by ``python -m rollout``
-(docs/rollout.md). The pattern follows terraform-aws-modules/lambda's ``modules/deploy``.
+"""Gradual rollout with automatic rollback: a CodeDeploy application and deployment group that
+shift the function's ``live`` alias to a new version as ``TAP_ROLLOUT`` says and roll back on a
+failure or a watched alarm. ``python -m rollout`` starts one (docs/rollout.md).
 """
 
 from __future__ import annotations
@@ -16,19 +13,6 @@ from stacks.cdk import bindings
 from stacks.config import ROLLOUT_CONFIGS, StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy
-
-CloudwatchMetricAlarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm
-CodedeployApp = bindings.codedeploy_app.CodedeployApp
-CodedeployDeploymentGroup = bindings.codedeploy_deployment_group.CodedeployDeploymentGroup
-CodedeployDeploymentGroupAlarmConfiguration = (
-    bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAlarmConfiguration
-)
-CodedeployDeploymentGroupAutoRollbackConfiguration = (
-    bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAutoRollbackConfiguration
-)
-CodedeployDeploymentGroupDeploymentStyle = bindings.codedeploy_deployment_group.CodedeployDeploymentGroupDeploymentStyle
-IamRole = bindings.iam_role.IamRole
-IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
 
 #: CodeDeploy's managed policy for Lambda deployments, the limited variant: read and move
 #: aliases, read alarms, invoke only ``CodeDeployHook_*`` functions (docs/rollout.md says why).
@@ -46,43 +30,43 @@ class Rollout(Construct):
         config: StackConfig,
         aws: AwsContext,
         *,
-        rollback_alarms: Sequence[CloudwatchMetricAlarm],
+        rollback_alarms: Sequence[bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm],
     ) -> None:
         super().__init__(scope, "rollout")
-        self.app = CodedeployApp(
+        self.app = bindings.codedeploy_app.CodedeployApp(
             self,
             "aws_codedeploy_app.main",
             name=f"{config.name_prefix}_lambda",
             compute_platform="Lambda",
             tags=aws.tags,
         )
-        role = IamRole(
+        role = bindings.iam_role.IamRole(
             self,
             "aws_iam_role.codedeploy",
             name=f"{config.name_prefix}_codedeploy_role",
             assume_role_policy=assume_role_policy("codedeploy.amazonaws.com"),
             tags=aws.tags,
         )
-        attachment = IamRolePolicyAttachment(
+        attachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
             "aws_iam_role_policy_attachment.codedeploy",
             role=role.name,
             policy_arn=aws.managed_policy_arn(CODEDEPLOY_POLICY),
         )
-        self.group = CodedeployDeploymentGroup(
+        self.group = bindings.codedeploy_deployment_group.CodedeployDeploymentGroup(
             self,
             "aws_codedeploy_deployment_group.live",
             app_name=self.app.name,
             deployment_group_name=f"{config.name_prefix}_live",
             service_role_arn=role.arn,
             deployment_config_name=ROLLOUT_CONFIGS[config.rollout],
-            deployment_style=CodedeployDeploymentGroupDeploymentStyle(
+            deployment_style=bindings.codedeploy_deployment_group.CodedeployDeploymentGroupDeploymentStyle(
                 deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
             ),
-            auto_rollback_configuration=CodedeployDeploymentGroupAutoRollbackConfiguration(
+            auto_rollback_configuration=bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAutoRollbackConfiguration(
                 enabled=True, events=ROLLBACK_EVENTS
             ),
-            alarm_configuration=CodedeployDeploymentGroupAlarmConfiguration(
+            alarm_configuration=bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAlarmConfiguration(
                 enabled=True, alarms=[alarm.alarm_name for alarm in rollback_alarms]
             ),
             tags=aws.tags,

@@ -1,11 +1,5 @@
-"""Scheduled rotation of the API key secret: its own small function, its role, its log group,
-Secrets Manager's permission to invoke it and the rotation schedule (docs/security.md).
-
-The function (rotation/, zipped by stacks/package.py) may read, write and relabel versions of
-this one secret and use the stack's key, nothing else; it runs in the VPC's private subnets
-with the task function's security group and reaches Secrets Manager through the existing
-interface endpoint. Its schedule and retirement window come from ``TAP_KEY_ROTATION_DAYS``
-and ``TAP_KEY_RETIRE_AFTER_HOURS`` (stacks/key_settings.py).
+"""Scheduled rotation of the API key secret: its own small function (``rotation/``), role, log
+group, Secrets Manager's permission to invoke it and the schedule (docs/security.md).
 """
 
 from __future__ import annotations
@@ -13,26 +7,13 @@ from __future__ import annotations
 from constructs import Construct
 
 from stacks.cdk import bindings, core
+from stacks.compute import attach_policies
 from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.network import Network
 from stacks.package import LambdaPackage
 from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import ApiKeys, Encryption
-
-AssetType = core.AssetType
-TerraformAsset = core.TerraformAsset
-IamPolicy = bindings.iam_policy.IamPolicy
-IamRole = bindings.iam_role.IamRole
-IamRolePolicyAttachment = bindings.iam_role_policy_attachment.IamRolePolicyAttachment
-LambdaFunction = bindings.lambda_function.LambdaFunction
-LambdaFunctionEnvironment = bindings.lambda_function.LambdaFunctionEnvironment
-LambdaFunctionTracingConfig = bindings.lambda_function.LambdaFunctionTracingConfig
-LambdaPermission = bindings.lambda_permission.LambdaPermission
-SecretsmanagerSecretRotation = bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotation
-SecretsmanagerSecretRotationRotationRules = (
-    bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules
-)
 
 #: The rotation function's entry point (a module of the rotation package, at the zip's root).
 ROTATION_HANDLER = "rotation.handler.lambda_handler"
@@ -66,14 +47,14 @@ class KeyRotation(Construct):
         name = f"{config.name_prefix}_key_rotation"
         secret_arn = api_keys.secret.arn
         log_group = encryption.log_group(self, "aws_cloudwatch_log_group.rotation", f"/aws/lambda/{name}")
-        role = IamRole(
+        role = bindings.iam_role.IamRole(
             self,
             "aws_iam_role.rotation",
             name=f"{name}_role",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             tags=aws.tags,
         )
-        policy = IamPolicy(
+        policy = bindings.iam_policy.IamPolicy(
             self,
             "aws_iam_policy.rotation",
             name=f"{name}_policy",
@@ -84,29 +65,9 @@ class KeyRotation(Construct):
                 statement(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group.arn}:*"),
             ),
         )
-        attachments = [
-            IamRolePolicyAttachment(
-                self, "aws_iam_role_policy_attachment.rotation_policy_attach", role=role.name, policy_arn=policy.arn
-            ),
-            IamRolePolicyAttachment(
-                self,
-                "aws_iam_role_policy_attachment.rotation_xray",
-                role=role.name,
-                policy_arn=aws.managed_policy_arn("AWSXRayDaemonWriteAccess"),
-            ),
-        ]
-        placement = network.placement
-        if placement:
-            attachments.append(
-                IamRolePolicyAttachment(
-                    self,
-                    "aws_iam_role_policy_attachment.rotation_vpc_access",
-                    role=role.name,
-                    policy_arn=aws.managed_policy_arn("service-role/AWSLambdaENIManagementAccess"),
-                )
-            )
-        asset = TerraformAsset(self, "rotation_package", path=str(package.path), type=AssetType.FILE)
-        self.function = LambdaFunction(
+        attachments = attach_policies(self, aws, "rotation", role, policy, network)
+        asset = core.TerraformAsset(self, "rotation_package", path=str(package.path), type=core.AssetType.FILE)
+        self.function = bindings.lambda_function.LambdaFunction(
             self,
             "aws_lambda_function.rotation",
             function_name=name,
@@ -119,15 +80,15 @@ class KeyRotation(Construct):
             memory_size=ROTATION_MEMORY_MB,
             timeout=ROTATION_TIMEOUT_SECONDS,
             kms_key_arn=encryption.key.arn,
-            environment=LambdaFunctionEnvironment(
+            environment=bindings.lambda_function.LambdaFunctionEnvironment(
                 variables={RETIRE_AFTER_ENV: str(config.key_rotation.retire_after_seconds)}
             ),
-            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
-            vpc_config=placement,
+            tracing_config=bindings.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
+            vpc_config=network.placement,
             tags=aws.tags,
             depends_on=[log_group, *attachments],
         )
-        permission = LambdaPermission(
+        permission = bindings.lambda_permission.LambdaPermission(
             self,
             "aws_lambda_permission.rotation_secretsmanager",
             statement_id="AllowSecretsManagerRotation",
@@ -136,12 +97,14 @@ class KeyRotation(Construct):
             principal="secretsmanager.amazonaws.com",
             source_arn=secret_arn,
         )
-        self.schedule = SecretsmanagerSecretRotation(
+        self.schedule = bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotation(
             self,
             "aws_secretsmanager_secret_rotation.api_keys",
             secret_id=secret_arn,
             rotation_lambda_arn=self.function.arn,
-            rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=config.key_rotation.days),
+            rotation_rules=bindings.secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules(
+                automatically_after_days=config.key_rotation.days
+            ),
             # Turning rotation on must not start retiring the keys callers hold on deploy day:
             # the first rotation comes after the interval (or with make rotate-keys).
             rotate_immediately=False,

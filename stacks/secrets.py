@@ -13,18 +13,13 @@ from stacks.config import StackConfig
 from stacks.context import AwsContext
 from stacks.policies import policy_document, statement
 
-CloudwatchLogGroup = bindings.cloudwatch_log_group.CloudwatchLogGroup
-KmsAlias = bindings.kms_alias.KmsAlias
-KmsKey = bindings.kms_key.KmsKey
-SecretsmanagerSecret = bindings.secretsmanager_secret.SecretsmanagerSecret
-
 
 class Encryption(Construct):
     """A rotating KMS key with an alias named after the environment."""
 
     def __init__(self, scope: Construct, config: StackConfig, aws: AwsContext) -> None:
         super().__init__(scope, "encryption")
-        self.key = KmsKey(
+        self.key = bindings.kms_key.KmsKey(
             self,
             "aws_kms_key.main",
             description=f"Encrypts the {config.environment} TAP stack's data, logs, alarms and secrets",
@@ -48,12 +43,14 @@ class Encryption(Construct):
                 ),
             ),
         )
-        KmsAlias(self, "aws_kms_alias.main", name=f"alias/{config.name_prefix}", target_key_id=self.key.key_id)
+        bindings.kms_alias.KmsAlias(
+            self, "aws_kms_alias.main", name=f"alias/{config.name_prefix}", target_key_id=self.key.key_id
+        )
         self._retention_days = config.log_retention_days
 
-    def log_group(self, scope: Construct, address: str, name: str) -> CloudwatchLogGroup:
+    def log_group(self, scope: Construct, address: str, name: str) -> bindings.cloudwatch_log_group.CloudwatchLogGroup:
         """A log group encrypted with this key, kept for the environment's retention period."""
-        return CloudwatchLogGroup(
+        return bindings.cloudwatch_log_group.CloudwatchLogGroup(
             scope, address, name=name, retention_in_days=self._retention_days, kms_key_id=self.key.arn
         )
 
@@ -65,7 +62,7 @@ class ApiKeys(Construct):
         self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption, name: str
     ) -> None:
         super().__init__(scope, "secrets")
-        self.secret = SecretsmanagerSecret(
+        self.secret = bindings.secretsmanager_secret.SecretsmanagerSecret(
             self,
             "aws_secretsmanager_secret.api_keys",
             name=name,

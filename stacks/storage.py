@@ -1,6 +1,5 @@
-"""The audit bucket: every API request lands here as one JSON object. Versioned, encrypted
-with the stack's KMS key, public access blocked, plain-HTTP requests refused; old records
-move to cheaper storage classes and superseded versions expire.
+"""The audit bucket, one JSON object per API request: versioned, encrypted with the stack's
+key, public access blocked, TLS only, old records moved to cheaper storage classes.
 """
 
 from __future__ import annotations
@@ -16,32 +15,7 @@ from stacks.context import AwsContext
 from stacks.policies import policy_document, statement
 from stacks.secrets import Encryption
 
-S3Bucket = bindings.s3_bucket.S3Bucket
-S3BucketLifecycleConfiguration = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfiguration
-S3BucketLifecycleConfigurationRule = bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRule
-S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload
-)
-S3BucketLifecycleConfigurationRuleFilter = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter
-)
-S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration
-)
-S3BucketLifecycleConfigurationRuleTransition = (
-    bindings.s3_bucket_lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition
-)
-S3BucketNotification = bindings.s3_bucket_notification.S3BucketNotification
-S3BucketPolicy = bindings.s3_bucket_policy.S3BucketPolicy
-S3BucketPublicAccessBlock = bindings.s3_bucket_public_access_block.S3BucketPublicAccessBlock
 encryption_configuration = bindings.s3_bucket_server_side_encryption_configuration
-S3BucketServerSideEncryptionConfigurationA = encryption_configuration.S3BucketServerSideEncryptionConfigurationA
-S3BucketServerSideEncryptionConfigurationRuleA = encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA
-S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA = (
-    encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA
-)
-S3BucketVersioningA = bindings.s3_bucket_versioning.S3BucketVersioningA
-S3BucketVersioningVersioningConfiguration = bindings.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration
 
 
 class AuditBucket(Construct):
@@ -51,7 +25,7 @@ class AuditBucket(Construct):
         self, scope: Construct, config: StackConfig, aws: AwsContext, encryption: Encryption, bucket_name: str
     ) -> None:
         super().__init__(scope, "storage")
-        self.bucket = S3Bucket(
+        self.bucket = bindings.s3_bucket.S3Bucket(
             self,
             "aws_s3_bucket.lambda_logs",
             bucket=bucket_name,
@@ -63,27 +37,35 @@ class AuditBucket(Construct):
 
 
 def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the one difference)
-    scope: Construct, name: str, bucket: S3Bucket, key_arn: str, provider: Any = None, *, ordered: bool = False
-) -> S3BucketVersioningA:
+    scope: Construct,
+    name: str,
+    bucket: bindings.s3_bucket.S3Bucket,
+    key_arn: str,
+    provider: Any = None,
+    *,
+    ordered: bool = False,
+) -> bindings.s3_bucket_versioning.S3BucketVersioningA:
     """What makes ``aws_s3_bucket.<name>`` an audit bucket: versioning, encryption with ``key_arn``,
     object events to EventBridge, no public access, TLS only, the lifecycle (after versioning
     where ``ordered``); the same addresses with ``<name>`` for the audit bucket and its replica."""
     bucket_id = bucket.id
-    versioning = S3BucketVersioningA(
+    versioning = bindings.s3_bucket_versioning.S3BucketVersioningA(
         scope,
         f"aws_s3_bucket_versioning.{name}",
         provider=provider,
         bucket=bucket_id,
-        versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        versioning_configuration=bindings.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
+            status="Enabled"
+        ),
     )
-    S3BucketServerSideEncryptionConfigurationA(
+    encryption_configuration.S3BucketServerSideEncryptionConfigurationA(
         scope,
         f"aws_s3_bucket_server_side_encryption_configuration.{name}",
         provider=provider,
         bucket=bucket_id,
         rule=[
-            S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+            encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=encryption_configuration.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
                     sse_algorithm="aws:kms", kms_master_key_id=key_arn
                 ),
                 bucket_key_enabled=True,
@@ -92,29 +74,12 @@ def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the
     )
     # Object events go to the account's default EventBridge bus: free without rules, and
     # a security team can alert on audit records being overwritten or deleted.
-    S3BucketNotification(
+    bindings.s3_bucket_notification.S3BucketNotification(
         scope, f"aws_s3_bucket_notification.{name}", provider=provider, bucket=bucket_id, eventbridge=True
     )
-    block_public_access(scope, f"aws_s3_bucket_public_access_block.{name}", bucket_id, provider)
-    S3BucketPolicy(
-        scope, f"aws_s3_bucket_policy.{name}", provider=provider, bucket=bucket_id, policy=tls_only_policy(bucket.arn)
-    )
-    S3BucketLifecycleConfiguration(
+    bindings.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
         scope,
-        f"aws_s3_bucket_lifecycle_configuration.{name}",
-        provider=provider,
-        bucket=bucket_id,
-        rule=lifecycle_rules(),
-        depends_on=[versioning] if ordered else None,
-    )
-    return versioning
-
-
-def block_public_access(scope: Construct, address: str, bucket_id: str, provider: Any = None) -> None:
-    """Every public-access setting of a bucket blocked (the audit bucket and its replica)."""
-    S3BucketPublicAccessBlock(
-        scope,
-        address,
+        f"aws_s3_bucket_public_access_block.{name}",
         provider=provider,
         bucket=bucket_id,
         block_public_acls=True,
@@ -122,46 +87,46 @@ def block_public_access(scope: Construct, address: str, bucket_id: str, provider
         ignore_public_acls=True,
         restrict_public_buckets=True,
     )
-
-
-def tls_only_policy(bucket_arn: str) -> str:
-    """A bucket policy refusing every request not made over TLS."""
-    return policy_document(
-        statement(
-            "s3:*",
-            [bucket_arn, f"{bucket_arn}/*"],
-            effect="Deny",
-            principal="*",
-            condition={"Bool": {"aws:SecureTransport": "false"}},
-            sid="DenyPlainHttp",
-        )
+    tls_only = statement(
+        "s3:*",
+        [bucket.arn, f"{bucket.arn}/*"],
+        effect="Deny",
+        principal="*",
+        condition={"Bool": {"aws:SecureTransport": "false"}},
+        sid="DenyPlainHttp",
     )
-
-
-def lifecycle_rules() -> list[S3BucketLifecycleConfigurationRule]:
-    """Audit records to cheaper storage classes; superseded versions and stale uploads expire.
-
-    The audit bucket and its replica (stacks/replication.py) share these rules.
-    """
-    return [
-        S3BucketLifecycleConfigurationRule(
-            id="audit-to-cheaper-storage",
-            status="Enabled",
-            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
-            transition=[
-                S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
-                S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
-            ],
-        ),
-        S3BucketLifecycleConfigurationRule(
-            id="expire-old-versions",
-            status="Enabled",
-            filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-            noncurrent_version_expiration=[
-                S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
-            ],
-            abort_incomplete_multipart_upload=[
-                S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
-            ],
-        ),
-    ]
+    bindings.s3_bucket_policy.S3BucketPolicy(
+        scope, f"aws_s3_bucket_policy.{name}", provider=provider, bucket=bucket_id, policy=policy_document(tls_only)
+    )
+    # Audit records move to cheaper storage classes; superseded versions and stale uploads expire.
+    lifecycle = bindings.s3_bucket_lifecycle_configuration
+    lifecycle.S3BucketLifecycleConfiguration(
+        scope,
+        f"aws_s3_bucket_lifecycle_configuration.{name}",
+        provider=provider,
+        bucket=bucket_id,
+        rule=[
+            lifecycle.S3BucketLifecycleConfigurationRule(
+                id="audit-to-cheaper-storage",
+                status="Enabled",
+                filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
+                transition=[
+                    lifecycle.S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
+                    lifecycle.S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
+                ],
+            ),
+            lifecycle.S3BucketLifecycleConfigurationRule(
+                id="expire-old-versions",
+                status="Enabled",
+                filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                noncurrent_version_expiration=[
+                    lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
+                ],
+                abort_incomplete_multipart_upload=[
+                    lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                ],
+            ),
+        ],
+        depends_on=[versioning] if ordered else None,
+    )
+    return versioning

@@ -1,11 +1,6 @@
-"""Whether a synth can be skipped: a fingerprint of everything that decides its output.
-
-That is the sources under ``stacks/``, ``function/`` and ``rotation/``, ``main.py``, ``workspace/loopback.py``
-(imported by ``stacks/config.py``), ``Pipfile.lock``, ``terrain/requirements.txt`` (cdktn's
-environment), ``cdktf.json``, the ``READY`` file of generated cdktn bindings when ``TAP_CDK=cdktn``
-(stacks/cdk.py) and the ``TAP_*`` and ``CDKTF_OUTDIR`` settings. Their SHA-256, by content, is
-stored beside the output of a synth that succeeded; ``main.py --if-changed`` compares it before
-loading any CDKTF library.
+"""Whether a synth can be skipped: a SHA-256 of everything that decides its output (the sources
+``main.py --if-changed`` reads, the lock files, cdktn's ``READY`` file when chosen, and the
+``TAP_*`` and ``CDKTF_OUTDIR`` settings), stored beside the output of a synth that succeeded.
 """
 
 from __future__ import annotations

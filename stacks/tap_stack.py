@@ -1,16 +1,11 @@
-"""TapStack: one environment of the TAP platform as one Terraform stack.
-
-This file owns what belongs to the stack as a whole: the AWS provider, the state
-backend, the six input variables and the outputs of the original HCL. The resources
-themselves live in one module per concern (network, storage, database, secrets,
-compute, rotation, api, monitoring, rollout, and the audit replica when one is asked for), composed
-here in dependency order.
+"""TapStack: one environment of the TAP platform as one Terraform stack. This file owns the
+provider, the state backend, the original HCL's six variables and its outputs, and composes
+the modules of each concern in dependency order.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,22 +35,6 @@ from stacks.rotation import KeyRotation
 from stacks.secrets import ApiKeys, Encryption
 from stacks.storage import AuditBucket
 
-LocalBackend = core.LocalBackend
-S3Backend = core.S3Backend
-S3BackendEndpointConfig = core.S3BackendEndpointConfig
-TerraformDataSource = core.TerraformDataSource
-TerraformOutput = core.TerraformOutput
-TerraformResource = core.TerraformResource
-TerraformStack = core.TerraformStack
-TerraformVariable = core.TerraformVariable
-TerraformVariableValidationConfig = core.TerraformVariableValidationConfig
-Token = core.Token
-DataAwsCallerIdentity = bindings.data_aws_caller_identity.DataAwsCallerIdentity
-DataAwsPartition = bindings.data_aws_partition.DataAwsPartition
-AwsProvider = bindings.provider.AwsProvider
-AwsProviderDefaultTags = bindings.provider.AwsProviderDefaultTags
-AwsProviderEndpoints = bindings.provider.AwsProviderEndpoints
-
 #: Services the stack talks to (Python names: `lambda_` is Terraform's `lambda`);
 #: on an emulator each one is pointed at it.
 EMULATED_SERVICES = (
@@ -80,16 +59,13 @@ def provider_settings(config: StackConfig) -> dict[str, Any]:
         "skip_metadata_api_check": "true",
         "skip_region_validation": True,
         "s3_use_path_style": True,
-        "endpoints": [AwsProviderEndpoints(**{s: config.emulator_endpoint for s in EMULATED_SERVICES})],
+        "endpoints": [
+            bindings.provider.AwsProviderEndpoints(**{s: config.emulator_endpoint for s in EMULATED_SERVICES})
+        ],
     }
 
 
-def hcl_string(text: str) -> str:
-    """``text`` as a quoted HCL string literal (HCL escapes like JSON)."""
-    return json.dumps(text)
-
-
-class TapStack(TerraformStack):
+class TapStack(core.TerraformStack):
     """The whole TAP platform for one environment (``prod`` reproduces the original)."""
 
     def __init__(
@@ -105,16 +81,24 @@ class TapStack(TerraformStack):
         self._addresses = AddressRegistry()
         v = self._variables(config)
         region = v["aws_region"].string_value
-        tags = Token.as_string_map(v["tags"].value)
-        self._provider(config, region, tags)
+        tags = core.Token.as_string_map(v["tags"].value)
+        bindings.provider.AwsProvider(
+            self,
+            "aws",
+            region=region,
+            default_tags=[bindings.provider.AwsProviderDefaultTags(tags=tags)],
+            **provider_settings(config),
+        )
         self._backend(config)
         aws = AwsContext(
             region=region,
-            account_id=DataAwsCallerIdentity(self, "data.aws_caller_identity.current").account_id,
-            partition=DataAwsPartition(self, "data.aws_partition.current").partition,
+            account_id=bindings.data_aws_caller_identity.DataAwsCallerIdentity(
+                self, "data.aws_caller_identity.current"
+            ).account_id,
+            partition=bindings.data_aws_partition.DataAwsPartition(self, "data.aws_partition.current").partition,
             tags=tags,
         )
-        allowed_ips = Token.as_list(v["lambda_allowed_ips"].value)
+        allowed_ips = core.Token.as_list(v["lambda_allowed_ips"].value)
         encryption = Encryption(self, config, aws)
         network = Network(self, config, aws, encryption)
         bucket = AuditBucket(self, config, aws, encryption, v["lambda_log_bucket_name"].string_value)
@@ -132,21 +116,14 @@ class TapStack(TerraformStack):
             api_keys=api_keys,
             secret_name=secret_name,
         )
-        function = TaskFunction(
-            self,
-            config,
-            aws,
-            package,
-            uses,
-        )
+        function = TaskFunction(self, config, aws, package, uses)
         api = TaskApi(self, config, aws, encryption, function=function, allowed_ips=allowed_ips)
         watched = Watched(api.rest_api.name, function.function.function_name, table.table.name)
         alarms = Alarms(self, config, aws, encryption, watched=watched)
         Dashboard(self, config, aws, watched=watched, alarm_arns=[alarm.arn for alarm in alarms.all])
         # A rollout stops and rolls back when one of these fires.
         rollout = Rollout(self, config, aws, rollback_alarms=(alarms.api_5xx, alarms.lambda_errors, alarms.latency))
-        self._outputs(api, function, uses, alarms)
-        self._rollout_outputs(function, rollout)
+        self._outputs(api, function, uses, alarms, rollout)
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
         """Name every element by the address in its construct id: the HCL's own addresses.
@@ -156,36 +133,27 @@ class TapStack(TerraformStack):
         if not hasattr(tf_element, "node"):
             return self._addresses.allocate(tf_element.id, None, tf_element.path)
         kind: str | None = None
-        if isinstance(tf_element, TerraformDataSource):
+        if isinstance(tf_element, core.TerraformDataSource):
             kind = f"data.{tf_element.terraform_resource_type}"
-        elif isinstance(tf_element, TerraformResource):
+        elif isinstance(tf_element, core.TerraformResource):
             kind = tf_element.terraform_resource_type
-        elif isinstance(tf_element, TerraformVariable):
+        elif isinstance(tf_element, core.TerraformVariable):
             kind = "var"
-        elif isinstance(tf_element, TerraformOutput):
+        elif isinstance(tf_element, core.TerraformOutput):
             kind = "output"
         return self._addresses.allocate(tf_element.node.id, kind, tf_element.node.path)
-
-    def _provider(self, config: StackConfig, region: str, tags: Mapping[str, str]) -> None:
-        AwsProvider(
-            self,
-            "aws",
-            region=region,
-            default_tags=[AwsProviderDefaultTags(tags=tags)],
-            **provider_settings(config),
-        )
 
     def _backend(self, config: StackConfig) -> None:
         backend = config.backend
         if backend.kind == "local":
-            LocalBackend(self, path=f"terraform.{config.environment}.tfstate")
+            core.LocalBackend(self, path=f"terraform.{config.environment}.tfstate")
             return
         assert backend.bucket, "config.load_config guarantees a bucket for the S3 backend"
         emulator: dict[str, Any] = {}
         if backend.endpoint:
             emulator = {
                 **EMULATOR_CREDENTIALS,
-                "endpoints": S3BackendEndpointConfig(s3=backend.endpoint, sts=backend.endpoint),
+                "endpoints": core.S3BackendEndpointConfig(s3=backend.endpoint, sts=backend.endpoint),
                 "use_path_style": True,
                 "skip_credentials_validation": True,
                 "skip_region_validation": True,
@@ -193,7 +161,7 @@ class TapStack(TerraformStack):
                 "skip_metadata_api_check": True,
                 "skip_s3_checksum": True,
             }
-        S3Backend(
+        core.S3Backend(
             self,
             bucket=backend.bucket,
             key=backend.key,
@@ -205,11 +173,12 @@ class TapStack(TerraformStack):
         # predates the argument, so it is written as an override.
         self.add_override("terraform.backend.s3.use_lockfile", True)
 
-    def _variables(self, config: StackConfig) -> dict[str, TerraformVariable]:
-        """The HCL's six variables: same names, types, defaults and descriptions, now validated."""
+    def _variables(self, config: StackConfig) -> dict[str, core.TerraformVariable]:
+        """The HCL's six variables: same names, types, defaults and descriptions, now validated
+        (``json.dumps`` quotes a pattern as an HCL string literal: HCL escapes like JSON)."""
 
         def variable(name: str, type_: str, default: Any, description: str, *checks: tuple[str, str]) -> None:
-            made[name] = TerraformVariable(
+            made[name] = core.TerraformVariable(
                 self,
                 f"var.{name}",
                 type=type_,
@@ -217,14 +186,14 @@ class TapStack(TerraformStack):
                 description=description,
                 # Terraform JSON takes a condition as a template: "${expression}".
                 validation=[
-                    TerraformVariableValidationConfig(condition=f"${{{c}}}", error_message=m) for c, m in checks
+                    core.TerraformVariableValidationConfig(condition=f"${{{c}}}", error_message=m) for c, m in checks
                 ],
             )
 
-        made: dict[str, TerraformVariable] = {}
+        made: dict[str, core.TerraformVariable] = {}
         variable(
             "aws_region", "string", config.aws_region, "AWS region for all resources",
-            (f"can(regex({hcl_string(REGION_PATTERN)}, var.aws_region))",
+            (f"can(regex({json.dumps(REGION_PATTERN)}, var.aws_region))",
              "aws_region must be an AWS region name such as us-west-2."),
         )  # fmt: skip
         ip_checks = [
@@ -249,14 +218,14 @@ class TapStack(TerraformStack):
         )  # fmt: skip
         variable(
             "dynamodb_table_name", "string", config.dynamodb_table_name, "Name of the DynamoDB table",
-            (f"can(regex({hcl_string(TABLE_PATTERN)}, var.dynamodb_table_name))",
+            (f"can(regex({json.dumps(TABLE_PATTERN)}, var.dynamodb_table_name))",
              "dynamodb_table_name must be 3-255 characters of letters, digits, '_', '-' and '.'."),
         )  # fmt: skip
         variable(
             "lambda_log_bucket_name", "string", config.lambda_log_bucket_name, "Name of the S3 bucket for Lambda logs",
-            (f"can(regex({hcl_string(BUCKET_PATTERN)}, var.lambda_log_bucket_name)) && "
+            (f"can(regex({json.dumps(BUCKET_PATTERN)}, var.lambda_log_bucket_name)) && "
              '!strcontains(var.lambda_log_bucket_name, "..") && '
-             f"!can(regex({hcl_string(IP_LIKE_PATTERN)}, var.lambda_log_bucket_name))",
+             f"!can(regex({json.dumps(IP_LIKE_PATTERN)}, var.lambda_log_bucket_name))",
              "lambda_log_bucket_name must be a valid S3 bucket name: 3-63 lowercase letters, digits, '.' and '-', "
              "starting and ending with a letter or digit, no '..', not an IP address."),
         )  # fmt: skip
@@ -271,13 +240,16 @@ class TapStack(TerraformStack):
         variable(
             "api_key_secret_name", "string", config.api_key_secret_name,
             "Name of the secret in AWS Secrets Manager for API keys",
-            (f"can(regex({hcl_string(SECRET_PATTERN)}, var.api_key_secret_name))",
+            (f"can(regex({json.dumps(SECRET_PATTERN)}, var.api_key_secret_name))",
              "api_key_secret_name must be 1-512 characters of letters, digits and /_+=.@-"),
         )  # fmt: skip
         return made
 
-    def _outputs(self, api: TaskApi, function: TaskFunction, uses: FunctionResources, alarms: Alarms) -> None:
-        """The HCL's seven outputs under their names, then what a caller of the API needs."""
+    def _outputs(
+        self, api: TaskApi, function: TaskFunction, uses: FunctionResources, alarms: Alarms, rollout: Rollout
+    ) -> None:
+        """The HCL's seven outputs under their names, then what a caller of the API needs, then
+        what ``python -m rollout`` reads to start a deployment (docs/rollout.md)."""
         table, bucket, api_keys = uses.table, uses.bucket, uses.api_keys
         outputs = {
             "lambda_function_name": (function.function.function_name, "Name of the task API function"),
@@ -291,13 +263,6 @@ class TapStack(TerraformStack):
             "alarm_topic_arn": (alarms.topic.arn, "SNS topic every alarm notifies"),
             "lambda_function_arn": (function.function.arn, "ARN of the task API function"),
             "dynamodb_table_arn": (table.table.arn, "ARN of the task table"),
-        }
-        for name, (value, description) in outputs.items():
-            TerraformOutput(self, f"output.{name}", value=value, description=description)
-
-    def _rollout_outputs(self, function: TaskFunction, rollout: Rollout) -> None:
-        """What ``python -m rollout`` reads to start a deployment (docs/rollout.md)."""
-        outputs = {
             "lambda_alias_name": (function.alias.name, "Alias API Gateway invokes; CodeDeploy moves it"),
             "lambda_alias_arn": (function.alias.arn, "ARN of the live alias"),
             "codedeploy_app_name": (rollout.app.name, "CodeDeploy application of the function's rollouts"),
@@ -307,4 +272,4 @@ class TapStack(TerraformStack):
             ),
         }
         for name, (value, description) in outputs.items():
-            TerraformOutput(self, f"output.{name}", value=value, description=description)
+            core.TerraformOutput(self, f"output.{name}", value=value, description=description)

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from function import metrics
+from function.contract import METRICS_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.cdk import core
 from stacks.checks import validate
 from stacks.config import ConfigError, StackConfig
-from stacks.dashboard import HANDLER_NAMESPACE, OLDEST_PENDING_METRIC
 from stacks.database import INDEXES
 from stacks.package import LambdaPackage
 from stacks.tap_stack import TapStack
@@ -60,7 +60,7 @@ def test_api_and_lambda_widgets(prod_stack: dict[str, Any]) -> None:
     for title, namespace, metric, dims in (
         ("API latency (ms)", "AWS/ApiGateway", "Latency", ("ApiName", API)),
         ("Lambda duration (ms)", "AWS/Lambda", "Duration", ("FunctionName", FUNCTION)),
-        ("Handler latency (ms)", HANDLER_NAMESPACE, "Latency", ("Service", FUNCTION)),
+        ("Handler latency (ms)", METRICS_NAMESPACE, "Latency", ("Service", FUNCTION)),
     ):
         assert _series(widgets[title]) == [(namespace, metric, dims, p) for p in ("p50", "p95", "p99")]
     assert {(m, s) for _, m, _, s in _series(widgets["API 4XX / 5XX"])} == {("4XXError", "Sum"), ("5XXError", "Sum")}
@@ -96,7 +96,7 @@ def test_dynamodb_capacity_and_throttles_for_the_table_and_each_index(prod_stack
 
 
 def test_handler_metrics_widgets_match_what_the_handler_writes(prod_stack: dict[str, Any]) -> None:
-    assert metrics.NAMESPACE == HANDLER_NAMESPACE and metrics.OLDEST_PENDING_AGE == OLDEST_PENDING_METRIC
+    assert metrics.NAMESPACE == METRICS_NAMESPACE and metrics.OLDEST_PENDING_AGE == OLDEST_PENDING_METRIC
     emitted = metrics.RequestMetrics("fn", "claim_task", 409, 1.0, "claim_contention", audited=False).emf_fields()
     declared = {m["Name"] for m in emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     widgets = _widgets(prod_stack)
@@ -104,7 +104,7 @@ def test_handler_metrics_widgets_match_what_the_handler_writes(prod_stack: dict[
         metric
         for properties in widgets.values()
         for namespace, metric, dims, _ in _series(properties)
-        if namespace == HANDLER_NAMESPACE and dims == ("Service", FUNCTION)
+        if namespace == METRICS_NAMESPACE and dims == ("Service", FUNCTION)
     }
     assert declared - {"Requests"} <= shown, declared - shown
     assert {"Status2xx", "Status4xx", "Status5xx", "ClaimContention", "AuditFallbacks", OLDEST_PENDING_METRIC} <= shown
@@ -118,7 +118,7 @@ def test_handler_metrics_widgets_match_what_the_handler_writes(prod_stack: dict[
 
 def test_oldest_pending_task_alarm(prod_stack: dict[str, Any]) -> None:
     alarm = prod_stack["resource"]["aws_cloudwatch_metric_alarm"]["oldest_pending_task_age"]
-    assert (alarm["namespace"], alarm["metric_name"]) == (HANDLER_NAMESPACE, OLDEST_PENDING_METRIC)
+    assert (alarm["namespace"], alarm["metric_name"]) == (METRICS_NAMESPACE, OLDEST_PENDING_METRIC)
     assert alarm["dimensions"] == {"Service": FUNCTION}
     assert (alarm["statistic"], alarm["comparison_operator"], alarm["threshold"]) == (
         "Maximum", "GreaterThanThreshold", 3600,
