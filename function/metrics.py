@@ -18,11 +18,9 @@ from aws_lambda_powertools.metrics import EphemeralMetrics
 from function.contract import METRICS_NAMESPACE, METRICS_SERVICE_DIMENSION, OLDEST_PENDING_METRIC
 from function.validation import ACTIONS
 
-NAMESPACE: Final = METRICS_NAMESPACE
 #: Observations code on the request path may report (metric name -> unit).
 CLAIM_LOST_RACES: Final = "ClaimLostRaces"
-OLDEST_PENDING_AGE: Final = OLDEST_PENDING_METRIC
-_OBSERVED_UNITS: Final = {CLAIM_LOST_RACES: "Count", OLDEST_PENDING_AGE: "Seconds"}
+_OBSERVED_UNITS: Final = {CLAIM_LOST_RACES: "Count", OLDEST_PENDING_METRIC: "Seconds"}
 
 _observed: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar("tap_metrics", default=None)
 
@@ -70,7 +68,7 @@ class RequestMetrics:
         service = self.service or "unknown"
         # Only the six actions are dimension values, so clients cannot create metric streams.
         action = "none" if self.action is None else self.action if self.action in ACTIONS else "other"
-        emf = EphemeralMetrics(namespace=NAMESPACE)
+        emf = EphemeralMetrics(namespace=METRICS_NAMESPACE)
         emf.add_dimension(METRICS_SERVICE_DIMENSION, service)
         emf.add_dimensions(**{METRICS_SERVICE_DIMENSION: service, "Action": action})
         for name, value in values.items():

@@ -231,7 +231,7 @@ class TaskRepository:
                 return claiming.Read(source, []), made
             candidates = self._queue(source, shards, now)
             if previous is None and source != claiming.EXPIRED and (candidates or source == claiming.HEAD):
-                metrics.note(metrics.OLDEST_PENDING_AGE, claiming.oldest_age_seconds(candidates, model.now()))
+                metrics.note(contract.OLDEST_PENDING_METRIC, claiming.oldest_age_seconds(candidates, model.now()))
             if candidates:
                 return claiming.Read(source, candidates), made + 1
         raise errors.no_task_available()

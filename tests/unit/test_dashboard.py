@@ -96,7 +96,6 @@ def test_dynamodb_capacity_and_throttles_for_the_table_and_each_index(prod_stack
 
 
 def test_handler_metrics_widgets_match_what_the_handler_writes(prod_stack: dict[str, Any]) -> None:
-    assert metrics.NAMESPACE == METRICS_NAMESPACE and metrics.OLDEST_PENDING_AGE == OLDEST_PENDING_METRIC
     emitted = metrics.RequestMetrics("fn", "claim_task", 409, 1.0, "claim_contention", audited=False).emf_fields()
     declared = {m["Name"] for m in emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     widgets = _widgets(prod_stack)
