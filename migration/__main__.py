@@ -1,8 +1,6 @@
 """``python -m migration check|adopt|prove``: the command line of the migration package.
 
-Exit status: 0 the move is safe (nothing original destroyed or replaced, every change
-expected); 1 it is not (the report says which change and why); 2 no verdict (one line
-saying what is wrong and what to do; nothing was written).
+Exit status: 0 the move is safe, 1 it is not, 2 no verdict (docs/migration.md).
 """
 
 from __future__ import annotations
