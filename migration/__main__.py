@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except CannotJudge as exc:
         if options.as_json:
             print(json.dumps({"ok": False, "error": exc.what, "todo": exc.todo}))
-        print(exc.line(), file=sys.stderr)
+        print(f"error: {exc.what}; what to do: {exc.todo}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; what to do: run the command again (nothing was written)", file=sys.stderr)
