@@ -1,8 +1,6 @@
 """``python -m migration check|adopt|prove``: the command line of the migration package.
 
-Exit status: 0 the move is safe (nothing original destroyed or replaced, every change
-expected); 1 it is not (the report says which change and why); 2 no verdict (one line
-saying what is wrong and what to do; nothing was written).
+Exit status: 0 the move is safe, 1 it is not, 2 no verdict (docs/migration.md).
 """
 
 from __future__ import annotations
@@ -60,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except CannotJudge as exc:
         if options.as_json:
             print(json.dumps({"ok": False, "error": exc.what, "todo": exc.todo}))
-        print(exc.line(), file=sys.stderr)
+        print(f"error: {exc.what}; what to do: {exc.todo}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; what to do: run the command again (nothing was written)", file=sys.stderr)

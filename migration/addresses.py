@@ -1,15 +1,8 @@
-"""Before any plan: does the stack still have every resource address the state holds?
+"""Before any plan: does the stack still declare every resource address the state holds?
 
-A resource of the state whose address the synthesized stack no longer declares is renamed
-or removed: Terraform would destroy it (and create the renamed one anew), or cannot plan
-at all (a rename can leave references that form a cycle). This is read from the stack's
-Terraform JSON alone, so the guard names each such address even when Terraform fails.
-
-A rename declared the CDKTF way (``TerraformResource.move_from_id("aws_vpc.main")`` on
-the renamed resource, or ``move_to_id``/``move_to`` on the old one) synthesizes a Terraform
-``moved`` block (``"moved": [{"from": "aws_vpc.main", "to": "aws_vpc.primary"}]``); the
-address it moves *from* counts as kept when the address it finally moves *to* is one the
-stack declares.
+Read from the stack's Terraform JSON alone (its ``resource`` and ``moved`` blocks), so the
+guard names each renamed or removed address even when Terraform cannot plan
+(docs/migration.md, "Renaming a resource").
 """
 
 from __future__ import annotations
@@ -25,7 +18,7 @@ from migration.errors import CannotJudge
 #: The stack's Terraform JSON in a synthesized stack folder.
 STACK_FILE = "cdk.tf.json"
 #: An instance key at the end of an address: ``aws_subnet.private[0]``, ``aws_x.y["a"]``.
-_INSTANCE_KEY = re.compile(r"\[[^\[\]]*\]$")
+_INSTANCE_KEY = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]$')
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ and, for ``adopt``, the destination (empty unless ``--force``, not locked).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -155,13 +156,13 @@ def run_check(options: Options, out: TextIO, location: states.StateLocation | No
     plan_error = ""
     with tempfile.TemporaryDirectory(prefix="tap-migration-", ignore_cleanup_errors=True) as folder:
         work = Path(folder)
-        backend: dict[str, Any] | None = None  # the stack's own backend (S3, on AWS)
+        state_file = location.path
         if not via_backend:
-            copy = work / "state.tfstate"
-            copy.write_bytes(data)
-            backend = planning.local_backend(copy)
-        elif location.path is not None:
-            backend = planning.local_backend(location.path)
+            state_file = work / "state.tfstate"
+            state_file.write_bytes(data)
+        backend: dict[str, Any] | None = None  # the stack's own backend (S3, on AWS)
+        if state_file is not None:
+            backend = {"local": {"path": str(state_file.resolve())}}
         elif options.emulator:
             backend = planning.emulator_s3_backend(location.bucket, location.key, location.region, options.emulator)
         environ = emulator_env(dict(options.environ)) if options.emulator else dict(options.environ)
@@ -233,14 +234,16 @@ def adopt(options: Options, out: TextIO) -> tuple[int, Verdict]:
         return 1, first.verdict
     folder = options.backup_dir or WORK_DIR / "backups"
     saved = states.backup(first.data, folder, f"{options.env}-source")
-    print(f"backup: {shown(saved)} sha256 {states.sha256(first.data)}", file=out)
+    digest = hashlib.sha256(first.data).hexdigest()
+    print(f"backup: {shown(saved)} sha256 {digest}", file=out)
     if existing:
         replaced = states.backup(existing, folder, f"{options.env}-replaced-destination")
-        print(f"backup: {shown(replaced)} sha256 {states.sha256(existing)} (the state --force replaces)", file=out)
+        replaced_digest = hashlib.sha256(existing).hexdigest()
+        print(f"backup: {shown(replaced)} sha256 {replaced_digest} (the state --force replaces)", file=out)
     states.write(destination, first.data)
-    print(f"adopt: wrote {destination} sha256 {states.sha256(first.data)}; checking it again", file=out)
+    print(f"adopt: wrote {destination} sha256 {digest}; checking it again", file=out)
     second = run_check(replace(options, from_state=None), out)
     if second.data != first.data:
         raise CannotJudge(f"{destination} does not hold what was written", "check the backend bucket and retry")
-    second.show(options, out, backup=str(saved), sha256=states.sha256(first.data))
+    second.show(options, out, backup=str(saved), sha256=digest)
     return (0 if second.verdict.ok else 1), second.verdict

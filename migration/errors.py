@@ -10,7 +10,3 @@ class CannotJudge(Exception):
         super().__init__(what)
         self.what = what
         self.todo = todo
-
-    def line(self) -> str:
-        """The single line shown to the user."""
-        return f"error: {self.what}; what to do: {self.todo}"

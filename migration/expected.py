@@ -1,12 +1,7 @@
 """The expected changes of a move from the original HCL: read from ``expected_changes.toml``.
 
-That file is the one place that says which original resources exist, which of their
-attributes may change in place (and why) and which resources the stack adds. The judge
-(:mod:`migration.judge`) reads it through :func:`load_expected`; the two tables of
-``docs/deviations.md`` are rendered from it by :func:`render_tables`.
-
-``python -m migration.expected --write`` rewrites those tables in the document;
-``--check`` exits 1 when the document differs from the data.
+The judge reads them through :func:`load_expected`; ``python -m migration.expected --write``
+renders them as the tables of docs/deviations.md, ``--check`` exits 1 when those differ.
 """
 
 from __future__ import annotations

@@ -1,15 +1,7 @@
 """Judge a plan: is every original resource kept, and is every change an expected one?
 
-A resource change is *bad* when the plan destroys or replaces anything, creates an
-original resource anew (it was missing from the state), adds a resource the expected
-changes do not list, or updates an attribute they do not list for that address. An
-attribute counts as changed when its planned value differs from the state's (JSON
-documents compared parsed, empty values alike) or is only known after apply.
-
-Before that, every resource of the state must still be declared by the stack, under its
-own address or as the source of a ``moved`` block (:mod:`migration.addresses`); one that
-is not makes the verdict a failure even when Terraform cannot plan. A moved resource is
-judged under the address it had in the state, and the report lists the move.
+The rules (what is *bad*, when an attribute counts as changed, how a moved resource is
+judged) are those of docs/migration.md, "What a check does", step 5.
 """
 
 from __future__ import annotations
@@ -19,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from migration.addresses import Comparison, Move
+from migration.addresses import Comparison, Move, resource_address
 from migration.expected import Expected
 
 #: Placeholder for a value the plan only knows after apply.
@@ -125,23 +117,26 @@ def _render(value: Any) -> str:
     return text if len(text) <= _WIDTH else text[: _WIDTH - 3] + "..."
 
 
-def _leaves(before: Any, after: Any, unknown: Any, sensitive: Any, path: str) -> list[Detail]:
-    """The changed leaves below one attribute (scalars with both values; the rest summarized)."""
+def _leaves(before: Any, after: Any, unknown: Any, sensitive: tuple[Any, Any], path: str) -> list[Detail]:
+    """The changed leaves below one attribute (scalars with both values; the rest summarized).
+
+    ``sensitive`` holds the before_sensitive and after_sensitive trees: a leaf either marks is hidden."""
+    hidden = any(tree is True for tree in sensitive)
     if unknown is True:
-        return [Detail(path, SENSITIVE if sensitive is True else _render(before), UNKNOWN)]
+        return [Detail(path, SENSITIVE if hidden else _render(before), UNKNOWN)]
     before, after = _normal(before), _normal(after)
     if before in _EMPTY and after in _EMPTY:
         return []
     if isinstance(before, dict) and isinstance(after, dict):
         keys = sorted(set(before) | set(after) | set(unknown if isinstance(unknown, dict) else {}))
         return [d for key in keys for d in _leaves(before.get(key), after.get(key), _at(unknown, key),
-                                                   _at(sensitive, key), f"{path}.{key}")]  # fmt: skip
+                                                   _sub(sensitive, key), f"{path}.{key}")]  # fmt: skip
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         return [d for i, (b, a) in enumerate(zip(before, after, strict=True))
-                for d in _leaves(b, a, _at(unknown, i), _at(sensitive, i), f"{path}[{i}]")]  # fmt: skip
+                for d in _leaves(b, a, _at(unknown, i), _sub(sensitive, i), f"{path}[{i}]")]  # fmt: skip
     if before == after:  # a scalar's after_unknown is true (above) or absent
         return []
-    return [_summarized(before, after, sensitive is True, path)]
+    return [_summarized(before, after, hidden, path)]
 
 
 def _at(tree: Any, key: str | int) -> Any:
@@ -167,15 +162,8 @@ def _summarized(before: Any, after: Any, sensitive: bool, path: str) -> Detail:
     return Detail(path, _render(before), _render(after))
 
 
-def _merge(first: Any, second: Any) -> Any:
-    """Two sensitivity trees as one: a leaf is sensitive when either marks it so."""
-    if first is True or second is True:
-        return True
-    if isinstance(first, dict) and isinstance(second, dict):
-        return {k: _merge(first.get(k), second.get(k)) for k in set(first) | set(second)}
-    if isinstance(first, list) and isinstance(second, list):
-        return [_merge(_at(first, i), _at(second, i)) for i in range(max(len(first), len(second)))]
-    return first if first is not None else second
+def _sub(trees: tuple[Any, Any], key: str | int) -> tuple[Any, Any]:
+    return _at(trees[0], key), _at(trees[1], key)
 
 
 def changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Detail, ...]]:
@@ -183,45 +171,42 @@ def changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Detail, ...]]:
     before = change.get("before") or {}
     after = change.get("after") or {}
     unknown = change.get("after_unknown") or {}
-    sensitive = _merge(change.get("before_sensitive") or {}, change.get("after_sensitive") or {})
+    sensitive = (change.get("before_sensitive") or {}, change.get("after_sensitive") or {})
     result: dict[str, tuple[Detail, ...]] = {}
     for name in sorted(set(before) | set(after) | set(unknown)):
-        details = _leaves(before.get(name), after.get(name), _at(unknown, name), _at(sensitive, name), name)
+        details = _leaves(before.get(name), after.get(name), _at(unknown, name), _sub(sensitive, name), name)
         if details:
             result[name] = tuple(details)
     return result
 
 
-#: Terraform's actions of a resource change → the judge's name for them (both together: replace).
-_ACTIONS: dict[tuple[str, ...], str] = {
-    ("no-op",): "no-op", ("read",): "no-op", ("create",): "create", ("update",): "update", ("delete",): "destroy",
-}  # fmt: skip
-
-
 def _action(actions: list[str]) -> str:
+    """Terraform's actions of a resource change → the judge's name for them (delete and create: replace)."""
     if "delete" in actions and "create" in actions:
         return "replace"
-    return _ACTIONS.get(tuple(actions)) or "+".join(actions) or "no-op"
+    joined = "+".join(actions) or "no-op"
+    return {"delete": "destroy", "read": "no-op"}.get(joined, joined)
 
 
 def _judged(address: str, moved_from: str, action: str, change: dict[str, Any], expected: Expected) -> ResourceChange:
     """One planned change (not a no-op) against the expected changes of its address in the state."""
-    is_original = (moved_from or address) in expected.originals
+    in_state = moved_from or address
+    is_original = in_state in expected.originals
     attributes: tuple[AttributeChange, ...] = ()
     paths: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
     if action == "update":
-        allowed = expected.may_change(moved_from or address)
+        allowed = expected.may_change(in_state)
         attributes = tuple(
             AttributeChange(name, name in allowed, details) for name, details in changed_attributes(change).items()
         )
         strangers = [a.name for a in attributes if not a.expected]
         problem = f"attribute(s) not in the expected changes: {', '.join(strangers)}" if strangers else ""
-        why = expected.reasons(moved_from or address)
+        why = expected.reasons(in_state)
     elif action == "create":
         if is_original:
             problem = "an original resource missing from the state: it would be created a second time"
-        elif (resource := address.split("[", 1)[0]) in expected.added:  # a for_each instance: name["key"]
+        elif (resource := resource_address(address)) in expected.added:  # a for_each instance: name["key"]
             problem, why = "", (expected.why_added(resource),)
         else:
             problem = "an addition the expected changes do not list"

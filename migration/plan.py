@@ -1,10 +1,8 @@
-"""``terraform plan`` of a synthesized stack, as plan JSON.
+"""``terraform plan`` of a copy of a synthesized stack, as plan JSON.
 
-The stack folder is copied to a work folder, with an override file that points the
-backend at a copy of the state to judge (or, to judge the backend's own state, keeps the
-stack's backend) and, for the emulator, every AWS endpoint at the emulator. Neither the
-synthesized stack nor any state is changed: the plan is taken with ``-lock=false`` and
-a plan never writes state.
+An override file in the copy points the backend at the state to judge (or keeps the
+stack's own) and, with an emulator, every AWS endpoint at it. Nothing is written to any
+state: the plan runs with ``-lock=false``.
 """
 
 from __future__ import annotations
@@ -89,20 +87,6 @@ def run_steps(folder: Path, env: dict[str, str], steps: list[list[str]], of: str
             raise CannotJudge(f"terraform {args[0]}{of} failed: {message}", todo(message))
 
 
-def work_copy(stack_dir: Path, work: Path) -> Path:
-    """The synthesized stack copied into ``work/stack`` (without Terraform's local files)."""
-    if not (stack_dir / "cdk.tf.json").is_file():
-        raise CannotJudge(f"{stack_dir} holds no cdk.tf.json", "synthesize first (make synth) or pass the stack folder")
-    target = work / "stack"
-    shutil.copytree(stack_dir, target, ignore=shutil.ignore_patterns(*TERRAFORM_FILES, "*.tfplan", "tfplan"))
-    return target
-
-
-def local_backend(state_file: Path) -> dict[str, Any]:
-    """A backend block reading ``state_file``."""
-    return {"local": {"path": str(state_file.resolve())}}
-
-
 def emulator_s3_backend(bucket: str, key: str, region: str, endpoint: str) -> dict[str, Any]:
     """The stack's S3 backend, on the emulator."""
     return {
@@ -121,8 +105,10 @@ def plan(
     backend: dict[str, Any] | None,
     emulator: str | None = None,
 ) -> dict[str, Any]:
-    """Init and plan a copy of ``stack_dir`` with ``backend`` (None: its own); ``terraform show -json`` of the plan."""
-    folder = work_copy(stack_dir, work)
+    """Init and plan a copy of ``stack_dir`` (checked by :func:`migration.addresses.read_stack` before)
+    with ``backend`` (None: its own); ``terraform show -json`` of the plan."""
+    folder = work / "stack"
+    shutil.copytree(stack_dir, folder, ignore=shutil.ignore_patterns(*TERRAFORM_FILES, "*.tfplan", "tfplan"))
     override: dict[str, Any] = {"terraform": {"backend": backend}} if backend else {}
     if emulator:
         override["provider"] = {"aws": emulator_provider(emulator)}

@@ -1,10 +1,5 @@
-"""``prove``: the whole move on the local emulator, start to finish, then nothing left behind.
-
-1. start the mended moto emulator (``workspace/``) on a free loopback port, in a temp folder;
-2. deploy the original HCL there (a copy of ``--original``, with the emulator as provider);
-3. ``adopt`` its state into the ``prod`` stack's backend on the emulator (check, backup,
-   write, check again);
-4. stop the emulator and delete the temp folder, then print the summary line last.
+"""``prove``: the whole move on a fresh local emulator (deploy the original HCL, ``adopt`` its
+state into the ``prod`` stack's backend there), then nothing left behind (docs/migration.md, "Prove").
 """
 
 from __future__ import annotations
@@ -86,7 +81,6 @@ def deploy_original(original: Path, work: Path, endpoint: str, environ: dict[str
 def prove(original: Path, options: commands.Options, out: TextIO, keep: bool = False) -> int:
     """Deploy the original to a fresh emulator, adopt and check its state there; clean up; summary line last."""
     check_original(original)
-    commands.check_options(options)
     stack_dir = options.stack_dir or commands.synthesize(options.env, options.environ, out)
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="tap-migration-prove-"))

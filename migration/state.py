@@ -1,13 +1,10 @@
-"""Terraform state files: where one lives (a file or an S3 object), reading it, checking it
-is a whole state the local Terraform can use, and writing, backing up and fingerprinting it.
-
-Reading never changes the source: an S3 state is downloaded, a file is only read.
+"""Terraform state files (a file or an S3 object): reading one without changing it, checking
+it is a whole state the local Terraform can use, writing and backing one up.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -177,10 +174,6 @@ def inspect_state(data: bytes, source: str, terraform_version: str) -> StateInfo
         for instance in resource.get("instances", [])
     ]
     return StateInfo(written_by, tuple(addresses), int(state.get("serial", 0)))
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def backup(data: bytes, folder: Path, label: str) -> Path:
