@@ -163,7 +163,9 @@ def _summarized(before: Any, after: Any, sensitive: bool, path: str) -> Detail:
 
 
 def _sub(trees: tuple[Any, Any], key: str | int) -> tuple[Any, Any]:
-    return _at(trees[0], key), _at(trees[1], key)
+    """Both sensitivity trees at ``key``; a tree that is ``true`` marks everything below it."""
+    before, after = (tree if tree is True else _at(tree, key) for tree in trees)
+    return before, after
 
 
 def changed_attributes(change: dict[str, Any]) -> dict[str, tuple[Detail, ...]]:

@@ -128,7 +128,7 @@ def stop(paths: EmulatorPaths) -> RunningEmulator | None:
     """Stop the emulator the pid file names (if it runs) and remove the pid file."""
     found = find(paths)
     if found and not processes.stop_process(found.pid):
-        raise EmulatorError(f"the emulator (pid {found.pid}) did not stop\nwhat to do: kill it: kill -9 {found.pid}")
+        raise EmulatorError(f"the emulator (pid {found.pid}) did not stop; kill it with: kill -9 {found.pid}")
     paths.emulator_pid.unlink(missing_ok=True)
     return found
 

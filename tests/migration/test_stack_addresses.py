@@ -49,6 +49,8 @@ def test_moves_are_followed_in_a_chain_and_a_move_to_nothing_keeps_nothing() -> 
 
 def test_instance_keys_count_as_their_resource() -> None:
     assert resource_address('aws_subnet.private["a"]') == "aws_subnet.private"
+    assert resource_address('aws_s3_object.file["x[1]"]') == "aws_s3_object.file"  # a key holding brackets
+    assert resource_address('aws_s3_object.file["a\\"]"]') == "aws_s3_object.file"  # and an escaped quote
     assert compare(("aws_subnet.private[0]", "aws_subnet.private[1]", "aws_subnet.public[0]"), STACK).missing == (
         "aws_subnet.public",
     )
