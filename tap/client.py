@@ -62,9 +62,9 @@ def http_url(url: str) -> SplitResult:
     """The parts of an http(s) URL with a host; ``CallFailed`` for anything else."""
     try:
         parts = urlsplit(url)
-        if parts.scheme in ("http", "https") and parts.hostname:
+        if parts.scheme in ("http", "https") and parts.hostname and parts.port != 0:
             return parts
-    except ValueError:  # e.g. an unclosed [IPv6 host
+    except ValueError:  # an unclosed [IPv6 host, a port that is not a number in 1-65535
         pass
     raise CallFailed(f"API URL {url!r} is not an http(s) URL")
 

@@ -115,7 +115,17 @@ def test_no_aws_credentials_for_a_signed_url(tap: Tap, tmp_path: Path, monkeypat
     assert result.line().startswith("tap: no AWS credentials found: the API needs SigV4-signed requests")
 
 
-@pytest.mark.parametrize("url", ["http://[::1/lambda", "ftp://abc123.execute-api.us-west-2.amazonaws.com/x", "lambda"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1/lambda",
+        "ftp://abc123.execute-api.us-west-2.amazonaws.com/x",
+        "lambda",
+        "http://127.0.0.1:99999/lambda",
+        "http://127.0.0.1:abc/lambda",
+        "http://127.0.0.1:0/lambda",
+    ],
+)
 def test_a_url_that_is_not_http_is_refused_before_anything_else(tap: Tap, url: str) -> None:
     result = tap("--url", url, "--api-key", "k", "list")
     assert result.status == BAD_INPUT
