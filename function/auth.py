@@ -119,4 +119,4 @@ def _since(moment: float | None, clock: Callable[[], float]) -> float:
 
 def _matches(candidate: bytes, keys: tuple[bytes, ...]) -> bool:
     """Constant time per key, and every key is compared: the list is built before ``any``."""
-    return any([hmac.compare_digest(candidate, key) for key in keys])
+    return any([hmac.compare_digest(candidate, key) for key in keys])  # a list, not a generator: no early stop

@@ -61,7 +61,7 @@ class TaskApi(Construct):
             tags=aws.tags,
             lifecycle=core.TerraformResourceLifecycle(create_before_destroy=True),
         )
-        route, integration = self._route(function)
+        route_revision, integration = self._route(function)
         invoke_anything = f"{self.rest_api.execution_arn}/*"
         # Callers in this account attach this policy to their principals (SigV4 callers).
         bindings.iam_policy.IamPolicy(
@@ -74,7 +74,7 @@ class TaskApi(Construct):
             ),
         )
         policy = self._ip_allowlist(aws, allowed_ips) if config.enforce_ip_allowlist else None
-        deployment = self._deployment(route, integration, policy)
+        deployment = self._deployment(route_revision, integration, policy)
         self.stage = self._stage(config, aws, encryption, deployment)
         # Without status_code each 4XX keeps its own status (403 stays 403, 429 stays 429).
         bindings.api_gateway_gateway_response.ApiGatewayGatewayResponse(
@@ -136,12 +136,12 @@ class TaskApi(Construct):
                 principal="apigateway.amazonaws.com",
                 source_arn=source_arn,
             )
-        route = {
+        route_revision = {
             "resource": resource.id,
             "method": core.Fn.jsonencode([method.id, method.authorization]),
             "integration": core.Fn.jsonencode([integration.id, integration.uri, integration.type]),
         }
-        return route, integration
+        return route_revision, integration
 
     def _ip_allowlist(
         self, aws: AwsContext, allowed_ips: list[str]
@@ -172,7 +172,7 @@ class TaskApi(Construct):
 
     def _deployment(
         self,
-        route: dict[str, str],
+        route_revision: dict[str, str],
         integration: bindings.api_gateway_integration.ApiGatewayIntegration,
         policy: bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy | None,
     ) -> bindings.api_gateway_deployment.ApiGatewayDeployment:
@@ -180,7 +180,7 @@ class TaskApi(Construct):
 
         API Gateway serves a frozen snapshot, so every such change needs a new one.
         """
-        revision_inputs = dict(route)
+        revision_inputs = dict(route_revision)
         depends_on: list[core.ITerraformDependable] = [integration]
         if policy is not None:
             revision_inputs["policy"] = policy.policy

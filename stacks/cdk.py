@@ -7,6 +7,10 @@ bindings, pinned by Pipfile.lock. ``cdktn``: CDK Terrain in ``.venv-cdktn/`` wit
 there, is a :class:`ConfigError` naming what to run. Everything else uses
 ``from stacks.cdk import bindings, core``; both load on first use (PEP 562), the bindings one
 resource module at a time (``stacks/lazy_provider.py``). mypy checks against cdktf.
+
+A resource's class is ``bindings.<its Terraform type without aws_>.<Class>``, e.g.
+``bindings.vpc.Vpc`` for ``aws_vpc``; a file that needs several of one module's nested settings
+classes names the module once (``scaling_policy = bindings.appautoscaling_policy``).
 """
 
 from __future__ import annotations

@@ -93,7 +93,6 @@ def dashboard_body(region: str, watched: Watched, config: StackConfig, alarm_arn
         "properties": {"title": ALARMS_TITLE, "alarms": alarm_arns},
     }
     latency_alarm = {"horizontal": [{"label": "p95 alarm", "value": config.latency_alarm_p95_ms}]}
-    handler = METRICS_NAMESPACE
     widgets = [
         *([status] if alarm_arns else []),
         widget("API requests", [["AWS/ApiGateway", "Count", *api, {"stat": "Sum", "label": "requests"}]]),
@@ -105,15 +104,18 @@ def dashboard_body(region: str, watched: Watched, config: StackConfig, alarm_arn
         *dynamodb,
         widget("DynamoDB throttles: table and indexes", throttles),
         widget("Handler requests by action", [[{"expression": search, "id": "by_action"}]]),
-        widget("Handler responses by status class", _sums(handler, ("Status2xx", "Status4xx", "Status5xx"), service)),
-        widget("Handler latency (ms)", _percentiles(handler, "Latency", service)),
+        widget(
+            "Handler responses by status class",
+            _sums(METRICS_NAMESPACE, ("Status2xx", "Status4xx", "Status5xx"), service),
+        ),
+        widget("Handler latency (ms)", _percentiles(METRICS_NAMESPACE, "Latency", service)),
         widget(
             "Claim contention and audit fallbacks",
-            _sums(handler, ("ClaimContention", "ClaimLostRaces", "AuditFallbacks"), service),
+            _sums(METRICS_NAMESPACE, ("ClaimContention", "ClaimLostRaces", "AuditFallbacks"), service),
         ),
         widget(
             "Oldest pending task age (s), seen by claims",
-            [[handler, OLDEST_PENDING_METRIC, *service, {"stat": "Maximum", "label": "age"}]],
+            [[METRICS_NAMESPACE, OLDEST_PENDING_METRIC, *service, {"stat": "Maximum", "label": "age"}]],
             annotations={"horizontal": [{"label": "alarm", "value": config.pending_task_age_alarm_seconds}]},
         ),
     ]

@@ -1,6 +1,9 @@
-"""Whether a synth can be skipped: a SHA-256 of everything that decides its output (the sources
-``main.py --if-changed`` reads, the lock files, cdktn's ``READY`` file when chosen, and the
-``TAP_*`` and ``CDKTF_OUTDIR`` settings), stored beside the output of a synth that succeeded.
+"""Whether a synth can be skipped: a SHA-256 of everything that decides its output, stored beside
+the output of a synth that succeeded and compared by ``main.py --if-changed``.
+
+The inputs: the files below (the stack's and both functions' sources, ``workspace/loopback.py``
+that stacks/config.py imports, the lock files), cdktn's ``READY`` file when chosen, and the
+``TAP_*`` and ``CDKTF_OUTDIR`` settings.
 """
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ def mend_point_in_time_recovery() -> None:
     for name in ("put_item", "update_item", "delete_item"):
         original = getattr(DynamoDBBackend, name)
 
+        # ``_write`` binds this round's original now (a closure would see the loop's last one).
         def journaled(self: Any, table_name: str, key: Any, *args: Any, _write: Any = original, **kwargs: Any) -> Any:
             if found := snapshot(self.tables, table_name, key):
                 _journal(self, table_name).append((time.time(), *found[1:]))
