@@ -12,8 +12,6 @@ import pytest
 from moto import mock_aws
 
 from function import model, settings
-
-# handler_support puts function/ on sys.path: the handler's modules come through it here.
 from tests.function.support import API_KEY, BUCKET, OTHER_KEY, SECRET, TABLE, Api, Aws, contract, handler
 from tests.function.table_from_stack import REFERENCE_TABLE, create_table_kwargs
 

@@ -8,22 +8,14 @@ checks that nothing is left, when the session ends.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-# `local/` is imported from the project root whichever way pytest was started.
-_PROJECT = str(Path(__file__).resolve().parents[2])
-if _PROJECT not in sys.path:
-    sys.path.insert(0, _PROJECT)
-
-from local_deployment import Deployment  # noqa: E402
-
-from local.paths import LocalPaths  # noqa: E402 (after the path above)
-from workspace.processes import free_port  # noqa: E402
-from workspace.terraform import TerraformMissing, terraform_binary  # noqa: E402
+from local.paths import LocalPaths
+from tests.integration.local_deployment import Deployment
+from workspace.processes import free_port
+from workspace.terraform import TerraformMissing, terraform_binary
 
 
 def pytest_configure(config: pytest.Config) -> None:

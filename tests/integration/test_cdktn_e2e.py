@@ -17,9 +17,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from local_deployment import Deployment
 
 from testkit import cdktn
+from tests.integration.local_deployment import Deployment
 from workspace import node
 from workspace.paths import PROJECT
 from workspace.terraform import emulator_env, run_terraform

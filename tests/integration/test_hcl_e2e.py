@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_deployment import Deployment
 
+from tests.integration.local_deployment import Deployment
 from workspace.paths import PROJECT
 from workspace.terraform import emulator_env, run_terraform
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tap_scenario
-from local_deployment import Deployment
 
 from function import contract
 from local import deploy
 from local.paths import LocalPaths
+from tests.integration import tap_scenario
+from tests.integration.local_deployment import Deployment
 from workspace.terraform import emulator_env, run_terraform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from local_deployment import Deployment
 
+from tests.integration.local_deployment import Deployment
 from workspace.paths import PROJECT
 from workspace.terraform import emulator_env, run_terraform
 

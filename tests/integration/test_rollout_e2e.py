@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 import pytest
-from local_deployment import Deployment
 
+from tests.integration.local_deployment import Deployment
 from workspace.paths import PROJECT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
