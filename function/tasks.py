@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from function import claiming, contract, errors, metrics, model, paging
+from function import claiming, contract, errors, metrics, model, paging, refusals
 from function import settings as s
 from function.commands import ClaimTask, CreateTask, ListTasks, ReleaseTask, SubmitFeedback
 
@@ -25,20 +25,6 @@ class Rejected:
     (plain values), or None when there is no such task."""
 
     current: dict[str, Any] | None
-
-    def refusal(self, task_id: str, annotator: str, verb: str) -> errors.ApiError | None:
-        """Why the task's current state refuses the change; None when the state itself
-        was fine (the task changed in between, or the feedback does not fit the task)."""
-        if self.current is None:
-            return errors.task_not_found(task_id)
-        status = self.current["status"]
-        if status == model.COMPLETED:
-            return errors.task_completed(task_id, verb)
-        if status == model.ASSIGNED and self.current.get("assignee") != annotator:
-            return errors.task_assigned(task_id, verb, self.current.get("lease_expires_at"))
-        if status == model.PENDING and verb != "claim":
-            return errors.task_not_claimed(task_id, verb)
-        return None
 
 
 class TaskRepository:
@@ -188,7 +174,7 @@ class TaskRepository:
             values,
         )
         if isinstance(result, Rejected):
-            raise result.refusal(task_id, annotator, "claim") or _changed(task_id)
+            raise refusals.why(task_id, result.current, annotator, "claim") or refusals.changed(task_id)
         return result
 
     def _claim_next(self, annotator: str) -> dict[str, Any]:
@@ -283,8 +269,8 @@ class TaskRepository:
             },
         )
         if isinstance(result, Rejected):
-            refusal = result.refusal(cmd.task_id, cmd.annotator_id, "submit feedback for")
-            raise refusal or _feedback_misfit(cmd, result.current or {})
+            refusal = refusals.why(cmd.task_id, result.current, cmd.annotator_id, "submit feedback for")
+            raise refusal or refusals.feedback_misfit(cmd, result.current or {})
         return result
 
     def release(self, cmd: ReleaseTask) -> dict[str, Any]:
@@ -305,7 +291,9 @@ class TaskRepository:
             },
         )
         if isinstance(result, Rejected):
-            raise result.refusal(cmd.task_id, cmd.annotator_id, "release") or _changed(cmd.task_id)
+            raise refusals.why(cmd.task_id, result.current, cmd.annotator_id, "release") or refusals.changed(
+                cmd.task_id
+            )
         return result
 
     # -- tasks stored before the shards ------------------------------------
@@ -377,27 +365,3 @@ def _names(expression: str) -> dict[str, str]:
     """Alias every ``#attr`` token: ``status`` is a reserved word, and
     aliasing all names keeps the expressions uniform."""
     return {f"#{name}": name for name in _NAME_TOKEN.findall(expression)}
-
-
-def _changed(task_id: str) -> errors.ApiError:
-    """The condition failed yet the returned state would have passed it: retrying is safe."""
-    return errors.write_conflict(f"task {task_id} changed during the request")
-
-
-def _feedback_misfit(cmd: SubmitFeedback, current: dict[str, Any]) -> errors.ApiError:
-    """The task's state accepted the feedback but its shape does not fit the task."""
-    fb = cmd.feedback
-    kind = current["kind"]
-    count = len(current["responses"])
-    expected_field = {k: name for name, k in model.FEEDBACK_FIELDS.items()}[kind]
-    if kind != fb.kind:
-        return errors.invalid_field(
-            f"feedback.{fb.field}",
-            f"does not fit task {cmd.task_id}: it is a {kind} task; send feedback.{expected_field}",
-        )
-    if fb.field == "preferred":
-        return errors.invalid_field("feedback.preferred", f"must be a response index 0..{count - 1} (got {fb.value})")
-    return errors.invalid_field(
-        f"feedback.{fb.field}",
-        f"must have exactly {count} entries, one per response of task {cmd.task_id} (got {fb.min_responses()})",
-    )
