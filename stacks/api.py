@@ -7,6 +7,7 @@ differs from the original HCL).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from constructs import Construct
 
@@ -18,6 +19,15 @@ from stacks.policies import assume_role_policy, policy_document, statement
 from stacks.secrets import Encryption
 
 STAGE_NAME = "prod"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The original's resource, method and integration for ``POST /lambda``."""
+
+    resource: bindings.api_gateway_resource.ApiGatewayResource
+    method: bindings.api_gateway_method.ApiGatewayMethod
+    integration: bindings.api_gateway_integration.ApiGatewayIntegration
 
 
 #: One JSON line per request in the stage's access log.
@@ -61,7 +71,7 @@ class TaskApi(Construct):
             tags=aws.tags,
             lifecycle=core.TerraformResourceLifecycle(create_before_destroy=True),
         )
-        route_revision, integration = self._route(function)
+        route = self._route(function)
         invoke_anything = f"{self.rest_api.execution_arn}/*"
         # Callers in this account attach this policy to their principals (SigV4 callers).
         bindings.iam_policy.IamPolicy(
@@ -74,7 +84,7 @@ class TaskApi(Construct):
             ),
         )
         policy = self._ip_allowlist(aws, allowed_ips) if config.enforce_ip_allowlist else None
-        deployment = self._deployment(route_revision, integration, policy)
+        deployment = self._deployment(route, policy)
         self.stage = self._stage(config, aws, encryption, deployment)
         # Without status_code each 4XX keeps its own status (403 stays 403, 429 stays 429).
         bindings.api_gateway_gateway_response.ApiGatewayGatewayResponse(
@@ -91,11 +101,8 @@ class TaskApi(Construct):
             },
         )
 
-    def _route(
-        self, function: TaskFunction
-    ) -> tuple[dict[str, str], bindings.api_gateway_integration.ApiGatewayIntegration]:
-        """``POST /lambda`` proxied to the function, which API Gateway may now invoke; returns what
-        a new deployment must follow (resource, method, integration) and the integration."""
+    def _route(self, function: TaskFunction) -> Route:
+        """``POST /lambda`` proxied to the function, which API Gateway may now invoke."""
         api_id = self.rest_api.id
         resource = bindings.api_gateway_resource.ApiGatewayResource(
             self,
@@ -125,23 +132,21 @@ class TaskApi(Construct):
         )
         source_arn = f"{self.rest_api.execution_arn}/*/{method.http_method}{resource.path}"
         # The original permission (unqualified) stays as it was: a qualifier would replace it.
-        for address, qualifier in (("api_gateway", None), ("api_gateway_live", function.alias.name)):
+        for address, statement_id, qualifier in (
+            ("api_gateway", "AllowApiGatewayInvoke", None),
+            ("api_gateway_live", "AllowApiGatewayInvokeLive", function.alias.name),
+        ):
             bindings.lambda_permission.LambdaPermission(
                 self,
                 f"aws_lambda_permission.{address}",
-                statement_id="AllowApiGatewayInvokeLive" if qualifier else "AllowApiGatewayInvoke",
+                statement_id=statement_id,
                 action="lambda:InvokeFunction",
                 function_name=function.function.function_name,
                 qualifier=qualifier,
                 principal="apigateway.amazonaws.com",
                 source_arn=source_arn,
             )
-        route_revision = {
-            "resource": resource.id,
-            "method": core.Fn.jsonencode([method.id, method.authorization]),
-            "integration": core.Fn.jsonencode([integration.id, integration.uri, integration.type]),
-        }
-        return route_revision, integration
+        return Route(resource, method, integration)
 
     def _ip_allowlist(
         self, aws: AwsContext, allowed_ips: list[str]
@@ -172,16 +177,19 @@ class TaskApi(Construct):
 
     def _deployment(
         self,
-        route_revision: dict[str, str],
-        integration: bindings.api_gateway_integration.ApiGatewayIntegration,
+        route: Route,
         policy: bindings.api_gateway_rest_api_policy.ApiGatewayRestApiPolicy | None,
     ) -> bindings.api_gateway_deployment.ApiGatewayDeployment:
         """A deployment replaced whenever the route or the resource policy changes.
 
         API Gateway serves a frozen snapshot, so every such change needs a new one.
         """
-        revision_inputs = dict(route_revision)
-        depends_on: list[core.ITerraformDependable] = [integration]
+        revision_inputs = {
+            "resource": route.resource.id,
+            "method": core.Fn.jsonencode([route.method.id, route.method.authorization]),
+            "integration": core.Fn.jsonencode([route.integration.id, route.integration.uri, route.integration.type]),
+        }
+        depends_on: list[core.ITerraformDependable] = [route.integration]
         if policy is not None:
             revision_inputs["policy"] = policy.policy
             depends_on.append(policy)

@@ -17,6 +17,8 @@ from stacks.context import AwsContext
 from stacks.dashboard import Watched
 from stacks.secrets import Encryption
 
+metric_alarm = bindings.cloudwatch_metric_alarm
+
 #: Where each alarm's description points (a section anchor is appended).
 RUNBOOK: Final = "docs/runbooks.md"
 #: The latency alarm counts a minute only when it saw at least this many requests: with
@@ -70,7 +72,7 @@ class Alarms(Construct):
         #: What every alarm notifies, on ALARM and on OK.
         self.actions: list[str] = [self.topic.arn, *([external] if external else [])]
         self._config, self._aws = config, aws
-        self.by_address: dict[str, bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm] = {}
+        self.by_address: dict[str, metric_alarm.CloudwatchMetricAlarm] = {}
         # 4XX answers grow with the load (404 no task, 409 contention, 429); a preset for
         # heavy load counts them as a share of requests (stacks/preset.py).
         rate_4xx = config.api_4xx_alarm_rate
@@ -122,7 +124,7 @@ class Alarms(Construct):
         self.lambda_errors = self.by_address["lambda_errors"]
 
     @property
-    def all(self) -> list[bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm]:
+    def all(self) -> list[metric_alarm.CloudwatchMetricAlarm]:
         """Every alarm of the stack, in the order they were made."""
         return list(self.by_address.values())
 
@@ -148,9 +150,9 @@ class Alarms(Construct):
 
     def _alarm(
         self, address: str, name_suffix: str, description: str, **settings: Any
-    ) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
+    ) -> metric_alarm.CloudwatchMetricAlarm:
         """``aws_cloudwatch_metric_alarm.<address>``, notifying ``actions``, entered in ``by_address``."""
-        alarm = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm(
+        alarm = metric_alarm.CloudwatchMetricAlarm(
             self,
             f"aws_cloudwatch_metric_alarm.{address}",
             alarm_name=f"{self._config.name_prefix}_{name_suffix}",
@@ -164,24 +166,22 @@ class Alarms(Construct):
         self.by_address[address] = alarm
         return alarm
 
-    def _latency(self, api_name: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarm:
+    def _latency(self, api_name: str) -> metric_alarm.CloudwatchMetricAlarm:
         """API Gateway's p95 ``Latency`` above the threshold in 3 of 5 minutes that saw at
         least ``LATENCY_MIN_REQUESTS`` requests (quieter minutes count as fine)."""
         threshold = self._config.latency_alarm_p95_ms
 
-        def latency(ident: str, stat: str) -> bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery:
-            metric = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQueryMetric(
+        def latency(ident: str, stat: str) -> metric_alarm.CloudwatchMetricAlarmMetricQuery:
+            metric = metric_alarm.CloudwatchMetricAlarmMetricQueryMetric(
                 namespace="AWS/ApiGateway",
                 metric_name="Latency",
                 dimensions={"ApiName": api_name},
                 period=60,
                 stat=stat,
             )
-            return bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
-                id=ident, metric=metric, return_data=False
-            )
+            return metric_alarm.CloudwatchMetricAlarmMetricQuery(id=ident, metric=metric, return_data=False)
 
-        guarded = bindings.cloudwatch_metric_alarm.CloudwatchMetricAlarmMetricQuery(
+        guarded = metric_alarm.CloudwatchMetricAlarmMetricQuery(
             id="p95_busy",
             expression=f"IF(requests >= {LATENCY_MIN_REQUESTS}, p95, 0)",
             label=f"API p95 latency (ms), minutes with at least {LATENCY_MIN_REQUESTS} requests",

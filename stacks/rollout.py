@@ -14,6 +14,8 @@ from stacks.config import ROLLOUT_CONFIGS, StackConfig
 from stacks.context import AwsContext
 from stacks.policies import assume_role_policy
 
+deployment_group = bindings.codedeploy_deployment_group
+
 #: CodeDeploy's managed policy for Lambda deployments, the limited variant: read and move
 #: aliases, read alarms, invoke only ``CodeDeployHook_*`` functions (docs/rollout.md says why).
 CODEDEPLOY_POLICY = "service-role/AWSCodeDeployRoleForLambdaLimited"
@@ -53,20 +55,20 @@ class Rollout(Construct):
             role=role.name,
             policy_arn=aws.managed_policy_arn(CODEDEPLOY_POLICY),
         )
-        self.group = bindings.codedeploy_deployment_group.CodedeployDeploymentGroup(
+        self.group = deployment_group.CodedeployDeploymentGroup(
             self,
             "aws_codedeploy_deployment_group.live",
             app_name=self.app.name,
             deployment_group_name=f"{config.name_prefix}_live",
             service_role_arn=role.arn,
             deployment_config_name=ROLLOUT_CONFIGS[config.rollout],
-            deployment_style=bindings.codedeploy_deployment_group.CodedeployDeploymentGroupDeploymentStyle(
+            deployment_style=deployment_group.CodedeployDeploymentGroupDeploymentStyle(
                 deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
             ),
-            auto_rollback_configuration=bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAutoRollbackConfiguration(
+            auto_rollback_configuration=deployment_group.CodedeployDeploymentGroupAutoRollbackConfiguration(
                 enabled=True, events=ROLLBACK_EVENTS
             ),
-            alarm_configuration=bindings.codedeploy_deployment_group.CodedeployDeploymentGroupAlarmConfiguration(
+            alarm_configuration=deployment_group.CodedeployDeploymentGroupAlarmConfiguration(
                 enabled=True, alarms=[alarm.alarm_name for alarm in rollback_alarms]
             ),
             tags=aws.tags,

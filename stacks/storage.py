@@ -16,6 +16,7 @@ from stacks.policies import policy_document, statement
 from stacks.secrets import Encryption
 
 encryption_configuration = bindings.s3_bucket_server_side_encryption_configuration
+lifecycle_configuration = bindings.s3_bucket_lifecycle_configuration
 
 
 class AuditBucket(Construct):
@@ -99,31 +100,38 @@ def lock_down(  # noqa: PLR0913 (the bucket, its name, key and provider, and the
         scope, f"aws_s3_bucket_policy.{name}", provider=provider, bucket=bucket_id, policy=policy_document(tls_only)
     )
     # Audit records move to cheaper storage classes; superseded versions and stale uploads expire.
-    lifecycle = bindings.s3_bucket_lifecycle_configuration
-    lifecycle.S3BucketLifecycleConfiguration(
+    lifecycle_configuration.S3BucketLifecycleConfiguration(
         scope,
         f"aws_s3_bucket_lifecycle_configuration.{name}",
         provider=provider,
         bucket=bucket_id,
         rule=[
-            lifecycle.S3BucketLifecycleConfigurationRule(
+            lifecycle_configuration.S3BucketLifecycleConfigurationRule(
                 id="audit-to-cheaper-storage",
                 status="Enabled",
-                filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
+                filter=[lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix=AUDIT_PREFIX)],
                 transition=[
-                    lifecycle.S3BucketLifecycleConfigurationRuleTransition(days=30, storage_class="STANDARD_IA"),
-                    lifecycle.S3BucketLifecycleConfigurationRuleTransition(days=180, storage_class="GLACIER"),
+                    lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition(
+                        days=30, storage_class="STANDARD_IA"
+                    ),
+                    lifecycle_configuration.S3BucketLifecycleConfigurationRuleTransition(
+                        days=180, storage_class="GLACIER"
+                    ),
                 ],
             ),
-            lifecycle.S3BucketLifecycleConfigurationRule(
+            lifecycle_configuration.S3BucketLifecycleConfigurationRule(
                 id="expire-old-versions",
                 status="Enabled",
-                filter=[lifecycle.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                filter=[lifecycle_configuration.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                 noncurrent_version_expiration=[
-                    lifecycle.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
+                    lifecycle_configuration.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=30
+                    )
                 ],
                 abort_incomplete_multipart_upload=[
-                    lifecycle.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    lifecycle_configuration.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=7
+                    )
                 ],
             ),
         ],
